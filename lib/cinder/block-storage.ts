@@ -1,0 +1,69 @@
+/**
+ * The block-storage port: what the workflow needs from Cinder. The adapter (cinder-client.ts,
+ * over cinder-transport.ts) implements it; the lab emulator and a real Cinder both sit behind it.
+ *
+ * Throws SanbootError (lib/errors.ts):
+ * - VOLUME_NOT_FOUND, VOLUME_NOT_BOOTABLE, VOLUME_NOT_AVAILABLE, VOLUME_WRONG_PROJECT: permanent.
+ * - CINDER_REJECTED: any other 4xx, with Cinder's own message.
+ * - CINDER_UNAVAILABLE (retryable): 5xx, 429, timeouts, connection errors.
+ */
+export interface Connector {
+  initiator?: string;
+  wwpns?: string[];
+  wwnns?: string[];
+  host: string;
+  multipath: boolean;
+  platform: "x86_64";
+  os_type: "baremetal";
+}
+
+export interface VolumeInfo {
+  id: string;
+  status: string;
+  bootable: boolean;
+  /** os-vol-tenant-attr:tenant_id (visible to an admin / service account) */
+  project_id: string | null;
+  volume_type: string | null;
+  size: number;
+  multiattach: boolean;
+}
+
+/** connection_info as the attachments API returns it (flat), reduced to what we use. */
+export interface IscsiConnection {
+  driver_volume_type: "iscsi";
+  target_iqn: string;
+  target_portal: string;
+  target_lun: number;
+  target_iqns?: string[];
+  target_portals?: string[];
+  target_luns?: number[];
+  auth_method?: string;
+  auth_username?: string;
+  auth_password?: string;
+}
+
+export interface AttachRequest {
+  volumeId: string;
+  /** the boot request id: Cinder's instance_uuid, our handle to find the attachment again */
+  instanceUuid: string;
+  connector: Connector;
+}
+
+export interface Attachment {
+  attachment_id: string;
+  connection: IscsiConnection;
+}
+
+export interface BlockStorage {
+  getVolume(volumeId: string): Promise<VolumeInfo>;
+  /**
+   * Creates and completes an attachment for instanceUuid, or returns the one that already exists
+   * for it (a step run twice, or a lost answer): never two attachments for one request.
+   */
+  attach(req: AttachRequest): Promise<Attachment>;
+  /**
+   * Deletes every attachment of the volume that belongs to instanceUuid (with the service
+   * token Cinder requires for detach). Idempotent: no attachment left is success.
+   */
+  detach(volumeId: string, instanceUuid: string): Promise<void>;
+}

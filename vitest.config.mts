@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Suites start real servers (dynalite, emulators, the service); two cores.
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
