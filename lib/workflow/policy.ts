@@ -1,0 +1,55 @@
+/**
+ * Each step's place in the workflow and its retry policy, as data: one table to read when
+ * asking "what happens after X", "how often is X retried", "how long may X wait".
+ */
+import type { ForwardStep, RequestState, StepFunction, StepName, UndoStep } from "./states";
+
+export interface StepPolicy {
+  fn: StepFunction;
+  /** attempts before the step fails for good */
+  maxAttempts: number;
+  /** exponential backoff: base * 2^(attempt-1), capped, times a jitter factor in [0.5, 1) */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** how long one attempt may wait on the relay before it counts as failed (STEP_TIMEOUT) */
+  waitDeadlineMs: number;
+  /** if the chained invocation is lost, the sweeper dispatches the step again after this */
+  redispatchAfterMs: number;
+}
+
+export const STEP_POLICY: Record<StepName, StepPolicy> = {
+  prepare_connector: { fn: "attach", maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  attach_volume: { fn: "attach", maxAttempts: 6, baseDelayMs: 2_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
+  configure_firmware: { fn: "firmware", maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  power_on: { fn: "firmware", maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 180_000, redispatchAfterMs: 30_000 },
+  await_boot: { fn: "firmware", maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000, waitDeadlineMs: 600_000, redispatchAfterMs: 30_000 },
+  // Undo steps try harder: giving up leaves something behind.
+  clear_firmware: { fn: "firmware", maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  detach_volume: { fn: "attach", maxAttempts: 10, baseDelayMs: 2_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
+};
+
+/** The forward path: in state `from`, run `step`; success leads to `to`. */
+export const FORWARD: ReadonlyArray<{ from: RequestState; step: ForwardStep; to: RequestState }> = [
+  { from: "accepted", step: "prepare_connector", to: "connector_ready" },
+  { from: "connector_ready", step: "attach_volume", to: "attached" },
+  { from: "attached", step: "configure_firmware", to: "firmware_configured" },
+  { from: "firmware_configured", step: "power_on", to: "booting" },
+  { from: "booting", step: "await_boot", to: "active" },
+];
+
+/**
+ * What must be undone once a forward step has started (it may have had an effect even if it
+ * failed): newest first. Starting attach_volume may leave an attachment; starting
+ * configure_firmware (or anything after) may leave a boot target and a powered-on server.
+ */
+export function undoFor(step: ForwardStep | null): UndoStep[] {
+  const reached = step === null ? FORWARD.length : FORWARD.findIndex((f) => f.step === step);
+  const undo: UndoStep[] = [];
+  if (reached >= FORWARD.findIndex((f) => f.step === "configure_firmware")) undo.push("clear_firmware");
+  if (reached >= FORWARD.findIndex((f) => f.step === "attach_volume")) undo.push("detach_volume");
+  return undo;
+}
+
+export function forwardStepOf(state: RequestState): ForwardStep | null {
+  return FORWARD.find((f) => f.from === state)?.step ?? null;
+}
