@@ -1,0 +1,71 @@
+/**
+ * Configuration, parsed once from the environment and passed in. Nothing else reads process.env.
+ */
+import { z } from "zod";
+
+const jsonOf = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
+
+export const configSchema = z.object({
+  SANBOOT_STAGE: z.enum(["local", "aws"]).default("local"),
+  SANBOOT_TABLE: z.string().min(1).default("sanboot-state"),
+  /** a DynamoDB-compatible endpoint (dynalite locally); unset on AWS */
+  SANBOOT_DYNAMODB_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+
+  /** caller tokens: {"<sha256 of token>": {"project_id": "...", "role": "member" | "admin"}} */
+  SANBOOT_API_TOKENS: jsonOf(z.record(sha256Hex, z.object({ project_id: z.string().min(1), role: z.enum(["member", "admin"]).default("member") }))).default({}),
+  /** relay tokens, one per site: {"<site>": "<sha256 of token>"} */
+  SANBOOT_RELAY_TOKENS: jsonOf(z.record(z.string(), sha256Hex)).default({}),
+  /** AES-256-GCM key for target secrets at rest, base64 of 32 bytes */
+  SANBOOT_SECRET_KEY: z
+    .string()
+    .refine((s) => Buffer.from(s, "base64").length === 32, "must be base64 of 32 bytes"),
+
+  SANBOOT_CINDER_URL: z.string().url(),
+  SANBOOT_CINDER_PROJECT: z.string().regex(/^[0-9a-f-]+$/, "must be a hex project id"),
+  SANBOOT_CINDER_USER: z.string().default("sanboot"),
+  SANBOOT_CINDER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+
+  /** how a step chains the next: Lambda async invoke (AWS, or the offline emulator's endpoint) or in-process */
+  SANBOOT_DISPATCH: z.enum(["lambda", "inline"]).default("lambda"),
+  SANBOOT_LAMBDA_ENDPOINT: z.string().url().optional(),
+  /** deployed function names are <prefix><function>, e.g. sanboot-dev-attach */
+  SANBOOT_FUNCTION_PREFIX: z.string().default("sanboot-dev-"),
+  /** where state changes are published: an EventBridge bus name, or "log" */
+  SANBOOT_EVENT_BUS: z.string().default("log"),
+
+  SANBOOT_IQN_PREFIX: z
+    .string()
+    .regex(/^iqn\.\d{4}-\d{2}\.[a-z0-9.-]+$/, "must look like iqn.YYYY-MM.reversed.domain")
+    .default("iqn.2026-11.io.sanboot"),
+  SANBOOT_MAX_BODY_BYTES: z.coerce.number().int().positive().default(16_384),
+  SANBOOT_LEASE_SECONDS: z.coerce.number().int().positive().default(60),
+  SANBOOT_RELAY_POLL_MS: z.coerce.number().int().positive().default(250),
+  SANBOOT_POWER_ON_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(120),
+  SANBOOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,87 @@
+/**
+ * What the state table holds, as the rest of the service sees it. Keys and index attributes are
+ * the adapter's business (state-table.ts) and never appear here.
+ */
+import type { ErrorRecord } from "../errors";
+import type { Connector } from "../cinder/block-storage";
+import type { BmcTarget, CommandBody, CommandOutcome, InitiatorNetwork } from "../relay/protocol";
+import type { StepName, WorkflowState } from "../workflow";
+
+export interface NodeRecord {
+  node_id: string;
+  project_id: string;
+  name: string | null;
+  site: string;
+  bmc: BmcTarget;
+  boot_mode: "uefi" | "bios";
+  /** the NIC port used for SAN boot (MAC); the first iSCSI-capable function when null */
+  mac_address: string | null;
+  network: InitiatorNetwork;
+  /** generated at enrollment, stable for the node's life */
+  initiator_iqn: string;
+  /** the request that holds this node, if any (one at a time, enforced by a conditional write) */
+  active_request_id: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The Cinder target of an attachment; the CHAP password only ever sealed. */
+export interface TargetRecord {
+  driver_volume_type: "iscsi";
+  /** primary first; with multipath, one entry per path */
+  paths: Array<{ iqn: string; portal: string; lun: number }>;
+  auth_method: "None" | "CHAP";
+  auth_username: string | null;
+  auth_password_sealed: string | null;
+}
+
+export interface BootRequestRecord extends WorkflowState {
+  node_id: string;
+  project_id: string;
+  site: string;
+  volume_id: string;
+  protocol: "iscsi";
+  multipath: boolean;
+  boot_method: "firmware";
+  connector: Connector | null;
+  attachment_id: string | null;
+  target: TargetRecord | null;
+  /** the relay command the current step waits on */
+  command_id: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type CommandStatus = "queued" | "leased" | "succeeded" | "failed" | "cancelled";
+
+export interface CommandRecord {
+  command_id: string;
+  site: string;
+  request_id: string;
+  step: StepName;
+  attempt: number;
+  /** the body with any secret sealed (see lib/relay/command-secrets.ts) */
+  body: CommandBody;
+  status: CommandStatus;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: string | null;
+  /** how many times it was leased: more than one means a relay vanished or timed out */
+  leases: number;
+  outcome: CommandOutcome | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IdempotencyRecord {
+  project_id: string;
+  key: string;
+  body_hash: string;
+  status: "in_progress" | "completed";
+  response: { statusCode: number; body: unknown; location?: string } | null;
+  expires_at: string;
+}
+
+export type { ErrorRecord };
