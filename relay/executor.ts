@@ -1,0 +1,161 @@
+/**
+ * Executes one command body against a BmcDriver and answers a CommandOutcome; it never throws.
+ *
+ * Policy that belongs at the site lives here: credentials are resolved from the relay's own
+ * configuration, and retryable BMC faults (unreachable, 412 ETag mismatch, ...) are retried a
+ * bounded number of times with backoff before the failure is reported. Each driver call is
+ * retried on its own so a retry never repeats a step that already succeeded; the service's
+ * workflow owns every retry beyond these.
+ */
+import type { BmcDriver, BmcEndpoint } from "../lib/bmc/driver";
+import { SanbootError, asSanbootError } from "../lib/errors";
+import type { BmcTarget, CommandBody, CommandOutcome } from "../lib/relay/protocol";
+import type { CredentialStore } from "./config";
+import { REDACTED, type Logger } from "./log";
+import { backoffDelay, systemClock, type BackoffPolicy, type Clock } from "./timing";
+
+export interface ExecutorOptions {
+  driver: BmcDriver;
+  credentials: CredentialStore;
+  /** Tries per driver call for retryable BMC faults (default 3). */
+  attempts?: number;
+  backoff?: BackoffPolicy;
+  clock?: Clock;
+  /** Called with each password the executor resolves, so the logger can redact it. */
+  onSecret?: (secret: string) => void;
+}
+
+export const DEFAULT_BMC_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 15_000 };
+
+/** The secrets a command body carries: its CHAP secret, if any. Never log a body. */
+export function bodySecrets(body: CommandBody): string[] {
+  if (body.type === "configure_san_boot" && body.iscsi.auth.method === "CHAP") return [body.iscsi.auth.secret];
+  return [];
+}
+
+/**
+ * Builds the endpoint from the command's target and the site's credential. TLS verification is
+ * off only when someone said so explicitly: the node (`tls.verify: false`) or the site's
+ * credential entry (`insecure: true`).
+ */
+export function resolveEndpoint(bmc: BmcTarget, credentials: CredentialStore): BmcEndpoint {
+  const cred = credentials.get(bmc.credentials_ref);
+  if (!cred) {
+    throw new SanbootError(
+      "BMC_CREDENTIALS_MISSING",
+      `relay has no credentials for credentials_ref ${JSON.stringify(bmc.credentials_ref)}`,
+    );
+  }
+  const tls: BmcEndpoint["tls"] = {};
+  if (cred.ca !== undefined) tls.ca = cred.ca;
+  if (cred.insecure === true || bmc.tls.verify === false) tls.insecure = true;
+  return { address: bmc.address, system_id: bmc.system_id, username: cred.username, password: cred.password, tls };
+}
+
+type Step<T> = () => Promise<T>;
+
+export class CommandExecutor {
+  private readonly driver: BmcDriver;
+  private readonly credentials: CredentialStore;
+  private readonly attempts: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly clock: Clock;
+  private readonly onSecret: (secret: string) => void;
+
+  constructor(options: ExecutorOptions) {
+    this.driver = options.driver;
+    this.credentials = options.credentials;
+    this.attempts = Math.max(1, options.attempts ?? 3);
+    this.backoff = options.backoff ?? DEFAULT_BMC_BACKOFF;
+    this.clock = options.clock ?? systemClock;
+    this.onSecret = options.onSecret ?? (() => {});
+  }
+
+  async execute(body: CommandBody, log?: Logger): Promise<CommandOutcome> {
+    const secrets = bodySecrets(body);
+    try {
+      const ep = resolveEndpoint(body.bmc, this.credentials);
+      if (ep.password) this.onSecret(ep.password);
+      secrets.push(ep.password);
+      const result = await this.run(body, ep, log);
+      return { ok: true, result };
+    } catch (err) {
+      const e = asSanbootError(err);
+      if (!(err instanceof SanbootError)) {
+        log?.error("command failed with an unexpected error", { error: err instanceof Error ? err.name : typeof err });
+      }
+      return { ok: false, error: { code: e.code, message: scrub(e.message, secrets), retryable: e.retryable } };
+    }
+  }
+
+  private async run(body: CommandBody, ep: BmcEndpoint, log?: Logger): Promise<Record<string, unknown>> {
+    const d = this.driver;
+    switch (body.type) {
+      case "configure_san_boot": {
+        const r = await this.retry("configureIscsiBoot", () => d.configureIscsiBoot(ep, body.iscsi), log);
+        return { changed: r.changed, function_uri: r.function_uri };
+      }
+      case "power_on": {
+        await this.retry("setSanBootOverride", () => d.setSanBootOverride(ep, body.boot_mode), log);
+        // powerOn restarts a server that is already on; a retry after an answer we never saw
+        // must not restart it a second time, so it asks first.
+        let first = true;
+        await this.retry(
+          "powerOn",
+          async () => {
+            if (!first) {
+              const state = await d.getPowerState(ep);
+              if (state === "On" || state === "PoweringOn") return;
+            }
+            first = false;
+            await d.powerOn(ep);
+          },
+          log,
+        );
+        return {};
+      }
+      case "await_power_on": {
+        const deadline = this.clock.now() + body.timeout_seconds * 1000;
+        const state = await this.retry(
+          "waitForPowerOn",
+          () => d.waitForPowerOn(ep, Math.max(1, deadline - this.clock.now())),
+          log,
+          // Waiting again after the BMC said "still off" only stretches the caller's timeout.
+          (e) => e.code !== "BMC_POWER_TIMEOUT" && deadline - this.clock.now() > 0,
+        );
+        return { power_state: state };
+      }
+      case "clear_san_boot": {
+        await this.retry("powerOff", () => d.powerOff(ep), log);
+        const r = await this.retry("clearIscsiBoot", () => d.clearIscsiBoot(ep, body.mac_address), log);
+        await this.retry("clearBootOverride", () => d.clearBootOverride(ep), log);
+        return { changed: r.changed };
+      }
+    }
+  }
+
+  private async retry<T>(
+    step: string,
+    fn: Step<T>,
+    log: Logger | undefined,
+    mayRetry: (e: SanbootError) => boolean = () => true,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        // Only BMC faults the driver marked retryable; a bug (not a SanbootError) will not fix itself.
+        if (!(err instanceof SanbootError) || !err.retryable || attempt >= this.attempts || !mayRetry(err)) throw err;
+        const delay = backoffDelay(attempt, this.backoff, this.clock.random);
+        log?.warn("BMC call failed, retrying", { step, code: err.code, attempt, retry_in_ms: delay });
+        await this.clock.sleep(delay);
+      }
+    }
+  }
+}
+
+function scrub(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const s of secrets) if (s) out = out.split(s).join(REDACTED);
+  return out;
+}

@@ -1,0 +1,221 @@
+/**
+ * Test doubles for the relay: a small HTTP server that plays the service's relay endpoints
+ * (real HTTP on 127.0.0.1, the wire double) and an in-memory BmcDriver that records its calls.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { BmcDriver, BmcEndpoint, PowerState } from "../../lib/bmc/driver";
+import type { CommandBody, IscsiBootSpec, LeasedCommand } from "../../lib/relay/protocol";
+
+export interface Recorded {
+  path: string;
+  auth: string | undefined;
+  body: any;
+  at: number;
+}
+
+type Answer = { status: number; body?: unknown } | undefined;
+
+export class FakeRelayService {
+  readonly leases: Recorded[] = [];
+  readonly heartbeats: Recorded[] = [];
+  readonly results: Recorded[] = [];
+  /** Override an answer; return undefined for the default. */
+  onLease: (req: Recorded) => Answer = () => undefined;
+  onHeartbeat: (commandId: string, req: Recorded) => Answer = () => undefined;
+  onResult: (commandId: string, req: Recorded) => Answer = () => undefined;
+  /** The longest a lease call is held open, whatever the relay asked. */
+  maxHoldMs = 200;
+
+  private readonly queue: LeasedCommand[] = [];
+  private waiting: Array<() => void> = [];
+  private readonly server: Server;
+  url = "";
+
+  constructor() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.waiting) w();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  enqueue(...commands: LeasedCommand[]): void {
+    this.queue.push(...commands);
+    const w = this.waiting;
+    this.waiting = [];
+    for (const f of w) f();
+  }
+
+  resultFor(commandId: string): Recorded | undefined {
+    return this.results.find((r) => r.path.includes(`/commands/${commandId}/`));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    const rec: Recorded = { path: req.url ?? "", auth: req.headers.authorization, body: text ? JSON.parse(text) : undefined, at: Date.now() };
+    const send = (a: { status: number; body?: unknown }) => {
+      if (a.body === undefined) res.writeHead(a.status).end();
+      else res.writeHead(a.status, { "content-type": "application/json" }).end(JSON.stringify(a.body));
+    };
+    const cmd = /^\/v1\/relay\/commands\/([^/]+)\/(heartbeat|result)$/.exec(rec.path);
+    if (req.method === "POST" && rec.path === "/v1/relay/lease") {
+      this.leases.push(rec);
+      const forced = this.onLease(rec);
+      if (forced) return send(forced);
+      if (this.queue.length === 0) {
+        const hold = Math.min(this.maxHoldMs, (rec.body?.wait_seconds ?? 0) * 1000);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, hold);
+          this.waiting.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      const commands = this.queue.splice(0, rec.body?.max_commands ?? 1);
+      if (res.destroyed) {
+        this.queue.unshift(...commands);
+        return;
+      }
+      return commands.length === 0 ? send({ status: 204 }) : send({ status: 200, body: { commands } });
+    }
+    if (req.method === "POST" && cmd) {
+      const id = decodeURIComponent(cmd[1]!);
+      if (cmd[2] === "heartbeat") {
+        this.heartbeats.push(rec);
+        return send(this.onHeartbeat(id, rec) ?? { status: 200, body: { lease_expires_at: new Date(Date.now() + 60_000).toISOString() } });
+      }
+      this.results.push(rec);
+      return send(this.onResult(id, rec) ?? { status: 200, body: {} });
+    }
+    send({ status: 404, body: { error: { code: "NOT_FOUND", message: "no such route" } } });
+  }
+}
+
+let seq = 0;
+export function leased(body: CommandBody, overrides: Partial<LeasedCommand> = {}): LeasedCommand {
+  seq++;
+  return {
+    command_id: `cmd-${seq}`,
+    lease_token: `lease-${seq}`,
+    lease_expires_at: new Date(Date.now() + 60_000).toISOString(),
+    attempt: 1,
+    body,
+    ...overrides,
+  };
+}
+
+export function bmc(address: string, system_id = "1", credentials_ref = "lab") {
+  return { driver: "redfish" as const, address, system_id, credentials_ref, tls: { verify: true } };
+}
+
+export const CHAP_SECRET = "chap-Secret-9f8e7d6c";
+export const BMC_PASSWORD = "bmc-P4ssw0rd-xyzzy";
+export const SITE_TOKEN = "site-token-0123456789abcdef";
+
+export function iscsiSpec(auth: IscsiBootSpec["auth"] = { method: "CHAP", username: "chapuser", secret: CHAP_SECRET }): IscsiBootSpec {
+  return {
+    mac_address: "aa:bb:cc:dd:ee:ff",
+    initiator_name: "iqn.2026-11.org.example:node-1",
+    network: { mode: "dhcp" },
+    targets: [{ name: "iqn.2010-10.org.openstack:volume-1", address: "192.0.2.10", port: 3260, lun: 0 }],
+    auth,
+    boot_mode: "uefi",
+  };
+}
+
+export interface DriverCall {
+  method: keyof BmcDriver;
+  address: string;
+  system_id: string;
+  args: unknown[];
+  endpoint: BmcEndpoint;
+  start: number;
+  end?: number;
+}
+
+type Impl = { [K in keyof BmcDriver]?: (...args: Parameters<BmcDriver[K]>) => ReturnType<BmcDriver[K]> };
+
+/** An in-memory BmcDriver: every call recorded, each taking `delayMs`, answers overridable. */
+export class FakeBmcDriver implements BmcDriver {
+  readonly calls: DriverCall[] = [];
+  delayMs = 0;
+  impl: Impl = {};
+  power: PowerState = "Off";
+  private readonly active = new Map<string, number>();
+  maxActivePerBmc = 0;
+  maxActive = 0;
+  private activeTotal = 0;
+
+  private async record<T>(method: keyof BmcDriver, ep: BmcEndpoint, args: unknown[], fallback: () => T): Promise<T> {
+    const call: DriverCall = { method, address: ep.address, system_id: ep.system_id, args, endpoint: ep, start: Date.now() };
+    this.calls.push(call);
+    const key = `${ep.address}#${ep.system_id}`;
+    this.active.set(key, (this.active.get(key) ?? 0) + 1);
+    this.activeTotal++;
+    this.maxActivePerBmc = Math.max(this.maxActivePerBmc, this.active.get(key)!);
+    this.maxActive = Math.max(this.maxActive, this.activeTotal);
+    try {
+      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+      const f = this.impl[method] as ((...a: unknown[]) => Promise<T>) | undefined;
+      return f ? await f(ep, ...args) : fallback();
+    } finally {
+      call.end = Date.now();
+      this.active.set(key, this.active.get(key)! - 1);
+      this.activeTotal--;
+    }
+  }
+
+  getPowerState(ep: BmcEndpoint) {
+    return this.record("getPowerState", ep, [], () => this.power);
+  }
+  powerOn(ep: BmcEndpoint) {
+    return this.record("powerOn", ep, [], () => {
+      this.power = "On";
+    });
+  }
+  powerOff(ep: BmcEndpoint) {
+    return this.record("powerOff", ep, [], () => {
+      this.power = "Off";
+    });
+  }
+  waitForPowerOn(ep: BmcEndpoint, timeoutMs: number) {
+    return this.record("waitForPowerOn", ep, [timeoutMs], (): PowerState => "On");
+  }
+  setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios") {
+    return this.record("setSanBootOverride", ep, [mode], () => {});
+  }
+  clearBootOverride(ep: BmcEndpoint) {
+    return this.record("clearBootOverride", ep, [], () => {});
+  }
+  configureIscsiBoot(ep: BmcEndpoint, spec: IscsiBootSpec) {
+    return this.record("configureIscsiBoot", ep, [spec], () => ({
+      changed: true,
+      function_uri: `/redfish/v1/Chassis/1/NetworkAdapters/1/NetworkDeviceFunctions/1`,
+    }));
+  }
+  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string) {
+    return this.record("clearIscsiBoot", ep, [macAddress], () => ({ changed: true }));
+  }
+}
+
+/** Polls until `check` returns truthy (or throws after timeoutMs). */
+export async function eventually<T>(check: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
