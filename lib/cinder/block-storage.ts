@@ -26,6 +26,11 @@ export interface VolumeInfo {
   volume_type: string | null;
   size: number;
   multiattach: boolean;
+  /**
+   * instance uuids of the volume's completed attachments (Cinder's `attachments[].server_id`),
+   * so a step run again can tell "in-use by us" from "in-use by someone else".
+   */
+  attached_to?: string[];
 }
 
 /** connection_info as the attachments API returns it (flat), reduced to what we use. */

@@ -1,0 +1,47 @@
+/**
+ * CLI: run the lab Cinder emulator.
+ *   tsx lab/cinder-emulator/main.ts --port 8776 [--host 127.0.0.1] [--latency-ms 0]
+ *     [--create-delay-ms 200] [--max-version 3.70] [--portal 127.0.0.1:3260 --portal 127.0.0.2:3260]
+ */
+import { parseArgs } from "node:util";
+import { startCinderEmulator } from "./server";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "8776" },
+    host: { type: "string", default: "127.0.0.1" },
+    "latency-ms": { type: "string" },
+    "create-delay-ms": { type: "string" },
+    "max-version": { type: "string" },
+    portal: { type: "string", multiple: true },
+  },
+});
+
+function int(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${text}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const emulator = await startCinderEmulator({
+    port: int("port", values.port),
+    host: values.host,
+    latencyMs: int("latency-ms", values["latency-ms"]),
+    createDelayMs: int("create-delay-ms", values["create-delay-ms"]),
+    maxVersion: values["max-version"],
+    portals: values.portal,
+  });
+  console.log(`cinder emulator listening on ${emulator.url} (noauth: X-Auth-Token user:<hex project>)`);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void emulator.close().then(() => process.exit(0));
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,201 @@
+/**
+ * The lab Cinder v3 emulator's HTTP server. Speaks the wire a real Cinder (Zed, noauth, LVM +
+ * tgt) speaks, so sanboot's real Cinder client is what the tests exercise. Apart from the API it
+ * answers the lab's own endpoints under `/_lab/`:
+ *
+ *   POST   /_lab/faults  {"fail_next": rule | [rules]}   arm one-shot faults (see fault-switch.ts)
+ *   GET    /_lab/faults                                  the armed rules
+ *   DELETE /_lab/faults                                  disarm all
+ *   GET    /_lab/stats                                   {"requests", "faults_fired"}
+ *
+ * Everything is in memory and lives as long as the server.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CinderApi, type ApiResponse } from "./api-routes";
+import { CinderFault, faults as cinderFaults } from "./cinder-fault";
+import { FaultSwitch, invalidRule, type FaultRule } from "./fault-switch";
+import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
+import { CinderStore } from "./store";
+
+export type { FaultRule } from "./fault-switch";
+
+export interface CinderEmulatorOptions {
+  /** 0 (the default) picks a free port */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** added to every API answer */
+  latencyMs?: number;
+  /** how long a new volume stays `creating` (default 200 ms; a real one takes ~2 s) */
+  createDelayMs?: number;
+  /** how long a deleted volume stays `deleting` (default: createDelayMs) */
+  deleteDelayMs?: number;
+  /** highest microversion to offer, e.g. "3.26" (default "3.70", Zed's) */
+  maxVersion?: string;
+  /** iSCSI portals "ip:port"; the first is `target_portal` (default ["127.0.0.1:3260"]) */
+  portals?: string[];
+  /** faults armed from the start */
+  faults?: FaultRule[];
+}
+
+export interface CinderEmulator {
+  /** e.g. http://127.0.0.1:41234 (the Cinder endpoint, without /v3) */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  /** API requests answered (the /_lab/ endpoints are not counted) */
+  stats(): { requests: number; faultsFired: number };
+  /** arm a one-shot fault, as POST /_lab/faults does */
+  failNext(rule: FaultRule): void;
+  clearFaults(): void;
+}
+
+export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Promise<CinderEmulator> {
+  const maxVersion = opts.maxVersion ? parseVersion(opts.maxVersion) : MAX_VERSION;
+  if (!maxVersion || compare(maxVersion, MIN_VERSION) < 0 || compare(maxVersion, MAX_VERSION) > 0) {
+    throw new Error(`maxVersion must be between 3.0 and 3.70, got ${opts.maxVersion}`);
+  }
+  const portals = opts.portals ?? ["127.0.0.1:3260"];
+  if (portals.length === 0) throw new Error("portals must name at least one ip:port");
+  const createDelayMs = opts.createDelayMs ?? 200;
+  const store = new CinderStore({ createDelayMs, deleteDelayMs: opts.deleteDelayMs ?? createDelayMs, portals });
+  const api = new CinderApi(store, maxVersion);
+  const faultSwitch = new FaultSwitch();
+  for (const rule of opts.faults ?? []) faultSwitch.arm(rule);
+  let requests = 0;
+
+  const server = createServer((req, res) => {
+    void serve(req, res).catch(() => {
+      if (!res.headersSent) send(res, { status: 500, body: cinderFaults.internal().body(), headers: {} });
+      else res.destroy();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const bodyText = await readBody(req);
+    const url = new URL(req.url ?? "/", "http://emulator");
+    const method = req.method ?? "GET";
+    if (url.pathname.startsWith("/_lab/")) return send(res, lab(method, url.pathname, bodyText));
+
+    requests += 1;
+    const rule = faultSwitch.take(method, url.pathname);
+    const failing = rule !== null && (rule.drop === true || rule.status !== undefined || rule.delay_ms === undefined);
+    const delay = (opts.latencyMs ?? 0) + (rule?.delay_ms ?? 0);
+    if (delay > 0) await sleep(delay);
+    if (failing && !rule.after_effect) return fail(req, res, rule);
+
+    const answer = api.handle({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: flatHeaders(req),
+      bodyText,
+      baseUrl: `http://${req.headers.host ?? "127.0.0.1"}`,
+    });
+    if (failing) return fail(req, res, rule); // the effect happened; the answer is lost
+    send(res, answer);
+  }
+
+  function lab(method: string, path: string, bodyText: string): ApiResponse {
+    if (path === "/_lab/stats" && method === "GET") {
+      return { status: 200, body: { requests, faults_fired: faultSwitch.fired }, headers: {} };
+    }
+    if (path === "/_lab/faults") {
+      if (method === "GET") return { status: 200, body: { faults: faultSwitch.list() }, headers: {} };
+      if (method === "DELETE") {
+        faultSwitch.clear();
+        return { status: 204, headers: {} };
+      }
+      if (method === "POST") {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(bodyText);
+        } catch {
+          return labError("body must be JSON");
+        }
+        const raw = (parsed as { fail_next?: unknown } | null)?.fail_next;
+        const rules = Array.isArray(raw) ? raw : [raw];
+        for (const r of rules) {
+          const problem = invalidRule(r);
+          if (problem) return labError(`fail_next: ${problem}`);
+        }
+        for (const r of rules) faultSwitch.arm(r as FaultRule);
+        return { status: 200, body: { armed: rules.length }, headers: {} };
+      }
+    }
+    return { status: 404, body: { error: `no lab endpoint ${method} ${path}` }, headers: {} };
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? "127.0.0.1";
+  const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    stats: () => ({ requests, faultsFired: faultSwitch.fired }),
+    failNext: (rule) => {
+      const problem = invalidRule(rule);
+      if (problem) throw new Error(problem);
+      faultSwitch.arm(rule);
+    },
+    clearFaults: () => faultSwitch.clear(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        store.close();
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function fail(req: IncomingMessage, res: ServerResponse, rule: FaultRule): void {
+  if (rule.drop) {
+    req.socket.destroy();
+    return;
+  }
+  const status = rule.status ?? 500;
+  const fault =
+    status === 503
+      ? new CinderFault(503, "The server is currently unavailable. Please try again at a later time.")
+      : status >= 500
+        ? new CinderFault(status, cinderFaults.internal().message)
+        : new CinderFault(status, "Fault injected by the lab.");
+  send(res, { status, body: fault.body(), headers: { "OpenStack-API-Version": "volume 3.0" } });
+}
+
+function labError(message: string): ApiResponse {
+  return { status: 400, body: { error: message }, headers: {} };
+}
+
+function send(res: ServerResponse, answer: ApiResponse): void {
+  const payload = answer.body === undefined ? "" : typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
+  const headers: Record<string, string | number> = { ...answer.headers, "Content-Length": Buffer.byteLength(payload) };
+  if (payload !== "" && !("Content-Type" in headers)) headers["Content-Type"] = "application/json";
+  res.writeHead(answer.status, headers);
+  res.end(payload);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function flatHeaders(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v;
+  return out;
+}

@@ -1,0 +1,463 @@
+/**
+ * The emulated Cinder's state: volumes and attachments in memory, and every transition a real
+ * Cinder (Zed, LVM driver, tgt iSCSI target) makes to them. Handlers parse and validate the wire
+ * format; this file decides what happens, and throws CinderFault with Cinder's own messages.
+ *
+ * Facts it follows (notes/cinder.md and its transcript):
+ * - A volume is `creating` and becomes `available` after a delay.
+ * - Reserving (attachment create) needs `available`/`downloading` (plus `in-use` when
+ *   multiattach), except that the SAME instance may reserve again (Nova's live migration).
+ * - A connector without `initiator` on this iSCSI backend fails with 500 AFTER the reservation:
+ *   a `reserved` attachment is left behind and the volume stays `reserved`.
+ * - Deleting an attachment that has been exported to an instance asks Nova first (CVE-2023-2088);
+ *   without a service role that fails (500 here: no Nova in the catalog).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { CinderFault, faults, MISSING_INITIATOR } from "./cinder-fault";
+
+export type VolumeStatus =
+  | "creating"
+  | "available"
+  | "reserved"
+  | "attaching"
+  | "in-use"
+  | "detaching"
+  | "deleting"
+  | "error";
+
+export type AttachmentStatus = "reserved" | "attaching" | "attached";
+
+export type Json = Record<string, unknown>;
+
+export interface VolumeRecord {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string | null;
+  description: string | null;
+  size: number;
+  status: VolumeStatus;
+  bootable: boolean;
+  multiattach: boolean;
+  volume_type: string;
+  metadata: Record<string, string>;
+  created_at: string;
+  updated_at: string | null;
+  /** CHAP credentials, made at the first export and kept for the volume's life (as LVM does). */
+  chap: { username: string; password: string } | null;
+  /** false until the "scheduler" placed it: the create answer lacks host and tenant fields. */
+  placed: boolean;
+}
+
+export interface AttachmentRecord {
+  id: string;
+  volume_id: string;
+  project_id: string;
+  instance_uuid: string | null;
+  status: AttachmentStatus;
+  attach_mode: string | null;
+  connector: Json | null;
+  /** Flat, as the attachments API returns it; empty until a connector with an initiator came. */
+  connection_info: Json;
+  attached_at: string | null;
+  mountpoint: string | null;
+  host_name: string | null;
+}
+
+export interface StoreOptions {
+  createDelayMs: number;
+  deleteDelayMs: number;
+  /** "ip:port" of the iSCSI portals; the first is `target_portal`. */
+  portals: string[];
+}
+
+export interface Caller {
+  project_id: string;
+  user_id: string;
+  /** `X-Service-Roles: service` (noauth) or a service token: lets detach skip the Nova check. */
+  is_service: boolean;
+}
+
+export class CinderStore {
+  private readonly volumes = new Map<string, VolumeRecord>();
+  private readonly attachments = new Map<string, AttachmentRecord>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly opts: StoreOptions) {}
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  // ------------------------------------------------------------------ volumes
+
+  createVolume(
+    caller: Caller,
+    spec: { size: number; name: string | null; description: string | null; volume_type: string | null; multiattach: boolean; metadata: Record<string, string> },
+  ): VolumeRecord {
+    const vol: VolumeRecord = {
+      id: randomUUID(),
+      project_id: caller.project_id,
+      user_id: caller.user_id,
+      name: spec.name,
+      description: spec.description,
+      size: spec.size,
+      status: "creating",
+      bootable: false,
+      multiattach: spec.multiattach,
+      volume_type: spec.volume_type ?? "__DEFAULT__",
+      metadata: spec.metadata,
+      created_at: timestamp(),
+      updated_at: null,
+      chap: null,
+      placed: false,
+    };
+    this.volumes.set(vol.id, vol);
+    this.later(this.opts.createDelayMs, () => {
+      if (vol.status !== "creating") return;
+      vol.placed = true;
+      this.setStatus(vol, "available");
+    });
+    return { ...vol };
+  }
+
+  /** noauth contexts are admin: any project's volume is visible by id. */
+  getVolume(id: string): VolumeRecord {
+    const vol = this.volumes.get(id);
+    if (!vol) throw faults.volumeNotFound(id);
+    return vol;
+  }
+
+  /** Newest first, Cinder's default sort (created_at desc). */
+  listVolumes(projectId: string | null): VolumeRecord[] {
+    return [...this.volumes.values()].reverse().filter((v) => projectId === null || v.project_id === projectId);
+  }
+
+  deleteVolume(id: string): void {
+    const vol = this.getVolume(id);
+    const deletable = ["available", "error"].includes(vol.status) && this.attachmentsOf(id).length === 0;
+    if (!deletable) {
+      throw faults.invalidVolume(
+        "Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.",
+      );
+    }
+    this.setStatus(vol, "deleting");
+    this.later(this.opts.deleteDelayMs, () => this.volumes.delete(id));
+  }
+
+  setBootable(id: string, bootable: boolean): void {
+    const vol = this.getVolume(id);
+    vol.bootable = bootable;
+    vol.updated_at = timestamp();
+  }
+
+  /** Every attachment of a volume, whatever its status, newest first. */
+  attachmentsOf(volumeId: string): AttachmentRecord[] {
+    return [...this.attachments.values()].reverse().filter((a) => a.volume_id === volumeId);
+  }
+
+  // ------------------------------------------------------------------ attachments API (3.27+)
+
+  /**
+   * POST /attachments. Returns the attachment and the status its answer shows: Cinder answers
+   * with the record as it was reserved (`reserved`) even when it has already exported it.
+   */
+  createAttachment(caller: Caller, volumeId: string, instanceUuid: string | null, connector: Json | null, mode: string | null): AttachmentRecord {
+    const vol = this.getVolume(volumeId);
+    this.reserve(vol, instanceUuid);
+    const att: AttachmentRecord = {
+      id: randomUUID(),
+      volume_id: vol.id,
+      project_id: caller.project_id,
+      instance_uuid: instanceUuid,
+      status: "reserved",
+      attach_mode: mode,
+      connector: null,
+      connection_info: {},
+      attached_at: null,
+      mountpoint: null,
+      host_name: null,
+    };
+    this.attachments.set(att.id, att);
+    const answer = { ...att };
+    // An empty connector ({}) only reserves, like no connector at all.
+    if (connector && Object.keys(connector).length > 0) {
+      try {
+        this.export(vol, att, connector);
+      } catch (err) {
+        // the reservation stays: that is what a real Cinder leaves behind
+        throw new CinderFault(500, `Unable to create attachment for volume (${(err as Error).message}).`);
+      }
+      answer.connection_info = att.connection_info;
+    }
+    return answer;
+  }
+
+  /** PUT /attachments/{id} with a connector: exports the volume (Nova's second step). */
+  updateAttachment(id: string, connector: Json): AttachmentRecord {
+    const att = this.getAttachment(id);
+    const vol = this.getVolume(att.volume_id);
+    const answer = { ...att };
+    try {
+      this.export(vol, att, connector);
+    } catch (err) {
+      throw new CinderFault(500, `Unable to update attachment.(${(err as Error).message}).`);
+    }
+    answer.connection_info = att.connection_info;
+    return answer;
+  }
+
+  completeAttachment(id: string): void {
+    const att = this.getAttachment(id);
+    const vol = this.getVolume(att.volume_id);
+    att.status = "attached";
+    att.mountpoint = stringOr(att.connector?.["mountpoint"], "na");
+    att.attached_at ??= timestamp();
+    this.setStatus(vol, "in-use");
+  }
+
+  /** DELETE /attachments/{id}: answers the volume's remaining attachments. */
+  deleteAttachment(caller: Caller, id: string): AttachmentRecord[] {
+    const att = this.getAttachment(id);
+    if (!this.deletionAllowed(caller, att)) throw faults.internal();
+    this.removeAttachment(att);
+    return this.attachmentsOf(att.volume_id);
+  }
+
+  getAttachment(id: string): AttachmentRecord {
+    const att = this.attachments.get(id);
+    if (!att) throw faults.attachmentNotFound(id);
+    return att;
+  }
+
+  /** Newest first, as Cinder lists them. */
+  listAttachments(filter: { projectId: string | null; volumeId?: string; instanceId?: string }): AttachmentRecord[] {
+    return [...this.attachments.values()].reverse().filter(
+      (a) =>
+        (filter.projectId === null || a.project_id === filter.projectId) &&
+        (filter.volumeId === undefined || a.volume_id === filter.volumeId) &&
+        (filter.instanceId === undefined || a.instance_uuid === filter.instanceId),
+    );
+  }
+
+  // ------------------------------------------------------------------ legacy volume actions
+
+  /** os-reserve: `attaching` without an attachment record (the transcript's DB shows none). */
+  legacyReserve(volumeId: string): void {
+    const vol = this.getVolume(volumeId);
+    const expected = vol.multiattach ? ["available", "in-use"] : ["available"];
+    if (!expected.includes(vol.status)) {
+      throw faults.invalidVolume(`Volume status must be ${orList(expected)} to reserve, but the status is ${vol.status}.`);
+    }
+    this.setStatus(vol, "attaching");
+  }
+
+  /** os-unreserve: only undoes `attaching`; on any other status it quietly does nothing. */
+  legacyUnreserve(volumeId: string): void {
+    const vol = this.getVolume(volumeId);
+    if (vol.status !== "attaching") return;
+    this.setStatus(vol, this.attachmentsOf(volumeId).some((a) => a.status === "attached") ? "in-use" : "available");
+  }
+
+  /** os-initialize_connection: the driver's `data` without attachment bookkeeping. */
+  legacyInitializeConnection(volumeId: string, connector: unknown): Json {
+    const vol = this.getVolume(volumeId);
+    if (!isObject(connector)) throw faults.invalidInput(MISSING_INITIATOR);
+    try {
+      return this.connectionData(vol, connector);
+    } catch (err) {
+      throw faults.invalidInput((err as Error).message.replace(/^Invalid input received: /, ""));
+    }
+  }
+
+  legacyAttach(caller: Caller, volumeId: string, instanceUuid: string | null, mountpoint: string | null, mode: string): void {
+    const vol = this.getVolume(volumeId);
+    const att: AttachmentRecord = {
+      id: randomUUID(),
+      volume_id: vol.id,
+      project_id: caller.project_id,
+      instance_uuid: instanceUuid,
+      status: "attached",
+      attach_mode: mode,
+      connector: null,
+      connection_info: {},
+      attached_at: timestamp(),
+      mountpoint,
+      host_name: null,
+    };
+    this.attachments.set(att.id, att);
+    vol.metadata = { ...vol.metadata, readonly: "False", attached_mode: mode };
+    this.setStatus(vol, "in-use");
+  }
+
+  legacyBeginDetaching(volumeId: string): void {
+    const vol = this.getVolume(volumeId);
+    const attached = this.attachmentsOf(volumeId).some((a) => a.status === "attached");
+    if (vol.status !== "in-use" || !attached) {
+      throw faults.invalidVolume(
+        "Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
+      );
+    }
+    this.setStatus(vol, "detaching");
+  }
+
+  legacyRollDetaching(volumeId: string): void {
+    const vol = this.getVolume(volumeId);
+    if (vol.status === "detaching") this.setStatus(vol, "in-use");
+  }
+
+  /** os-terminate_connection: removes the export; the same Nova check as deleting an attachment. */
+  legacyTerminateConnection(caller: Caller, volumeId: string): void {
+    this.getVolume(volumeId);
+    const atts = this.attachmentsOf(volumeId);
+    if (atts.length === 1 && !this.deletionAllowed(caller, atts[0]!)) throw faults.internal();
+  }
+
+  legacyDetach(caller: Caller, volumeId: string, attachmentId: string | null): void {
+    this.getVolume(volumeId);
+    const att = attachmentId ? this.attachments.get(attachmentId) : this.attachmentsOf(volumeId)[0];
+    if (!att || att.volume_id !== volumeId) {
+      // what Zed answers for an attachment it cannot find, instance id left empty
+      if (!caller.is_service) throw faults.novaUsingAttachment("");
+      throw faults.attachmentNotFound(attachmentId ?? "");
+    }
+    if (!this.deletionAllowed(caller, att)) throw faults.novaUsingAttachment(att.instance_uuid ?? "");
+    this.removeAttachment(att);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /**
+   * Cinder's conditional update to `reserved`; when it fails, the same instance may still reserve
+   * (the volume then keeps its status until a connector exports it).
+   */
+  private reserve(vol: VolumeRecord, instanceUuid: string | null): void {
+    const expected = vol.multiattach ? ["available", "in-use", "downloading"] : ["available", "downloading"];
+    if (expected.includes(vol.status)) {
+      this.setStatus(vol, "reserved");
+      return;
+    }
+    const sameInstance =
+      instanceUuid !== null &&
+      (vol.status === "in-use" || vol.status === "reserved") &&
+      this.attachmentsOf(vol.id).some((a) => a.instance_uuid === instanceUuid);
+    if (!sameInstance) {
+      throw faults.invalidVolume(
+        `Volume ${vol.id} status must be ${orList(expected)} to reserve, but the current status is ${vol.status}.`,
+      );
+    }
+  }
+
+  /** Exporting always moves the volume to `attaching`, even an in-use one (seen on Zed). */
+  private export(vol: VolumeRecord, att: AttachmentRecord, connector: Json): void {
+    const data = this.connectionData(vol, connector);
+    att.connector = connector;
+    att.host_name = stringOr(connector["host"], null);
+    att.connection_info = { ...data, driver_volume_type: "iscsi", attachment_id: att.id };
+    att.attached_at ??= timestamp();
+    if (att.status === "reserved") att.status = "attaching";
+    this.setStatus(vol, "attaching");
+  }
+
+  /** What the LVM driver with the tgt helper answers to initialize_connection. */
+  private connectionData(vol: VolumeRecord, connector: Json): Json {
+    if (typeof connector["initiator"] !== "string" || connector["initiator"] === "") {
+      throw new Error(`Invalid input received: ${MISSING_INITIATOR}`);
+    }
+    vol.chap ??= { username: randomToken(20), password: randomToken(16) };
+    const iqn = `iqn.2010-10.org.openstack:volume-${vol.id}`;
+    const portals = this.opts.portals;
+    const data: Json = { target_discovered: false };
+    // cinder/volume/targets/iscsi.py: the plural keys come whenever the connector asks for
+    // multipath, one entry per portal (target_ip_address + target_secondary_ip_addresses);
+    // Zed answers them even with a single portal.
+    if (connector["multipath"] === true) {
+      data["target_portals"] = [...portals];
+      data["target_iqns"] = portals.map(() => iqn);
+      data["target_luns"] = portals.map(() => 1);
+    }
+    Object.assign(data, {
+      target_portal: portals[0],
+      target_iqn: iqn,
+      target_lun: 1,
+      volume_id: vol.id,
+      auth_method: "CHAP",
+      auth_username: vol.chap.username,
+      auth_password: vol.chap.password,
+      encrypted: false,
+      qos_specs: null,
+      access_mode: "rw",
+      cacheable: false,
+    });
+    return data;
+  }
+
+  private deletionAllowed(caller: Caller, att: AttachmentRecord): boolean {
+    if (caller.is_service) return true;
+    // Nothing was exported to an instance: no need to ask Nova.
+    if (!att.instance_uuid || Object.keys(att.connection_info).length === 0) return true;
+    return false;
+  }
+
+  private removeAttachment(att: AttachmentRecord): void {
+    this.attachments.delete(att.id);
+    const vol = this.volumes.get(att.volume_id);
+    if (!vol) return;
+    const rest = this.attachmentsOf(vol.id);
+    const next: VolumeStatus = rest.some((a) => a.status === "attached")
+      ? "in-use"
+      : rest.some((a) => a.status === "attaching")
+        ? "attaching"
+        : rest.length > 0
+          ? "reserved"
+          : "available";
+    if (next === "available") {
+      const { attached_mode: _m, readonly: _r, ...metadata } = vol.metadata;
+      vol.metadata = metadata;
+    }
+    this.setStatus(vol, next);
+  }
+
+  private setStatus(vol: VolumeRecord, status: VolumeStatus): void {
+    vol.status = status;
+    vol.updated_at = timestamp();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+}
+
+export function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** oslo's build_or_str: "a", "a or b", "a, b or c". */
+function orList(items: string[]): string {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
+}
+
+function stringOr<T>(v: unknown, fallback: T): string | T {
+  return typeof v === "string" ? v : fallback;
+}
+
+const TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+function randomToken(length: number): string {
+  const bytes = randomBytes(length);
+  let out = "";
+  for (const b of bytes) out += TOKEN_ALPHABET[b % TOKEN_ALPHABET.length];
+  return out;
+}
+
+/** Cinder's timestamps: ISO 8601, microseconds, no zone. */
+export function timestamp(): string {
+  return new Date().toISOString().replace("Z", "000");
+}

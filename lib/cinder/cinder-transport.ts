@@ -1,0 +1,234 @@
+/**
+ * The thin layer between sanboot and a Cinder v3 API: HTTP with undici, noauth identity, the
+ * microversion negotiated once, a timeout on every call, and Cinder's errors translated into
+ * SanbootError. No policy: no retries, no "already done?" checks (cinder-client.ts holds those).
+ *
+ * Error translation (Cinder answers `{"<kind>": {"code": N, "message": "..."}}`):
+ * - 5xx, 429, timeouts, refused / reset connections → CINDER_UNAVAILABLE, retryable. For a call
+ *   that changes state the outcome is then UNKNOWN: the caller must look before doing it again.
+ * - 404 on a volume (`Volume <id> could not be found.`) → VOLUME_NOT_FOUND.
+ * - any other 4xx → CINDER_REJECTED with Cinder's own message.
+ */
+import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { SanbootError, type ErrorCode } from "../errors";
+
+export interface CinderConfig {
+  /** Cinder's endpoint, e.g. http://127.0.0.1:8776 (a trailing /v3 or /v3/<project> is tolerated) */
+  endpoint: string;
+  project_id: string;
+  /** noauth user: the token sent is `<user>:<project_id>` */
+  user: string;
+  /** per call, connecting to the end of the body */
+  timeoutMs: number;
+  /** send `X-Service-Roles: service` on calls that need a service role (detach), as noauth wants */
+  service_roles_header: boolean;
+}
+
+/** The newest microversion sanboot knows (Zed's). */
+export const OUR_MAX_MICROVERSION = "3.70";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+export interface CinderCall {
+  method: HttpMethod;
+  /** below /v3/<project>, e.g. "/attachments" */
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  /** a call Cinder only allows to services (deleting an attachment) */
+  serviceRole?: boolean;
+  /** statuses handed back to the caller instead of thrown (e.g. 404 on a delete) */
+  accept?: number[];
+}
+
+export interface CinderReply {
+  status: number;
+  body: unknown;
+}
+
+export class Microversion {
+  constructor(
+    readonly major: number,
+    readonly minor: number,
+  ) {}
+
+  static parse(text: string): Microversion | null {
+    const m = /^(\d+)\.(\d+)$/.exec(text.trim());
+    return m ? new Microversion(Number(m[1]), Number(m[2])) : null;
+  }
+
+  compare(other: Microversion): number {
+    return this.major !== other.major ? this.major - other.major : this.minor - other.minor;
+  }
+
+  atLeast(text: string): boolean {
+    return this.compare(Microversion.parse(text)!) >= 0;
+  }
+
+  toString(): string {
+    return `${this.major}.${this.minor}`;
+  }
+}
+
+/** A SanbootError that still knows the HTTP status and Cinder's message, for the client's policy. */
+export class CinderHttpError extends SanbootError {
+  override readonly name = "CinderHttpError";
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly httpStatus: number | null,
+    readonly cinderMessage: string,
+    options: { retryable: boolean; cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+export class CinderTransport {
+  private readonly root: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private negotiated: Promise<Microversion> | null = null;
+
+  constructor(
+    private readonly config: CinderConfig,
+    options: { dispatcher?: Dispatcher } = {},
+  ) {
+    this.root = serviceRoot(config.endpoint);
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 16 });
+  }
+
+  /**
+   * The microversion every call sends: the highest both sides know, min(ours, Cinder's), read
+   * once from `GET /`. A failed negotiation is not cached, so the next call tries again.
+   */
+  microversion(): Promise<Microversion> {
+    this.negotiated ??= this.negotiate().catch((err: unknown) => {
+      this.negotiated = null;
+      throw err;
+    });
+    return this.negotiated;
+  }
+
+  async call(c: CinderCall): Promise<CinderReply> {
+    const version = await this.microversion();
+    const url = new URL(`${this.root}/v3/${this.config.project_id}${c.path}`);
+    for (const [k, v] of Object.entries(c.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {
+      "X-Auth-Token": `${this.config.user}:${this.config.project_id}`,
+      "OpenStack-API-Version": `volume ${version.toString()}`,
+      Accept: "application/json",
+    };
+    if (c.body !== undefined) headers["Content-Type"] = "application/json";
+    if (c.serviceRole && this.config.service_roles_header) headers["X-Service-Roles"] = "service";
+    const reply = await this.send(c.method, url, headers, c.body === undefined ? undefined : JSON.stringify(c.body));
+    if (reply.status < 400 || c.accept?.includes(reply.status)) return reply;
+    throw translateStatus(c.method, c.path, reply);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  private async negotiate(): Promise<Microversion> {
+    const reply = await this.send("GET", new URL(`${this.root}/`), { Accept: "application/json" }, undefined);
+    // GET / answers 300 Multiple Choices with the version list
+    if (reply.status !== 300 && reply.status !== 200) throw translateStatus("GET", "/", reply);
+    const theirs = v3Version(reply.body);
+    if (!theirs) {
+      throw new CinderHttpError("CINDER_REJECTED", `Cinder at ${this.root} offers no v3 API`, reply.status, "", { retryable: false });
+    }
+    const ours = Microversion.parse(OUR_MAX_MICROVERSION)!;
+    return theirs.compare(ours) < 0 ? theirs : ours;
+  }
+
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined): Promise<CinderReply> {
+    const t = this.config.timeoutMs;
+    try {
+      const res = await request(url, {
+        method,
+        headers,
+        body,
+        dispatcher: this.dispatcher,
+        headersTimeout: t,
+        bodyTimeout: t,
+        signal: AbortSignal.timeout(t),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, body: parseJson(text) };
+    } catch (err) {
+      throw unreachable(method, url.pathname, err, t);
+    }
+  }
+}
+
+/** http://host:8776/v3/<project>/ → http://host:8776 */
+function serviceRoot(endpoint: string): string {
+  return endpoint.replace(/\/+$/, "").replace(/\/v3(\/[^/]*)?$/, "");
+}
+
+function v3Version(body: unknown): Microversion | null {
+  const versions = (body as { versions?: unknown } | null)?.versions;
+  if (!Array.isArray(versions)) return null;
+  for (const v of versions as Array<Record<string, unknown>>) {
+    if (typeof v["id"] !== "string" || !v["id"].startsWith("v3")) continue;
+    // an empty "version" means a v3 without microversions: 3.0
+    return typeof v["version"] === "string" && v["version"] !== "" ? Microversion.parse(v["version"]) : new Microversion(3, 0);
+  }
+  return null;
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Cinder's message out of `{"<kind>": {"message": ...}}`, or the text it sent. */
+export function cinderMessage(body: unknown): string {
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    for (const inner of Object.values(body as Record<string, unknown>)) {
+      const msg = (inner as { message?: unknown } | null)?.message;
+      if (typeof msg === "string") return msg;
+    }
+  }
+  if (typeof body === "string") return body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
+  return "";
+}
+
+const VOLUME_NOT_FOUND = /^Volume (\S+) could not be found\.$/;
+
+function translateStatus(method: HttpMethod, path: string, reply: CinderReply): CinderHttpError {
+  const msg = cinderMessage(reply.body);
+  const what = `Cinder answered ${reply.status} to ${method} ${path}`;
+  if (reply.status >= 500 || reply.status === 429) {
+    return new CinderHttpError("CINDER_UNAVAILABLE", `${what}: ${msg || "no message"}`, reply.status, msg, { retryable: true });
+  }
+  const missing = VOLUME_NOT_FOUND.exec(msg);
+  if (reply.status === 404 && missing) {
+    return new CinderHttpError(
+      "VOLUME_NOT_FOUND",
+      `Volume ${missing[1]} does not exist in Cinder: check the volume id (openstack volume show ${missing[1]}).`,
+      404,
+      msg,
+      { retryable: false },
+    );
+  }
+  return new CinderHttpError("CINDER_REJECTED", `${what}: ${msg || "no message"}`, reply.status, msg, { retryable: false });
+}
+
+function unreachable(method: HttpMethod, path: string, err: unknown, timeoutMs: number): CinderHttpError {
+  const timedOut =
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"));
+  const reason = timedOut ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+  return new CinderHttpError("CINDER_UNAVAILABLE", `Cinder did not answer ${method} ${path}: ${reason}`, null, "", {
+    retryable: true,
+    cause: err,
+  });
+}

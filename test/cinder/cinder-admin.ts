@@ -1,0 +1,122 @@
+/**
+ * Test-side access to a Cinder (the emulator or a real one) over plain HTTP, for what the
+ * BlockStorage port does not do: create and delete volumes, look at attachments as Cinder keeps
+ * them, and arm the emulator's faults. Deliberately independent of lib/cinder.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { request } from "undici";
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+export interface AttachmentSummary {
+  id: string;
+  status: string;
+  instance: string | null;
+  volume_id: string;
+}
+
+export class CinderAdmin {
+  constructor(
+    readonly url: string,
+    readonly project: string,
+    /** microversion it asks for */
+    readonly version = "3.70",
+  ) {}
+
+  async raw(method: string, path: string, opts: { body?: unknown; bodyText?: string; headers?: Record<string, string>; project?: string } = {}): Promise<RawReply> {
+    const project = opts.project ?? this.project;
+    const headers: Record<string, string> = {
+      "X-Auth-Token": `admin:${project}`,
+      "OpenStack-API-Version": `volume ${this.version}`,
+      ...opts.headers,
+    };
+    const text = opts.bodyText ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
+    if (text !== undefined) headers["Content-Type"] ??= "application/json";
+    const res = await request(`${this.url}${path}`, { method: method as "GET", headers, body: text, headersTimeout: 20_000, bodyTimeout: 20_000 });
+    const raw = await res.body.text();
+    let body: unknown = raw;
+    try {
+      body = raw === "" ? null : JSON.parse(raw);
+    } catch {
+      // not JSON (HTML 404s): keep the text
+    }
+    return { status: res.statusCode, headers: res.headers, body };
+  }
+
+  /** A new volume, waited for until `available`, bootable unless asked otherwise. */
+  async createVolume(opts: { bootable?: boolean; project?: string; name?: string; multiattach?: boolean } = {}): Promise<string> {
+    const project = opts.project ?? this.project;
+    const created = await this.raw("POST", `/v3/${project}/volumes`, {
+      project,
+      body: { volume: { size: 1, name: opts.name ?? "sanboot-contract", ...(opts.multiattach ? { multiattach: true } : {}) } },
+    });
+    if (created.status !== 202) throw new Error(`volume create answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const id: string = created.body.volume.id;
+    await this.waitForStatus(id, "available", project);
+    if (opts.bootable ?? true) {
+      const r = await this.raw("POST", `/v3/${project}/volumes/${id}/action`, { project, body: { "os-set_bootable": { bootable: true } } });
+      if (r.status !== 200) throw new Error(`os-set_bootable answered ${r.status}`);
+    }
+    return id;
+  }
+
+  async volume(id: string, project = this.project): Promise<any> {
+    const r = await this.raw("GET", `/v3/${project}/volumes/${id}`, { project });
+    if (r.status !== 200) throw new Error(`GET volume ${id} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return r.body.volume;
+  }
+
+  async waitForStatus(id: string, status: string, project = this.project, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      last = (await this.volume(id, project)).status;
+      if (last === status) return;
+      if (last.startsWith("error")) throw new Error(`volume ${id} went to '${last}' (a real Cinder: volume group full?)`);
+      await sleep(100);
+    }
+    throw new Error(`volume ${id} still '${last}', not '${status}', after ${timeoutMs} ms`);
+  }
+
+  async attachments(volumeId: string): Promise<AttachmentSummary[]> {
+    const r = await this.raw("GET", `/v3/${this.project}/attachments?volume_id=${volumeId}`);
+    if (r.status !== 200) throw new Error(`attachments list answered ${r.status}`);
+    return r.body.attachments;
+  }
+
+  async createAttachment(volumeId: string, instanceUuid: string, connector?: Record<string, unknown>): Promise<RawReply> {
+    return this.raw("POST", `/v3/${this.project}/attachments`, {
+      body: { attachment: { volume_uuid: volumeId, instance_uuid: instanceUuid, ...(connector ? { connector } : {}) } },
+    });
+  }
+
+  /** Deletes every attachment of the volume (as a service) and waits until it is available. */
+  async clearAttachments(id: string, project = this.project): Promise<void> {
+    const list = await this.raw("GET", `/v3/${project}/attachments?volume_id=${id}`, { project });
+    for (const a of (list.body?.attachments ?? []) as AttachmentSummary[]) {
+      await this.raw("DELETE", `/v3/${project}/attachments/${a.id}`, { project, headers: { "X-Service-Roles": "service" } });
+    }
+    await this.waitForStatus(id, "available", project, 20_000);
+  }
+
+  /** Removes every attachment, then the volume; for afterAll. */
+  async destroyVolume(id: string, project = this.project): Promise<void> {
+    await this.clearAttachments(id, project).catch(() => undefined);
+    await this.raw("DELETE", `/v3/${project}/volumes/${id}`, { project });
+  }
+
+  /** Emulator only: arm a one-shot fault (see lab/cinder-emulator/fault-switch.ts). */
+  async failNext(rule: Record<string, unknown>): Promise<void> {
+    const r = await request(`${this.url}/_lab/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ fail_next: rule }),
+    });
+    await r.body.text();
+    if (r.statusCode !== 200) throw new Error(`arming a fault answered ${r.statusCode}`);
+  }
+}

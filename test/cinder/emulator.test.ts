@@ -1,0 +1,249 @@
+/**
+ * What only the emulator can show: version caps, faults on demand, and the client's policy
+ * (retries, timeouts, recovery by lookup, cleanup) under them; plus the emulator's own answers
+ * checked against the transcript of a real Cinder.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { startCinderEmulator, type CinderEmulator } from "../../lab/cinder-emulator/server";
+import { CinderClient } from "../../lib/cinder/cinder-client";
+import { CinderTransport, type CinderConfig } from "../../lib/cinder/cinder-transport";
+import { CinderAdmin } from "./cinder-admin";
+import { clientFor, codeOf, connector } from "./contract";
+
+const project = randomBytes(16).toString("hex");
+
+function config(emulator: CinderEmulator, over: Partial<CinderConfig> = {}): CinderConfig {
+  return { endpoint: emulator.url, project_id: project, user: "sanboot", timeoutMs: 2_000, service_roles_header: true, ...over };
+}
+
+describe("the emulator against the transcript of a real Cinder", () => {
+  let emulator: CinderEmulator;
+  let admin: CinderAdmin;
+  beforeAll(async () => {
+    emulator = await startCinderEmulator({ port: 0, createDelayMs: 10 });
+    admin = new CinderAdmin(emulator.url, project);
+  });
+  afterAll(() => emulator.close());
+
+  it("lists v3 from 3.0 to 3.70 at GET / (300) and GET /v3/ (200)", async () => {
+    for (const [path, status] of [["/", 300], ["/v3/", 200]] as const) {
+      const r = await admin.raw("GET", path);
+      expect(r.status).toBe(status);
+      expect(r.headers["openstack-api-version"]).toBe("volume 3.0");
+      expect(r.body.versions[0]).toMatchObject({ id: "v3.0", status: "CURRENT", version: "3.70", min_version: "3.0" });
+    }
+  });
+
+  it("echoes the microversion asked for, and refuses one beyond its maximum with 406", async () => {
+    const ok = await admin.raw("GET", `/v3/${project}/volumes`, { headers: { "OpenStack-API-Version": "volume 3.44" } });
+    expect(ok.headers["openstack-api-version"]).toBe("volume 3.44");
+    const tooNew = await admin.raw("GET", `/v3/${project}/volumes`, { headers: { "OpenStack-API-Version": "volume 3.71" } });
+    expect(tooNew.status).toBe(406);
+    expect(tooNew.body.computeFault.message).toBe("Version 3.71 is not supported by the API. Minimum is 3.0 and maximum is 3.70.");
+  });
+
+  it("scopes noauth requests to the token's project", async () => {
+    const noToken = await admin.raw("GET", `/v3/${project}/volumes`, { headers: { "X-Auth-Token": "" } });
+    expect(noToken.status).toBe(204);
+    const mismatch = await admin.raw("GET", `/v3/abcdef/volumes`);
+    expect(mismatch).toMatchObject({ status: 400, body: { badRequest: { code: 400, message: "Malformed request url" } } });
+    expect((await admin.raw("GET", `/v3/not-hex/volumes`)).status).toBe(404);
+    expect((await admin.raw("GET", `/v3/volumes`)).status).toBe(200);
+  });
+
+  it("answers Cinder's error bodies word for word", async () => {
+    const missing = "00000000-0000-4000-8000-000000000000";
+    const vol = await admin.raw("GET", `/v3/${project}/volumes/${missing}`);
+    expect(vol).toMatchObject({ status: 404, body: { itemNotFound: { code: 404, message: `Volume ${missing} could not be found.` } } });
+    const att = await admin.raw("GET", `/v3/${project}/attachments/11111111-2222-4333-8444-555555555555`);
+    expect(att.body.itemNotFound.message).toBe(
+      "Volume attachment could not be found with filter: attachment_id = 11111111-2222-4333-8444-555555555555.",
+    );
+    const truncated = await admin.raw("POST", `/v3/${project}/attachments`, { bodyText: '{"attachment": ' });
+    expect(truncated.body).toEqual({ badRequest: { code: 400, message: "Malformed request body" } });
+    const notUuid = await admin.createAttachment(missing, "not-a-uuid");
+    expect(notUuid.body.badRequest.message).toBe("Invalid input for field/attribute instance_uuid. Value: not-a-uuid. 'not-a-uuid' is not a 'uuid'");
+  });
+
+  it("leaves a reserved attachment behind when a connector lacks the initiator, as Cinder does", async () => {
+    const id = await admin.createVolume();
+    const r = await admin.createAttachment(id, randomUUID(), { host: "node1" });
+    expect(r).toMatchObject({
+      status: 500,
+      body: { computeFault: { message: "Unable to create attachment for volume (Invalid input received: Connector doesn't have required information: initiator)." } },
+    });
+    expect(await admin.attachments(id)).toEqual([expect.objectContaining({ status: "reserved" })]);
+    expect((await admin.volume(id)).status).toBe("reserved");
+  });
+
+  it("refuses to delete an exported attachment without the service role (500), and allows it with", async () => {
+    const id = await admin.createVolume();
+    const created = await admin.createAttachment(id, randomUUID(), { initiator: "iqn.2026-11.org.example:n1", host: "n1" });
+    const path = `/v3/${project}/attachments/${created.body.attachment.id}`;
+    expect((await admin.raw("DELETE", path)).status).toBe(500);
+    const withRole = await admin.raw("DELETE", path, { headers: { "X-Service-Roles": "service" } });
+    expect(withRole).toMatchObject({ status: 200, body: { attachments: [] } });
+    expect((await admin.volume(id)).status).toBe("available");
+  });
+
+  it("runs the legacy flow: reserve, initialize_connection (nested), attach, begin_detaching, terminate, detach", async () => {
+    const id = await admin.createVolume();
+    const act = (body: unknown) => admin.raw("POST", `/v3/${project}/volumes/${id}/action`, { body });
+    expect((await act({ "os-reserve": null })).status).toBe(202);
+    expect((await admin.volume(id)).status).toBe("attaching");
+    const init = await act({ "os-initialize_connection": { connector: connector() } });
+    expect(init.body.connection_info).toMatchObject({ driver_volume_type: "iscsi", data: { target_lun: 1, auth_method: "CHAP" } });
+    expect((await act({ "os-attach": { instance_uuid: randomUUID(), mountpoint: "/dev/vdb", mode: "rw" } })).status).toBe(202);
+    const inUse = await admin.volume(id);
+    expect(inUse.status).toBe("in-use");
+    expect((await act({ "os-begin_detaching": null })).status).toBe(202);
+    expect((await act({ "os-terminate_connection": { connector: connector() } })).status).toBe(202);
+    expect((await act({ "os-detach": { attachment_id: inUse.attachments[0].attachment_id } })).status).toBe(202);
+    expect((await admin.volume(id)).status).toBe("available");
+  });
+});
+
+describe("microversion negotiation", () => {
+  it("a Cinder capped at 3.26 has no attachments API, and the client says what it needs", async () => {
+    const emulator = await startCinderEmulator({ port: 0, createDelayMs: 10, maxVersion: "3.26" });
+    try {
+      const admin = new CinderAdmin(emulator.url, project);
+      const r = await admin.raw("POST", `/v3/${project}/attachments`, {
+        body: { attachment: {} },
+        headers: { "OpenStack-API-Version": "volume 3.26" },
+      });
+      expect(r).toMatchObject({ status: 404, body: { itemNotFound: { message: "The resource could not be found." } } });
+      const id = await admin.raw("POST", `/v3/${project}/volumes`, { body: { volume: { size: 1 } }, headers: { "OpenStack-API-Version": "volume 3.26" } });
+      const err = await clientFor(emulator.url, project)
+        .attach({ volumeId: id.body.volume.id, instanceUuid: randomUUID(), connector: connector() })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "CINDER_REJECTED", retryable: false });
+      expect((err as Error).message).toContain("3.44");
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("picks the lower of our maximum and Cinder's, and attaches at it", async () => {
+    const emulator = await startCinderEmulator({ port: 0, createDelayMs: 10, maxVersion: "3.50" });
+    try {
+      const transport = new CinderTransport(config(emulator));
+      expect((await transport.microversion()).toString()).toBe("3.50");
+      const admin = new CinderAdmin(emulator.url, project, "3.50");
+      const volumeId = await admin.createVolume();
+      // below 3.54 `mode` is refused: the client must not send it
+      const att = await new CinderClient(config(emulator), { transport }).attach({ volumeId, instanceUuid: randomUUID(), connector: connector() });
+      expect(att.connection.target_lun).toBe(1);
+      await transport.close();
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
+describe("the client's policy under faults", () => {
+  let emulator: CinderEmulator;
+  let admin: CinderAdmin;
+  let volumeId: string;
+  const sleep = vi.fn(async (_ms: number) => undefined);
+
+  function client(over: Partial<CinderConfig> = {}): CinderClient {
+    return new CinderClient(config(emulator, over), { sleep, random: () => 0.5, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 } });
+  }
+
+  beforeAll(async () => {
+    emulator = await startCinderEmulator({ port: 0, createDelayMs: 10 });
+    admin = new CinderAdmin(emulator.url, project);
+    volumeId = await admin.createVolume();
+  });
+  afterEach(async () => {
+    emulator.clearFaults();
+    sleep.mockClear();
+    await admin.clearAttachments(volumeId);
+  });
+  afterAll(() => emulator.close());
+
+  it("retries a GET that answered 5xx, after a jittered backoff", async () => {
+    const c = client();
+    await c.getVolume(volumeId); // negotiated before counting
+    emulator.failNext({ method: "GET", path_regex: `/volumes/${volumeId}$`, status: 503 });
+    const before = emulator.stats().requests;
+    const v = await c.getVolume(volumeId);
+    expect(v.status).toBe("available");
+    expect(emulator.stats().requests - before).toBe(2);
+    expect(sleep).toHaveBeenCalledExactlyOnceWith(50); // random 0.5 × base 100
+  });
+
+  it("gives up after the bounded attempts with a retryable CINDER_UNAVAILABLE", async () => {
+    const c = client();
+    emulator.failNext({ method: "GET", path_regex: `/volumes/${volumeId}$`, status: 500, times: 10 });
+    const err = await c.getVolume(volumeId).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CINDER_UNAVAILABLE", retryable: true });
+    expect(sleep).toHaveBeenCalledTimes(2);
+    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([50, 100]);
+  });
+
+  it("turns a Cinder slower than timeoutMs into CINDER_UNAVAILABLE", async () => {
+    const c = client({ timeoutMs: 150 });
+    emulator.failNext({ method: "GET", path_regex: `/volumes/${volumeId}$`, delay_ms: 600, times: 3 });
+    const err = await c.getVolume(volumeId).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CINDER_UNAVAILABLE", retryable: true });
+    expect((err as Error).message).toContain("no answer within 150 ms");
+  });
+
+  it("does not repeat a create that failed before any effect: it reports, and the next attach makes one", async () => {
+    const c = client();
+    const req = { volumeId, instanceUuid: randomUUID(), connector: connector() };
+    emulator.failNext({ method: "POST", path_regex: "/attachments$", status: 500 });
+    expect(await codeOf(c.attach(req))).toBe("CINDER_UNAVAILABLE");
+    expect(await admin.attachments(volumeId)).toEqual([]);
+    const att = await c.attach(req);
+    expect(await admin.attachments(volumeId)).toEqual([expect.objectContaining({ id: att.attachment_id, status: "attached" })]);
+  });
+
+  it("retries os-complete whose answer was lost: completing twice is harmless", async () => {
+    const c = client();
+    emulator.failNext({ method: "POST", path_regex: "/action$", status: 500, after_effect: true });
+    const req = { volumeId, instanceUuid: randomUUID(), connector: connector() };
+    const att = await c.attach(req);
+    expect(await admin.attachments(volumeId)).toEqual([expect.objectContaining({ id: att.attachment_id, status: "attached" })]);
+  });
+
+  it("cleans up the reserved attachment Cinder leaves when the connector lacks an initiator", async () => {
+    const c = client();
+    const fcOnly = connector({ initiator: undefined, wwpns: ["10000090fa0d6754"] });
+    const err = await c.attach({ volumeId, instanceUuid: randomUUID(), connector: fcOnly }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "VOLUME_WRONG_PROTOCOL", retryable: false });
+    expect(await admin.attachments(volumeId)).toEqual([]);
+    expect((await admin.volume(volumeId)).status).toBe("available");
+  });
+
+  it("collapses duplicate attachments of one instance (an earlier race) into exactly one", async () => {
+    const instanceUuid = randomUUID();
+    await admin.createAttachment(volumeId, instanceUuid);
+    await admin.createAttachment(volumeId, instanceUuid);
+    expect(await admin.attachments(volumeId)).toHaveLength(2);
+    const att = await client().attach({ volumeId, instanceUuid, connector: connector() });
+    expect(await admin.attachments(volumeId)).toEqual([expect.objectContaining({ id: att.attachment_id, status: "attached" })]);
+  });
+
+  it("detach without the service role fails retryably and says why", async () => {
+    const req = { volumeId, instanceUuid: randomUUID(), connector: connector() };
+    await client().attach(req);
+    const err = await client({ service_roles_header: false })
+      .detach(volumeId, req.instanceUuid)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CINDER_UNAVAILABLE", retryable: true });
+    expect((err as Error).message).toContain("service role");
+    expect(await admin.attachments(volumeId)).toHaveLength(1);
+  });
+
+  it("reports Cinder down as CINDER_UNAVAILABLE", async () => {
+    const down = new CinderClient(
+      { endpoint: "http://127.0.0.1:9", project_id: project, user: "sanboot", timeoutMs: 1_000, service_roles_header: true },
+      { sleep, random: () => 0 },
+    );
+    expect(await codeOf(down.getVolume(volumeId))).toBe("CINDER_UNAVAILABLE");
+  });
+});

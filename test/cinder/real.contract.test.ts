@@ -1,0 +1,13 @@
+import { describe } from "vitest";
+import { describeCinderContract } from "./contract";
+
+const url = process.env["SANBOOT_TEST_CINDER_URL"];
+// the lab's default project (labs/cinder/up.sh); any hex id works with noauth
+const project = process.env["SANBOOT_TEST_CINDER_PROJECT"] ?? "2b9f9a3c5d6e4f708192a3b4c5d6e7f8";
+
+// Runs only against a real Cinder: start one with /work/shared/labs/cinder/up.sh and set
+// SANBOOT_TEST_CINDER_URL=http://127.0.0.1:8776 (and SANBOOT_TEST_CINDER_PROJECT). Skipped otherwise,
+// since a real Cinder needs root, Debian packages and ~90 s to install.
+describe.skipIf(!url)("real Cinder (SANBOOT_TEST_CINDER_URL)", () => {
+  describeCinderContract(`the real Cinder at ${url}`, () => ({ url: url!, project }), { faults: false });
+});
