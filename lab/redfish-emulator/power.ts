@@ -1,0 +1,92 @@
+/**
+ * ComputerSystem.Reset: PowerState moves through PoweringOn / PoweringOff and settles after a
+ * delay, as on real hardware. Reaching On is a boot: a `Once` override is consumed and what the
+ * system booted from is recorded, so tests can ask "did it boot from that iSCSI target?".
+ */
+import type { SystemState } from "./model";
+import { msg, type ExtendedInfo } from "./redfish-errors";
+
+export type ResetOutcome = { ok: true } | { ok: false; status: number; messages: ExtendedInfo[] };
+
+const ACTION = "ComputerSystem.Reset";
+
+export function reset(sys: SystemState, resetType: unknown, delayMs: number): ResetOutcome {
+  if (resetType === undefined) return { ok: false, status: 400, messages: [msg.actionParameterMissing(ACTION, "ResetType")] };
+  if (typeof resetType !== "string" || !sys.resetTypes.includes(resetType)) {
+    return { ok: false, status: 400, messages: [msg.actionParameterValueNotInList(String(resetType), "ResetType", ACTION)] };
+  }
+  const on = sys.power === "On" || sys.power === "PoweringOn";
+  const conflict = (why: string): ResetOutcome => ({ ok: false, status: 409, messages: [msg.operationNotAllowed(why)] });
+  sys.counters.resets += 1;
+  sys.resets.push({ at: new Date().toISOString(), resetType });
+  switch (resetType) {
+    case "On":
+    case "ForceOn":
+      if (on) return conflict("the system is already powered on");
+      startPowerOn(sys, delayMs);
+      return { ok: true };
+    case "ForceOff":
+    case "GracefulShutdown":
+      if (on) startPowerOff(sys, delayMs);
+      return { ok: true };
+    case "ForceRestart":
+    case "GracefulRestart":
+      if (!on) return conflict("the system is powered off");
+      startPowerOn(sys, delayMs);
+      return { ok: true };
+    case "PowerCycle":
+      startPowerOn(sys, delayMs);
+      return { ok: true };
+    case "PushPowerButton":
+      if (on) startPowerOff(sys, delayMs);
+      else startPowerOn(sys, delayMs);
+      return { ok: true };
+    default:
+      // Nmi and anything else allowed: accepted, no power change.
+      return { ok: true };
+  }
+}
+
+export function cancelTimers(sys: SystemState): void {
+  for (const t of sys.timers) clearTimeout(t);
+  sys.timers.clear();
+}
+
+function later(sys: SystemState, delayMs: number, fn: () => void): void {
+  cancelTimers(sys);
+  const t = setTimeout(() => {
+    sys.timers.delete(t);
+    fn();
+  }, delayMs);
+  t.unref();
+  sys.timers.add(t);
+}
+
+function startPowerOn(sys: SystemState, delayMs: number): void {
+  sys.power = "PoweringOn";
+  sys.bootProgress = "PrimaryProcessorInitializationStarted";
+  later(sys, delayMs, () => boot(sys));
+}
+
+function startPowerOff(sys: SystemState, delayMs: number): void {
+  sys.power = "PoweringOff";
+  later(sys, delayMs, () => {
+    sys.power = "Off";
+    sys.bootProgress = "None";
+  });
+}
+
+function boot(sys: SystemState): void {
+  const override = sys.boot.enabled === "Disabled" ? null : { target: sys.boot.target, mode: sys.boot.mode };
+  const iscsi = sys.adapters
+    .flatMap((a) => a.functions)
+    .filter((f) => f.bootMode === "iSCSI")
+    .map((f) => ({ functionId: f.id, mac: f.mac, iscsiBoot: { ...f.iscsiBoot } }));
+  sys.boots.push({ at: new Date().toISOString(), override, iscsi });
+  if (sys.boot.enabled === "Once") {
+    sys.boot.enabled = "Disabled";
+    sys.version += 1;
+  }
+  sys.power = "On";
+  sys.bootProgress = "OSRunning";
+}

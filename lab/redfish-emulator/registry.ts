@@ -1,0 +1,120 @@
+/**
+ * The set of emulated systems behind one server, and the plain-JSON snapshot tests read
+ * (secrets included: the lab is where assertions on them are allowed).
+ */
+import { createSystem, noFaults, normaliseMac, type BootRecord, type Faults, type PatchRecord, type SystemSpec, type SystemState } from "./model";
+import { cancelTimers } from "./power";
+import { uris } from "./resources";
+import type { IscsiBootValues } from "./iscsi-fields";
+
+export interface FunctionSnapshot {
+  id: string;
+  adapterId: string;
+  uri: string;
+  mac: string;
+  netDevFuncType: string;
+  capabilities: string[];
+  bootMode: string;
+  /** full iSCSIBoot, CHAPSecret / MutualCHAPSecret included */
+  iSCSIBoot: IscsiBootValues;
+}
+
+export interface SystemSnapshot {
+  id: string;
+  uri: string;
+  PowerState: string;
+  BootProgress: { LastState: string };
+  Boot: {
+    BootSourceOverrideTarget: string;
+    BootSourceOverrideEnabled: string;
+    BootSourceOverrideMode: string;
+    UefiTargetBootSourceOverride: string | null;
+  };
+  functions: FunctionSnapshot[];
+  /** PATCH requests received for this system (any status) */
+  patchCount: number;
+  requestCount: number;
+  resetCount: number;
+  patches: PatchRecord[];
+  resets: Array<{ at: string; resetType: string }>;
+  boots: BootRecord[];
+  faults: Faults;
+}
+
+export class SystemRegistry {
+  private readonly systems = new Map<string, SystemState>();
+  private created = 0;
+
+  add(spec: SystemSpec = {}): SystemState {
+    if (spec.id !== undefined && !/^[A-Za-z0-9._-]+$/.test(spec.id)) throw new Error(`bad system id: ${spec.id}`);
+    if (spec.mac !== undefined) normaliseMac(spec.mac);
+    const sys = createSystem(spec, this.created);
+    if (this.systems.has(sys.id)) throw new Error(`system ${sys.id} exists`);
+    this.created += 1;
+    this.systems.set(sys.id, sys);
+    return sys;
+  }
+
+  get(id: string): SystemState | undefined {
+    return this.systems.get(id);
+  }
+
+  all(): SystemState[] {
+    return [...this.systems.values()];
+  }
+
+  require(id: string): SystemState {
+    const sys = this.systems.get(id);
+    if (!sys) throw new Error(`no system ${id}`);
+    return sys;
+  }
+
+  setFaults(id: string, faults: Partial<Faults>): Faults {
+    const sys = this.require(id);
+    Object.assign(sys.faults, faults);
+    return { ...sys.faults };
+  }
+
+  clearFaults(id: string): void {
+    this.require(id).faults = noFaults();
+  }
+
+  snapshot(id: string): SystemSnapshot {
+    const s = this.require(id);
+    return structuredClone({
+      id: s.id,
+      uri: uris.system(s),
+      PowerState: s.power,
+      BootProgress: { LastState: s.bootProgress },
+      Boot: {
+        BootSourceOverrideTarget: s.boot.target,
+        BootSourceOverrideEnabled: s.boot.enabled,
+        BootSourceOverrideMode: s.boot.mode,
+        UefiTargetBootSourceOverride: s.boot.uefiTarget,
+      },
+      functions: s.adapters.flatMap((a) =>
+        a.functions.map((f) => ({
+          id: f.id,
+          adapterId: a.id,
+          uri: uris.fn(s, a, f),
+          mac: f.mac,
+          netDevFuncType: f.netDevFuncType,
+          capabilities: f.capabilities,
+          bootMode: f.bootMode,
+          iSCSIBoot: f.iscsiBoot,
+        })),
+      ),
+      patchCount: s.counters.patches,
+      requestCount: s.counters.requests,
+      resetCount: s.counters.resets,
+      patches: s.patches,
+      resets: s.resets,
+      boots: s.boots,
+      faults: s.faults,
+    });
+  }
+
+  close(): void {
+    for (const s of this.systems.values()) cancelTimers(s);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Finding things on a BMC by walking links, never by assumed ids: the system in the Systems
+ * collection, its chassis (`Links.Chassis`, else the Chassis collection filtered by
+ * `Links.ComputerSystems`), their NetworkAdapters and NetworkDeviceFunctions.
+ */
+import { SanbootError } from "../errors";
+import type { RedfishReply, RedfishTransport } from "./redfish-transport";
+import { linkOf, memberLinks, type Chassis, type ComputerSystem, type NetworkAdapter, type NetworkDeviceFunction } from "./redfish-types";
+
+const SYSTEMS = "/redfish/v1/Systems";
+const CHASSIS = "/redfish/v1/Chassis";
+
+export interface Found<T> {
+  uri: string;
+  body: T;
+  etag: string | undefined;
+}
+
+const lastSegment = (uri: string) => decodeURIComponent(uri.replace(/\/+$/, "").split("/").pop() ?? "");
+
+/** The system's URI, from the Systems collection (its member whose id is `systemId`). */
+export async function findSystemUri(t: RedfishTransport, systemId: string): Promise<string> {
+  const members = memberLinks((await t.get(SYSTEMS)).body);
+  const uri = members.find((m) => lastSegment(m) === systemId);
+  if (!uri) {
+    throw new SanbootError("BMC_REJECTED", `BMC has no system "${systemId}" (systems: ${members.map(lastSegment).join(", ") || "none"})`);
+  }
+  return uri;
+}
+
+export async function getResource<T>(t: RedfishTransport, uri: string): Promise<Found<T>> {
+  const reply: RedfishReply = await t.get(uri);
+  return { uri, body: reply.body as T, etag: reply.etag };
+}
+
+async function chassisOf(t: RedfishTransport, system: Found<ComputerSystem>): Promise<string[]> {
+  const linked = (system.body.Links?.Chassis ?? []).map(linkOf).filter((u): u is string => u !== undefined);
+  if (linked.length > 0) return linked;
+  const all = memberLinks((await t.get(CHASSIS)).body);
+  const mine: string[] = [];
+  for (const uri of all) {
+    const c = (await t.get(uri)).body as Chassis;
+    if ((c.Links?.ComputerSystems ?? []).some((l) => linkOf(l) === system.uri)) mine.push(uri);
+  }
+  // A single-chassis BMC that does not link its chassis back is common and unambiguous.
+  return mine.length > 0 ? mine : all.length === 1 ? all : [];
+}
+
+/** Every NetworkDeviceFunction of the system, in link order, with its ETag. */
+export async function listFunctions(t: RedfishTransport, system: Found<ComputerSystem>): Promise<Array<Found<NetworkDeviceFunction>>> {
+  const out: Array<Found<NetworkDeviceFunction>> = [];
+  for (const chassisUri of await chassisOf(t, system)) {
+    const adaptersUri = linkOf((await t.get(chassisUri)).body.NetworkAdapters);
+    if (!adaptersUri) continue;
+    for (const adapterUri of memberLinks((await t.get(adaptersUri)).body)) {
+      const fnsUri = linkOf(((await t.get(adapterUri)).body as NetworkAdapter).NetworkDeviceFunctions);
+      if (!fnsUri) continue;
+      for (const fnUri of memberLinks((await t.get(fnsUri)).body)) {
+        const fn = await getResource<NetworkDeviceFunction>(t, fnUri);
+        out.push({ ...fn, body: { ...fn.body, "@odata.id": fn.body["@odata.id"] ?? fnUri } });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,240 @@
+/**
+ * Thin Redfish transport: one undici Agent per BMC endpoint (TLS verified against the node's CA
+ * unless the node says `insecure`), Basic auth, a timeout on every call, JSON in and out, ETag
+ * capture, and the translation of everything that can go wrong into SanbootError. No policy:
+ * retries, "already done?" checks and resource walking live in the driver above.
+ *
+ * The password goes into the Authorization header and nowhere else: no message, detail or log
+ * line is built from it, and text a BMC echoes back is scrubbed of it.
+ */
+import { createHash } from "node:crypto";
+import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { SanbootError, type ErrorDetail } from "../errors";
+import type { BmcEndpoint } from "./driver";
+
+export type RedfishBody = Record<string, unknown>;
+
+export interface RedfishReply {
+  status: number;
+  body: RedfishBody;
+  /** ETag header, else the body's @odata.etag */
+  etag: string | undefined;
+  location: string | undefined;
+}
+
+export interface RedfishTransportOptions {
+  /** per HTTP call, connect to last byte (default 15 s) */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** TLS failures that retrying cannot fix: the node's CA (or its insecure flag) must change. */
+const TLS_VERIFY_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * Agents by endpoint origin and TLS settings. BMCs serve few concurrent connections, so each
+ * agent keeps a small pool with short keep-alive.
+ */
+export class RedfishAgentPool {
+  private readonly agents = new Map<string, Agent>();
+
+  constructor(private readonly timeoutMs: number = DEFAULT_TIMEOUT_MS) {}
+
+  agentFor(ep: BmcEndpoint): Dispatcher {
+    const insecure = ep.tls.insecure === true;
+    const caHash = ep.tls.ca ? createHash("sha256").update(ep.tls.ca).digest("hex") : "system";
+    const key = `${new URL(ep.address).origin}|${insecure ? "insecure" : caHash}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new Agent({
+        connect: {
+          timeout: this.timeoutMs,
+          ...(insecure ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(ep.tls.ca ? { ca: ep.tls.ca } : {}) }),
+        },
+        connections: 4,
+        keepAliveTimeout: 4_000,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(all.map((a) => a.close()));
+  }
+}
+
+export class RedfishTransport {
+  private readonly origin: string;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly ep: BmcEndpoint,
+    private readonly dispatcher: Dispatcher,
+    opts: RedfishTransportOptions = {},
+  ) {
+    this.origin = new URL(ep.address).origin;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  get(path: string): Promise<RedfishReply> {
+    return this.call("GET", path);
+  }
+
+  /** PATCH with If-Match when an ETag is known (BMCs without ETags get none). */
+  patch(path: string, body: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+    return this.call("PATCH", path, body, ifMatch);
+  }
+
+  post(path: string, body: RedfishBody): Promise<RedfishReply> {
+    return this.call("POST", path, body);
+  }
+
+  private async call(method: "GET" | "PATCH" | "POST", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+    const url = this.resolve(path);
+    const where = `${method} ${url.pathname}`;
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      authorization: `Basic ${Buffer.from(`${this.ep.username}:${this.ep.password}`).toString("base64")}`,
+      "odata-version": "4.0",
+    };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (ifMatch !== undefined) headers["if-match"] = ifMatch;
+
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await request(url, {
+        method,
+        headers,
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      text = await res.body.text();
+    } catch (err) {
+      throw this.connectionError(where, err);
+    }
+
+    const parsed = parseJson(text);
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (text.length > 0 && parsed === undefined) {
+        throw new SanbootError("BMC_REJECTED", `BMC ${this.origin} answered ${where} with a body that is not JSON`);
+      }
+      const json = (parsed ?? {}) as RedfishBody;
+      const etagHeader = header(res.headers.etag);
+      const odataEtag = typeof json["@odata.etag"] === "string" ? (json["@odata.etag"] as string) : undefined;
+      return { status: res.statusCode, body: json, etag: etagHeader ?? odataEtag, location: header(res.headers.location) };
+    }
+    throw this.httpError(where, res.statusCode, parsed);
+  }
+
+  /** Only paths on the node's own BMC: a link pointing elsewhere never receives the credentials. */
+  private resolve(path: string): URL {
+    const url = new URL(path, this.origin);
+    if (url.origin !== this.origin) {
+      throw new SanbootError("BMC_REJECTED", `BMC ${this.origin} linked to another host (${url.origin}); refusing to follow`);
+    }
+    return url;
+  }
+
+  private connectionError(where: string, err: unknown): SanbootError {
+    const code = errorCode(err);
+    if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
+      return new SanbootError(
+        "BMC_UNREACHABLE",
+        `BMC ${this.origin} failed TLS verification (${code}) on ${where}: give the node the CA that signs its BMC certificate, or set tls.insecure`,
+        { retryable: false, cause: err },
+      );
+    }
+    const timedOut =
+      (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) ||
+      err instanceof undiciErrors.ConnectTimeoutError ||
+      err instanceof undiciErrors.HeadersTimeoutError ||
+      err instanceof undiciErrors.BodyTimeoutError;
+    const why = timedOut ? `timed out after ${this.timeoutMs} ms` : `connection failed (${code ?? (err as Error)?.name ?? "error"})`;
+    return new SanbootError("BMC_UNREACHABLE", this.scrub(`BMC ${this.origin} ${why} on ${where}`), { retryable: true, cause: err });
+  }
+
+  private httpError(where: string, status: number, body: unknown): SanbootError {
+    const infos = extendedInfo(body);
+    const summary = infos.length > 0 ? `: ${infos.map((i) => `${i.id}${i.message ? ` (${i.message})` : ""}`).join("; ")}` : "";
+    const details: ErrorDetail[] = infos.map((i) => ({
+      ...(i.property ? { field: i.property } : {}),
+      message: this.scrub(`${i.id}: ${i.message}`),
+    }));
+    const message = this.scrub(`BMC ${this.origin} answered ${status} to ${where}${summary}`);
+    if (status === 401 || status === 403) {
+      return new SanbootError("BMC_AUTH_FAILED", this.scrub(`BMC ${this.origin} refused the credentials of user "${this.ep.username}" (${status}) on ${where}`), { details });
+    }
+    if (status === 412) return new SanbootError("BMC_ETAG_MISMATCH", message, { retryable: true, details });
+    if (status >= 500) return new SanbootError("BMC_UNREACHABLE", message, { retryable: true, details });
+    // 409 (a job or power transition in progress) and 429 clear on their own; other 4xx do not.
+    return new SanbootError("BMC_REJECTED", message, { retryable: status === 409 || status === 429, details });
+  }
+
+  private scrub(text: string): string {
+    const pw = this.ep.password;
+    return pw ? text.split(pw).join("***") : text;
+  }
+}
+
+interface Info {
+  id: string;
+  message: string;
+  property: string | undefined;
+}
+
+/** `error.@Message.ExtendedInfo[]` (and the top-level `error.code` when there is no list). */
+export function extendedInfo(body: unknown): Info[] {
+  const error = (body as { error?: Record<string, unknown> } | undefined)?.error;
+  if (typeof error !== "object" || error === null) return [];
+  const list = error["@Message.ExtendedInfo"];
+  if (Array.isArray(list) && list.length > 0) {
+    return list.map((i: Record<string, unknown>) => ({
+      id: typeof i.MessageId === "string" ? i.MessageId : "unknown",
+      message: typeof i.Message === "string" ? i.Message : "",
+      property: Array.isArray(i.RelatedProperties) && typeof i.RelatedProperties[0] === "string" ? i.RelatedProperties[0] : undefined,
+    }));
+  }
+  return typeof error.code === "string"
+    ? [{ id: error.code, message: typeof error.message === "string" ? error.message : "", property: undefined }]
+    : [];
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && !code.startsWith("UND_ERR")) return code;
+  }
+  return (err as { code?: string } | undefined)?.code;
+}
