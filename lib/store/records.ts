@@ -49,6 +49,8 @@ export interface BootRequestRecord extends WorkflowState {
   target: TargetRecord | null;
   /** the relay command the current step waits on */
   command_id: string | null;
+  /** an invocation claimed the current step until then; others leave it alone */
+  running_until: string | null;
   version: number;
   created_at: string;
   updated_at: string;

@@ -1,0 +1,31 @@
+/** Relay endpoints: lease (long-poll), heartbeat, result. Authenticated per site. */
+import { z } from "zod";
+import { SanbootError } from "../lib/errors";
+import { apiHandler, parseInput } from "../lib/http/api-handler";
+import { heartbeatRequest, leaseRequest, resultRequest } from "../lib/relay/protocol";
+import { authenticateRelay, heartbeat, lease, report } from "../lib/service/relay-queue";
+
+const commandId = z.string().regex(/^[0-9a-f-]{36}\.[a-z_]+\.\d+$/, "must be a command id");
+
+export const handler = apiHandler(
+  async (req, deps) => {
+    const site = authenticateRelay(deps, /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1]);
+    if (req.method !== "POST") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);
+    if (req.path.endsWith("/lease")) {
+      const commands = await lease(deps, site, parseInput(leaseRequest, req.body ?? {}));
+      return { status: 200, body: { commands } };
+    }
+    const id = parseInput(commandId, req.params.command_id, "path");
+    if (req.path.endsWith("/heartbeat")) {
+      const body = parseInput(heartbeatRequest, req.body ?? {});
+      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token) } };
+    }
+    if (req.path.endsWith("/result")) {
+      const body = parseInput(resultRequest, req.body ?? {});
+      await report(deps, site, id, body.lease_token, body.outcome);
+      return { status: 200, body: { accepted: true } };
+    }
+    throw new SanbootError("NOT_FOUND", "no such relay endpoint");
+  },
+  { auth: "none" },
+);

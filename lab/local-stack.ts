@@ -1,0 +1,104 @@
+/**
+ * The whole system on one machine, in one process: dynalite, the Cinder and Redfish emulators,
+ * the service's functions behind the in-process host, and a relay agent for the site. Every part
+ * talks to the next over real HTTP. Tests and the benchmark build on this; `npm start` runs the
+ * same parts with the service under serverless-offline.
+ */
+import { randomBytes } from "node:crypto";
+import { RedfishDriver } from "../lib/bmc/redfish-driver";
+import { sha256Hex } from "../lib/ids";
+import { startRelayAgent, type RelayAgent } from "../relay/agent";
+import { startCinderEmulator } from "./cinder-emulator/server";
+import { startDynalite, type RunningStore } from "./dynalite";
+import { startRedfishEmulator, type RedfishEmulator } from "./redfish-emulator";
+import { startServiceHost, type ServiceHost } from "./service-host";
+import type { Deps } from "../lib/deps";
+
+export const LAB_PROJECT = "2b9f9a3c5d6e4f708192a3b4c5d6e7f8";
+export const LAB_SITE = "lab";
+export const LAB_CREDENTIALS_REF = "lab-bmc";
+
+export interface LocalStackOptions {
+  powerDelayMs?: number;
+  cinderCreateDelayMs?: number;
+  leaseSeconds?: number;
+  relay?: boolean;
+  relayWaitSeconds?: number;
+  env?: Record<string, string>;
+  overrides?: Partial<Deps>;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  store: RunningStore;
+  cinder: Awaited<ReturnType<typeof startCinderEmulator>>;
+  bmc: RedfishEmulator;
+  service: ServiceHost;
+  relay: RelayAgent | null;
+  apiToken: string;
+  relayToken: string;
+  project: string;
+  /** start another relay agent for the lab site (a second relay, or one that replaces a dead one) */
+  startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number }): RelayAgent;
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const store = await startDynalite();
+  const cinder = await startCinderEmulator({ createDelayMs: opts.cinderCreateDelayMs ?? 0, deleteDelayMs: 0 });
+  const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50 });
+  const apiToken = `dev-${randomBytes(12).toString("hex")}`;
+  const relayToken = `relay-${randomBytes(12).toString("hex")}`;
+  const service = await startServiceHost({
+    env: {
+      SANBOOT_STAGE: "local",
+      SANBOOT_TABLE: "sanboot-local",
+      SANBOOT_DYNAMODB_ENDPOINT: store.endpoint,
+      SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(apiToken)]: { project_id: LAB_PROJECT, role: "member" } }),
+      SANBOOT_RELAY_TOKENS: JSON.stringify({ [LAB_SITE]: sha256Hex(relayToken) }),
+      SANBOOT_SECRET_KEY: randomBytes(32).toString("base64"),
+      SANBOOT_CINDER_URL: cinder.url,
+      SANBOOT_CINDER_PROJECT: LAB_PROJECT,
+      SANBOOT_LEASE_SECONDS: String(opts.leaseSeconds ?? 30),
+      SANBOOT_RELAY_POLL_MS: "25",
+      SANBOOT_LOG_LEVEL: "warn",
+      ...opts.env,
+    },
+    overrides: opts.overrides,
+  });
+  const credentials = { [LAB_CREDENTIALS_REF]: { username: "admin", password: "password", ca: bmc.caPem } };
+  const relays: RelayAgent[] = [];
+  const startRelay: LocalStack["startRelay"] = (r = {}) => {
+    const agent = startRelayAgent({
+      serviceUrl: service.url,
+      site: LAB_SITE,
+      token: relayToken,
+      relayId: r.relayId,
+      credentials,
+      driver: r.driver ?? new RedfishDriver({ pollIntervalMs: 25 }),
+      waitSeconds: opts.relayWaitSeconds ?? 1,
+      heartbeatSeconds: r.heartbeatSeconds ?? 5,
+      stopTimeoutSeconds: 5,
+      log: opts.log ?? (() => undefined),
+    });
+    relays.push(agent);
+    return agent;
+  };
+  const relay = opts.relay === false ? null : startRelay({ relayId: "relay-1" });
+  return {
+    store,
+    cinder,
+    bmc,
+    service,
+    relay,
+    apiToken,
+    relayToken,
+    project: LAB_PROJECT,
+    startRelay,
+    close: async () => {
+      await Promise.all(relays.map((r) => r.stop()));
+      await service.close();
+      await Promise.all([cinder.close(), bmc.close(), store.close()]);
+    },
+  };
+}

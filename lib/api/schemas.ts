@@ -1,0 +1,70 @@
+/**
+ * What callers may send, parsed with zod. Objects are strict: an unknown field is an error that
+ * names it, as is every wrong type.
+ */
+import { z } from "zod";
+import { bmcTarget, initiatorNetwork } from "../relay/protocol";
+import { REQUEST_STATES } from "../workflow";
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (at most 63)");
+const mac = z.string().regex(/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/, "must be a MAC address like 52:54:00:12:34:56");
+export const uuid = z.string().uuid("must be a UUID");
+
+const bmcInput = bmcTarget.extend({
+  address: z
+    .string()
+    .url("must be a URL")
+    .refine((u) => u.startsWith("https://"), "must be an https:// URL (BMC traffic is always TLS)"),
+});
+
+export const enrollNode = z.strictObject({
+  name: z.string().min(1).max(128).optional(),
+  site: slug,
+  project_id: z.string().min(1).max(64).optional(),
+  bmc: bmcInput,
+  boot_mode: z.enum(["uefi", "bios"]).default("uefi"),
+  mac_address: mac.optional(),
+  network: initiatorNetwork.default({ mode: "dhcp" }),
+});
+export type EnrollNodeInput = z.infer<typeof enrollNode>;
+
+export const updateNode = z
+  .strictObject({
+    name: z.string().min(1).max(128).nullable(),
+    site: slug,
+    bmc: bmcInput,
+    boot_mode: z.enum(["uefi", "bios"]),
+    mac_address: mac.nullable(),
+    network: initiatorNetwork,
+  })
+  .partial()
+  .refine((o) => Object.keys(o).length > 0, "send at least one field to change");
+export type UpdateNodeInput = z.infer<typeof updateNode>;
+
+export const bootFromVolume = z.strictObject({
+  volume_id: uuid,
+  protocol: z.enum(["iscsi", "fibre_channel", "auto"]).default("auto"),
+  boot_method: z.enum(["firmware"]).default("firmware"),
+  multipath: z.boolean().default(false),
+});
+export type BootFromVolumeInput = z.infer<typeof bootFromVolume>;
+
+export const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(2048).optional(),
+});
+
+export const listRequestsQuery = listQuery.extend({
+  node_id: uuid.optional(),
+  state: z.enum(REQUEST_STATES).optional(),
+});
+
+export const idempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+/** The EventBridge form of a boot request (detail-type "BootFromVolumeRequested"). */
+export const bootFromVolumeEvent = z.strictObject({
+  project_id: z.string().min(1),
+  node_id: uuid,
+  idempotency_key: idempotencyKey.optional(),
+  request: bootFromVolume,
+});

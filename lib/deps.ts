@@ -1,0 +1,63 @@
+/**
+ * The service's dependencies, built once per process from configuration. Handlers call
+ * getDeps(); a host that runs handlers in-process (tests, bench) installs its own with useDeps().
+ */
+import type { BlockStorage } from "./cinder/block-storage";
+import { CinderClient } from "./cinder/cinder-client";
+import { systemClock, type Clock } from "./clock";
+import { loadConfig, type Config } from "./config";
+import { createSecretBox, type SecretBox } from "./crypto/secret-box";
+import { InlineDispatcher, LambdaDispatcher, type Dispatcher } from "./dispatch/dispatcher";
+import { EventBridgePublisher, LogPublisher, type EventPublisher } from "./events/publisher";
+import { createLogger, type Logger } from "./log";
+import { StateTable } from "./store/state-table";
+
+export interface Deps {
+  config: Config;
+  store: StateTable;
+  cinder: BlockStorage;
+  dispatcher: Dispatcher;
+  publisher: EventPublisher;
+  secrets: SecretBox;
+  clock: Clock;
+  log: Logger;
+}
+
+export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+  const log = overrides.log ?? createLogger(config.SANBOOT_LOG_LEVEL, { service: "sanboot" });
+  return {
+    config,
+    log,
+    clock: overrides.clock ?? systemClock,
+    store:
+      overrides.store ??
+      new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
+    cinder:
+      overrides.cinder ??
+      new CinderClient({
+        endpoint: config.SANBOOT_CINDER_URL,
+        project_id: config.SANBOOT_CINDER_PROJECT,
+        user: config.SANBOOT_CINDER_USER,
+        timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
+        service_roles_header: true,
+      }),
+    dispatcher:
+      overrides.dispatcher ??
+      (config.SANBOOT_DISPATCH === "inline"
+        ? new InlineDispatcher()
+        : new LambdaDispatcher(config.SANBOOT_FUNCTION_PREFIX, config.AWS_REGION, config.SANBOOT_LAMBDA_ENDPOINT)),
+    publisher: overrides.publisher ?? (config.SANBOOT_EVENT_BUS === "log" ? new LogPublisher(log) : new EventBridgePublisher(config.SANBOOT_EVENT_BUS, config.AWS_REGION)),
+    secrets: overrides.secrets ?? createSecretBox(config.SANBOOT_SECRET_KEY),
+  };
+}
+
+let current: Deps | null = null;
+
+export function getDeps(): Deps {
+  current ??= createDeps(loadConfig());
+  return current;
+}
+
+export function useDeps(deps: Deps | null): void {
+  current = deps;
+}

@@ -1,0 +1,166 @@
+/**
+ * HTTP handlers: middy with three small middlewares (body limit + JSON, bearer auth, the one
+ * error shape), then one call into lib. A handler answers `{status, body, headers}`; every error
+ * becomes {"error": {"code", "message", "details"}} with the status from error-map.ts, and
+ * internals (5xx causes) never reach the caller.
+ */
+import middy from "@middy/core";
+import type { Context as LambdaContext } from "aws-lambda";
+import { z } from "zod";
+import { getDeps, type Deps } from "../deps";
+import { SanbootError, ValidationError, asSanbootError, type ErrorDetail } from "../errors";
+import { sha256Hex } from "../ids";
+import type { HttpApiEvent, HttpApiResult } from "./api-event";
+import { httpStatusOf } from "./error-map";
+
+export interface Caller {
+  project_id: string;
+  role: "member" | "admin";
+}
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  params: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  headers: Record<string, string | undefined>;
+  /** parsed JSON, or undefined when there was no body */
+  body: unknown;
+  caller: Caller;
+}
+
+export interface ApiAnswer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Route = (req: ApiRequest, deps: Deps) => Promise<ApiAnswer>;
+
+interface Ctx {
+  deps: Deps;
+  body: unknown;
+  caller: Caller | null;
+}
+
+/** zod issues → ValidationError naming each field */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: "body" | "query" | "path" = "body"): z.infer<T> {
+  const res = schema.safeParse(value);
+  if (res.success) return res.data;
+  const details: ErrorDetail[] = res.error.issues.map((i) => {
+    const keys = i.code === "unrecognized_keys" ? (i as { keys: string[] }).keys : [];
+    const path = [...i.path.map(String), ...(keys.length === 1 ? keys : [])].join(".");
+    return { field: path || where, message: keys.length ? `unknown field${keys.length > 1 ? "s" : ""}: ${keys.join(", ")}` : i.message };
+  });
+  const first = details[0]!;
+  throw new ValidationError(`${first.field}: ${first.message}`, details);
+}
+
+export function errorAnswer(err: unknown): ApiAnswer {
+  const e = asSanbootError(err);
+  const status = httpStatusOf(e.code);
+  const expose = status < 500;
+  return {
+    status,
+    body: {
+      error: {
+        code: e.code,
+        message: expose || e.code !== "INTERNAL" ? e.message : "internal error",
+        details: expose ? e.details : [],
+      },
+    },
+  };
+}
+
+function header(event: HttpApiEvent, name: string): string | undefined {
+  const h = event.headers ?? {};
+  return h[name] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+function bodyJson(): middy.MiddlewareObj<HttpApiEvent, HttpApiResult, Error, Ctx & LambdaContext> {
+  return {
+    before: (request) => {
+      const event = request.event;
+      const maxBytes = request.context.deps.config.SANBOOT_MAX_BODY_BYTES;
+      const raw = event.body ?? "";
+      const buf = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
+      if (buf.length > maxBytes) throw new SanbootError("BODY_TOO_LARGE", `body is ${buf.length} bytes; at most ${maxBytes} are accepted`, { details: [{ field: "body", message: "too large" }] });
+      if (buf.length === 0) {
+        request.context.body = undefined;
+        return;
+      }
+      const type = header(event, "content-type") ?? "";
+      if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
+        throw new SanbootError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json", { details: [{ field: "content-type", message: `got ${type || "none"}` }] });
+      }
+      try {
+        request.context.body = JSON.parse(buf.toString("utf8"));
+      } catch (cause) {
+        throw new SanbootError("MALFORMED_JSON", `body is not valid JSON: ${(cause as Error).message}`, { details: [{ field: "body", message: "malformed JSON" }] });
+      }
+    },
+  };
+}
+
+function bearerAuth(): middy.MiddlewareObj<HttpApiEvent, HttpApiResult, Error, Ctx & LambdaContext> {
+  return {
+    before: (request) => {
+      const auth = header(request.event, "authorization") ?? "";
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      if (!m) throw new SanbootError("UNAUTHENTICATED", "send Authorization: Bearer <token>");
+      const entry = request.context.deps.config.SANBOOT_API_TOKENS[sha256Hex(m[1]!)];
+      if (!entry) throw new SanbootError("UNAUTHENTICATED", "the bearer token is not valid");
+      request.context.caller = entry;
+    },
+  };
+}
+
+function errorShape(): middy.MiddlewareObj<HttpApiEvent, HttpApiResult, Error, Ctx & LambdaContext> {
+  return {
+    onError: (request) => {
+      const e = asSanbootError(request.error);
+      if (httpStatusOf(e.code) >= 500) request.context.deps?.log.error("request failed", { code: e.code, error: String(e.cause ?? e.message) });
+      request.response = toResult(errorAnswer(e));
+    },
+  };
+}
+
+function toResult(a: ApiAnswer): HttpApiResult {
+  return {
+    statusCode: a.status,
+    headers: { "content-type": "application/json", ...a.headers },
+    body: a.body === undefined ? "" : JSON.stringify(a.body),
+  };
+}
+
+export interface ApiHandlerOptions {
+  /** relay endpoints authenticate with site tokens instead (lib/http/relay-auth.ts) */
+  auth?: "caller" | "none";
+}
+
+/** Wraps a route into a Lambda handler for API Gateway HTTP API events. */
+export function apiHandler(route: Route, opts: ApiHandlerOptions = {}) {
+  const base = middy<HttpApiEvent, HttpApiResult, Error, Ctx & LambdaContext>()
+    .before((request) => {
+      request.context.deps = getDeps();
+      request.context.caller = null;
+    })
+    .use(errorShape())
+    .use(bodyJson());
+  const h = (opts.auth === "none" ? base : base.use(bearerAuth())).handler(async (event, context) => {
+      const answer = await route(
+        {
+          method: event.requestContext.http.method.toUpperCase(),
+          path: event.rawPath,
+          params: event.pathParameters ?? {},
+          query: event.queryStringParameters ?? {},
+          headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+          body: context.body,
+          caller: context.caller ?? { project_id: "", role: "member" },
+        },
+        context.deps,
+      );
+      return toResult(answer);
+    });
+  return h;
+}

@@ -1,0 +1,102 @@
+/** Boot-from-volume requests: accept, undeploy, show, list. */
+import type { BootFromVolumeInput } from "../api/schemas";
+import type { Deps } from "../deps";
+import { ConflictError, SanbootError } from "../errors";
+import type { Caller } from "../http/api-handler";
+import { newId } from "../ids";
+import type { BootRequestRecord } from "../store/records";
+import type { Page } from "../store/state-table";
+import { TransitionRejected, start, transition, type RequestState } from "../workflow";
+import { carryOut, commitTransition, stateChange } from "./apply-transition";
+import { loadOwnNode } from "./nodes";
+
+/**
+ * Accepts a boot request. The node lock comes first (the one conditional write that decides
+ * between concurrent requests); the request record follows, and if it cannot be written the
+ * lock is given back, so a refused request leaves nothing behind.
+ */
+export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, input: BootFromVolumeInput): Promise<BootRequestRecord> {
+  const node = await loadOwnNode(deps, caller, nodeId);
+  if (input.protocol === "fibre_channel") {
+    throw new SanbootError("VOLUME_WRONG_PROTOCOL", "Fibre Channel boot is not available yet; use protocol iscsi", {
+      details: [{ field: "protocol", message: "fibre_channel is not supported yet" }],
+    });
+  }
+  if (node.active_request_id) throw new ConflictError("NODE_BUSY", `node ${nodeId} already has an active boot request (${node.active_request_id})`);
+  const now = deps.clock.now();
+  const requestId = newId();
+  const begun = start(requestId, now);
+  const record: BootRequestRecord = {
+    ...begun.state,
+    node_id: node.node_id,
+    project_id: node.project_id,
+    site: node.site,
+    volume_id: input.volume_id,
+    protocol: "iscsi",
+    multipath: input.multipath,
+    boot_method: input.boot_method,
+    connector: null,
+    attachment_id: null,
+    target: null,
+    command_id: null,
+    running_until: null,
+    version: 1,
+    created_at: now.toISOString(),
+    updated_at: now.toISOString(),
+  };
+  await deps.store.lockNode(node.node_id, node.project_id, requestId, now.toISOString());
+  try {
+    await deps.store.createRequest(record);
+  } catch (err) {
+    await deps.store.releaseNode(node.node_id, requestId, now.toISOString());
+    throw err;
+  }
+  await deps.publisher.publish(stateChange(record, null, "accepted", record.created_at)).catch((err: Error) =>
+    deps.log.warn("publish failed", { request_id: requestId, error: err.message }),
+  );
+  await carryOut(deps, record, begun.commands);
+  return record;
+}
+
+/** Undeploy: power off, clear the boot target, detach; the request ends `detached`. */
+export async function requestUndeploy(deps: Deps, caller: Caller, nodeId: string): Promise<BootRequestRecord> {
+  const node = await loadOwnNode(deps, caller, nodeId);
+  if (!node.active_request_id) throw new SanbootError("NO_ACTIVE_DEPLOYMENT", `node ${nodeId} has no boot request to undeploy`);
+  for (let tries = 0; tries < 5; tries++) {
+    const req = await deps.store.getRequest(node.active_request_id);
+    if (!req) throw new SanbootError("NO_ACTIVE_DEPLOYMENT", `node ${nodeId} has no boot request to undeploy`);
+    if (req.state === "detaching") return req; // already under way: DELETE is idempotent
+    let result;
+    try {
+      result = transition(req, { type: "undeploy_requested" }, deps.clock.now());
+    } catch (err) {
+      if (err instanceof TransitionRejected) throw new ConflictError("NODE_BUSY", `the request is ${req.state}; wait for it to end`);
+      throw err;
+    }
+    try {
+      return await commitTransition(deps, req, result, { command_id: null });
+    } catch (err) {
+      if (err instanceof ConflictError && err.code === "VERSION_CONFLICT") continue; // a step moved it meanwhile: read again
+      throw err;
+    }
+  }
+  throw new ConflictError("VERSION_CONFLICT", "the request kept changing; try again");
+}
+
+export async function getRequest(deps: Deps, caller: Caller, requestId: string): Promise<BootRequestRecord> {
+  const req = await deps.store.getRequest(requestId);
+  if (!req || (req.project_id !== caller.project_id && caller.role !== "admin")) {
+    throw new SanbootError("REQUEST_NOT_FOUND", `boot request ${requestId} not found`, { details: [{ field: "request_id", message: "not found" }] });
+  }
+  return req;
+}
+
+export async function listRequests(
+  deps: Deps,
+  caller: Caller,
+  filter: { nodeId?: string; state?: RequestState },
+  limit: number,
+  cursor?: string,
+): Promise<Page<BootRequestRecord>> {
+  return deps.store.listRequests(caller.project_id, filter, limit, cursor);
+}

@@ -1,0 +1,56 @@
+/** The service side of the relay protocol: authenticate a site, lease, heartbeat, report. */
+import { timingSafeEqual } from "node:crypto";
+import type { Deps } from "../deps";
+import { SanbootError } from "../errors";
+import { sha256Hex } from "../ids";
+import { openCommand } from "../relay/command-secrets";
+import type { CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/protocol";
+import { STEP_POLICY } from "../workflow";
+
+/** The site a relay token belongs to. Tokens are stored hashed and compared in constant time. */
+export function authenticateRelay(deps: Deps, token: string | undefined): string {
+  if (token) {
+    const presented = Buffer.from(sha256Hex(token), "hex");
+    let site: string | null = null;
+    for (const [s, hash] of Object.entries(deps.config.SANBOOT_RELAY_TOKENS)) {
+      if (timingSafeEqual(presented, Buffer.from(hash, "hex"))) site = s;
+    }
+    if (site) return site;
+  }
+  throw new SanbootError("UNAUTHENTICATED", "send Authorization: Bearer <relay token of your site>");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Long-poll: answers as soon as commands are leasable, or empty after wait_seconds. */
+export async function lease(deps: Deps, site: string, req: LeaseRequest): Promise<LeasedCommand[]> {
+  const until = Date.now() + req.wait_seconds * 1000;
+  for (;;) {
+    const now = deps.clock.now().toISOString();
+    const leased = await deps.store.leaseCommands(site, req.relay_id, now, deps.config.SANBOOT_LEASE_SECONDS, req.max_commands);
+    if (leased.length > 0) {
+      if (leased.some((c) => c.leases > 1)) deps.log.warn("commands leased again after a lease expired", { site, ids: leased.filter((c) => c.leases > 1).map((c) => c.command_id) });
+      return leased.map((c) => ({
+        command_id: c.command_id,
+        lease_token: c.lease_token!,
+        lease_expires_at: c.lease_expires_at!,
+        attempt: c.attempt,
+        body: openCommand(c.body, deps.secrets),
+      }));
+    }
+    if (Date.now() >= until) return [];
+    await sleep(Math.min(deps.config.SANBOOT_RELAY_POLL_MS, Math.max(0, until - Date.now())));
+  }
+}
+
+export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<string> {
+  return deps.store.heartbeat(site, commandId, leaseToken, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS);
+}
+
+/** Records the outcome and chains the waiting step, which reads it and moves the request on. */
+export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome): Promise<void> {
+  const cmd = await deps.store.completeCommand(site, commandId, leaseToken, outcome, deps.clock.now().toISOString());
+  await deps.dispatcher.dispatch(STEP_POLICY[cmd.step].fn, { request_id: cmd.request_id }).catch((err: Error) =>
+    deps.log.warn("chain after a relay report failed; the sweeper will pick it up", { command_id: commandId, error: err.message }),
+  );
+}

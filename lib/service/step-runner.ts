@@ -1,0 +1,74 @@
+/**
+ * Runs the current step of one request: claim it, do (or find done) its work, commit the
+ * transition. Called by the attach and firmware functions, from a chain, a relay report or the
+ * sweeper. Never throws: a chained Lambda that throws is retried blindly by AWS and kills
+ * serverless-offline (notes/stack.md); everything is recorded in the state table instead.
+ */
+import type { Deps } from "../deps";
+import { ConflictError, toErrorRecord } from "../errors";
+import type { BootRequestRecord } from "../store/records";
+import { STEP_POLICY, TransitionRejected, isTerminal, transition, type StepFunction, type StepName } from "../workflow";
+import { commitTransition } from "./apply-transition";
+import { attachVolume, detachVolume, prepareConnector } from "./steps/attach-steps";
+import { awaitBoot, clearFirmware, configureFirmware, powerOn } from "./steps/firmware-steps";
+import type { StepImpl, StepOutcome } from "./steps/step";
+
+const STEPS: Record<StepName, StepImpl> = {
+  prepare_connector: prepareConnector,
+  attach_volume: attachVolume,
+  configure_firmware: configureFirmware,
+  power_on: powerOn,
+  await_boot: awaitBoot,
+  clear_firmware: clearFirmware,
+  detach_volume: detachVolume,
+};
+
+/** How long one invocation may hold a step before another may take it over. */
+const CLAIM_MS = 120_000;
+
+export type RunResult = "done" | "skipped";
+
+export async function runStep(deps: Deps, fn: StepFunction, requestId: string): Promise<RunResult> {
+  const log = deps.log.child({ request_id: requestId, fn });
+  try {
+    const req = await deps.store.getRequest(requestId);
+    if (!req || isTerminal(req.state) || req.step === null || STEP_POLICY[req.step].fn !== fn) return "skipped";
+    const now = deps.clock.now();
+    if (req.running_until && Date.parse(req.running_until) > now.getTime()) return "skipped";
+    const node = await deps.store.getNode(req.node_id);
+    if (!node) {
+      log.error("request refers to a node that is gone");
+      return "skipped";
+    }
+    // Claim: one conditional write, so two invocations of one step never both do its work.
+    const claimed: BootRequestRecord = {
+      ...req,
+      running_until: new Date(now.getTime() + CLAIM_MS).toISOString(),
+      next_attempt_at: new Date(now.getTime() + CLAIM_MS).toISOString(),
+      version: req.version + 1,
+    };
+    await deps.store.saveRequest(claimed);
+
+    let outcome: StepOutcome;
+    try {
+      outcome = await STEPS[req.step](deps, claimed, node);
+    } catch (err) {
+      outcome = { event: { type: "step_failed", step: req.step, error: toErrorRecord(err) } };
+      log.warn("step failed", { step: req.step, code: outcome.event.type === "step_failed" ? outcome.event.error.code : undefined });
+    }
+    const result = transition(claimed, outcome.event, deps.clock.now());
+    try {
+      await commitTransition(deps, claimed, result, { ...outcome.patch, running_until: null });
+    } catch (err) {
+      // Undeploy won the race: the command this run queued is nobody's any more.
+      const orphan = outcome.patch?.command_id;
+      if (orphan && orphan !== claimed.command_id) await deps.store.cancelCommand(orphan, deps.clock.now().toISOString());
+      throw err;
+    }
+    return "done";
+  } catch (err) {
+    if (err instanceof ConflictError || err instanceof TransitionRejected) return "skipped"; // someone else moved it
+    log.error("step run failed", { error: String((err as Error)?.message ?? err) });
+    return "skipped";
+  }
+}

@@ -1,0 +1,18 @@
+import type { Deps } from "../../deps";
+import type { BootRequestRecord, NodeRecord } from "../../store/records";
+import type { StepName, WorkflowEvent } from "../../workflow";
+
+/** What one run of a step found or did: the event for the workflow, and fields to store with it. */
+export interface StepOutcome {
+  event: WorkflowEvent;
+  patch?: Partial<BootRequestRecord>;
+}
+
+/**
+ * A step. It first asks whether its work is already done (a second run must have no second
+ * effect), may throw SanbootError (the runner turns it into step_failed), and never sleeps:
+ * work that takes time is handed to the relay and answered with step_waiting.
+ */
+export type StepImpl = (deps: Deps, req: BootRequestRecord, node: NodeRecord) => Promise<StepOutcome>;
+
+export const done = (step: StepName, patch?: Partial<BootRequestRecord>): StepOutcome => ({ event: { type: "step_succeeded", step }, patch });

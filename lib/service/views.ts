@@ -1,0 +1,59 @@
+/**
+ * What the API shows of stored records. Secrets are never part of a view: the CHAP password is
+ * reduced to whether one exists.
+ */
+import type { BootRequestRecord, NodeRecord } from "../store/records";
+
+export function nodeView(n: NodeRecord) {
+  return {
+    node_id: n.node_id,
+    project_id: n.project_id,
+    name: n.name,
+    site: n.site,
+    bmc: n.bmc,
+    boot_mode: n.boot_mode,
+    mac_address: n.mac_address,
+    network: n.network,
+    initiator_iqn: n.initiator_iqn,
+    active_request_id: n.active_request_id,
+    version: n.version,
+    created_at: n.created_at,
+    updated_at: n.updated_at,
+  };
+}
+
+export function requestView(r: BootRequestRecord) {
+  return {
+    request_id: r.request_id,
+    node_id: r.node_id,
+    project_id: r.project_id,
+    volume_id: r.volume_id,
+    protocol: r.protocol,
+    multipath: r.multipath,
+    boot_method: r.boot_method,
+    state: r.state,
+    step: r.step,
+    attempts: r.attempts,
+    next_attempt_at: r.next_attempt_at,
+    error: r.error ? { code: r.error.code, message: r.error.message } : null,
+    history: r.history.map((h) => ({
+      state: h.state,
+      at: h.at,
+      step: h.step,
+      attempts: h.attempts,
+      error: h.error ? { code: h.error.code, message: h.error.message } : null,
+    })),
+    attachment_id: r.attachment_id,
+    target: r.target
+      ? {
+          driver_volume_type: r.target.driver_volume_type,
+          paths: r.target.paths,
+          auth_method: r.target.auth_method,
+          auth_username: r.target.auth_username,
+          auth_password: r.target.auth_password_sealed ? "[redacted]" : null,
+        }
+      : null,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}

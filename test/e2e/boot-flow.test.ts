@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../lab/local-stack";
+import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+
+let stack: LocalStack;
+let api: Api;
+
+beforeAll(async () => {
+  stack = await startLocalStack();
+  api = apiFor(stack);
+});
+afterAll(async () => stack?.close());
+
+function iscsiOf(systemId: string, mac: string) {
+  return stack.bmc.system(systemId).functions.find((f) => f.mac.toLowerCase() === mac)!;
+}
+
+describe("boot from volume, end to end over the local stack", () => {
+  it("boots a node from a bootable volume, then undeploy leaves the volume available and the BMC clear", async () => {
+    const cinder = cinderAdmin(stack);
+    const volumeId = await cinder.createVolume({ bootable: true });
+    const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+
+    const accepted = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId, protocol: "iscsi" });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.location).toBe(`/v1/boot-requests/${accepted.body.request_id}`);
+    expect(accepted.body.state).toBe("accepted");
+
+    const active = await api.waitFor(accepted.body.request_id, ["active", "failed"]);
+    expect(active.state).toBe("active");
+    expect(active.history.map((h: { state: string }) => h.state)).toEqual(["accepted", "connector_ready", "attached", "firmware_configured", "booting", "active"]);
+    for (const h of active.history) expect(Date.parse(h.at)).not.toBeNaN();
+    expect(active.target.auth_method).toBe("CHAP");
+    expect(active.target.auth_password).toBe("[redacted]");
+
+    // Cinder exported the volume to the node's initiator
+    const vol = await cinder.volume(volumeId);
+    expect(vol.status).toBe("in-use");
+    const attachments = await cinder.attachments(volumeId);
+    expect(attachments).toHaveLength(1);
+    expect(attachments[0]!.instance).toBe(accepted.body.request_id);
+
+    // the BMC holds the Cinder target, and the server is on
+    const node = (await api.get(`/v1/nodes/${nodeId}`)).body;
+    const fn = iscsiOf(systemId, mac);
+    expect(fn.iSCSIBoot.InitiatorName).toBe(node.initiator_iqn);
+    expect(fn.iSCSIBoot.PrimaryTargetName).toBe(active.target.paths[0].iqn);
+    expect(`${fn.iSCSIBoot.PrimaryTargetIPAddress}:${fn.iSCSIBoot.PrimaryTargetTCPPort}`).toBe(active.target.paths[0].portal);
+    expect(fn.iSCSIBoot.PrimaryLUN).toBe(active.target.paths[0].lun);
+    expect(fn.iSCSIBoot.AuthenticationMethod).toBe("CHAP");
+    expect(stack.bmc.system(systemId).PowerState).toBe("On");
+    expect(node.active_request_id).toBe(accepted.body.request_id);
+
+    // undeploy
+    const undeploy = await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+    expect(undeploy.status).toBe(202);
+    const detached = await api.waitFor(accepted.body.request_id, ["detached", "failed"]);
+    expect(detached.state).toBe("detached");
+    expect((await cinder.volume(volumeId)).status).toBe("available");
+    expect(await cinder.attachments(volumeId)).toEqual([]);
+    const cleared = iscsiOf(systemId, mac);
+    expect(cleared.iSCSIBoot.PrimaryTargetName ?? "").toBe("");
+    expect(stack.bmc.system(systemId).PowerState).toBe("Off");
+    expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Disabled");
+    expect((await api.get(`/v1/nodes/${nodeId}`)).body.active_request_id).toBeNull();
+  });
+});
