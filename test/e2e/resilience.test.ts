@@ -1,0 +1,209 @@
+/**
+ * What must hold when things go wrong: steps run twice, chains lost, relays dying, steps failing
+ * for good. Every case ends with what an operator would check: Cinder's view of the volume and
+ * the BMC's view of the server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RedfishDriver } from "../../lib/bmc/redfish-driver";
+import { startLocalStack, type LocalStack } from "../../lab/local-stack";
+import { attachVolume } from "../../lib/service/steps/attach-steps";
+import { configureFirmware, commandIdFor } from "../../lib/service/steps/firmware-steps";
+import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+
+let stack: LocalStack;
+let api: Api;
+let clockOffsetMs = 0;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    leaseSeconds: 2,
+    overrides: { clock: { now: () => new Date(Date.now() + clockOffsetMs) } },
+  });
+  api = apiFor(stack);
+});
+afterAll(async () => stack?.close());
+afterEach(() => {
+  clockOffsetMs = 0;
+  stack.service.dispatcher.drop = () => false;
+});
+
+const sanPatches = (systemId: string) =>
+  stack.bmc.system(systemId).patches.filter((p) => p.status < 300 && /NetworkDeviceFunctions/.test(p.path));
+
+async function bootableVolume(): Promise<string> {
+  return cinderAdmin(stack).createVolume({ bootable: true });
+}
+
+async function expectNothingLeft(volumeId: string, systemId: string, mac: string) {
+  const cinder = cinderAdmin(stack);
+  expect((await cinder.volume(volumeId)).status).toBe("available");
+  expect(await cinder.attachments(volumeId)).toEqual([]);
+  const sys = stack.bmc.system(systemId);
+  const fn = sys.functions.find((f) => f.mac.toLowerCase() === mac)!;
+  expect(fn.iSCSIBoot.PrimaryTargetName ?? "").toBe("");
+  expect(sys.Boot.BootSourceOverrideEnabled).toBe("Disabled");
+  expect(sys.PowerState).toBe("Off");
+}
+
+describe("steps run twice have one effect", () => {
+  it("every chained step invoked twice at once still yields one attachment and one firmware write", async () => {
+    const d = stack.service.dispatcher;
+    const original = { ...d.handlers };
+    d.handlers = {
+      attach: (p) => Promise.all([original.attach!(p), original.attach!(p)]),
+      firmware: (p) => Promise.all([original.firmware!(p), original.firmware!(p)]),
+    };
+    try {
+      const volumeId = await bootableVolume();
+      const { nodeId, systemId } = await enrollLabNode(stack, api);
+      const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+      const done = await api.waitFor(r.body.request_id, ["active", "failed"]);
+      expect(done.state).toBe("active");
+      expect(await cinderAdmin(stack).attachments(volumeId)).toHaveLength(1);
+      expect(sanPatches(systemId)).toHaveLength(1);
+      expect(stack.bmc.system(systemId).resets.filter((x) => x.resetType !== "ForceOff")).toHaveLength(1);
+    } finally {
+      d.handlers = original;
+    }
+  });
+
+  it("an attach step re-run after its result was lost finds the attachment instead of making a second", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId } = await enrollLabNode(stack, api);
+    stack.service.dispatcher.drop = (fn) => fn === "attach"; // hold the request before attach_volume
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    const deps = stack.service.deps;
+    // prepare_connector by hand, as the chained function would
+    const { runStep } = await import("../../lib/service/step-runner");
+    await runStep(deps, "attach", r.body.request_id);
+    const req = (await deps.store.getRequest(r.body.request_id))!;
+    expect(req.state).toBe("connector_ready");
+    const node = (await deps.store.getNode(nodeId))!;
+    const first = await attachVolume(deps, req, node); // result "lost": never committed
+    const second = await attachVolume(deps, req, node);
+    expect(second.patch?.attachment_id).toBe(first.patch?.attachment_id);
+    expect(await cinderAdmin(stack).attachments(volumeId)).toHaveLength(1);
+  });
+
+  it("a firmware step re-run enqueues its relay command once", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId } = await enrollLabNode(stack, api);
+    const deps = stack.service.deps;
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    await api.waitFor(r.body.request_id, ["active"]);
+    // replay configure_firmware against the request as it stood after attach
+    const req = { ...(await deps.store.getRequest(r.body.request_id))!, state: "attached" as const, step: "configure_firmware" as const, attempts: 7, command_id: null };
+    const node = (await deps.store.getNode(nodeId))!;
+    const a = await configureFirmware(deps, req, node);
+    const b = await configureFirmware(deps, req, node);
+    expect(a.patch?.command_id).toBe(commandIdFor(req, "configure_firmware"));
+    expect(b.patch?.command_id).toBe(a.patch?.command_id);
+    await deps.store.cancelCommand(a.patch!.command_id!, new Date().toISOString());
+  });
+});
+
+describe("lost chains and vanished relays", () => {
+  it("a lost chain is picked up by the sweeper once the step is due", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId } = await enrollLabNode(stack, api);
+    let dropped = 0;
+    stack.service.dispatcher.drop = (fn) => fn === "attach" && dropped++ < 1;
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    await new Promise((res) => setTimeout(res, 300));
+    expect((await api.get(`/v1/boot-requests/${r.body.request_id}`)).body.state).toBe("accepted");
+
+    // nothing is due yet: the sweeper leaves it alone
+    expect(await stack.service.invoke("sweeper", {})).toEqual({ dispatched: 0 });
+    clockOffsetMs = 31_000;
+    const swept = (await stack.service.invoke("sweeper", {})) as { dispatched: number };
+    expect(swept.dispatched).toBeGreaterThanOrEqual(1);
+    const done = await api.waitFor(r.body.request_id, ["active", "failed"]);
+    expect(done.state).toBe("active");
+  });
+
+  it("a relay that dies holding a command hands it back when its lease expires, and another relay finishes it once", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId, systemId } = await enrollLabNode(stack, api);
+    await stack.relay!.stop();
+    // relay A takes the configure command and hangs on the BMC, then dies (stops heartbeating)
+    let taken!: () => void;
+    const tookIt = new Promise<void>((r) => (taken = r));
+    const hanging = new RedfishDriver();
+    hanging.configureIscsiBoot = () => {
+      taken();
+      return new Promise(() => undefined);
+    };
+    const relayA = stack.startRelay({ relayId: "relay-a", driver: hanging, heartbeatSeconds: 1 });
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    await tookIt;
+    await relayA.stop(); // gives up after its stop timeout; the command stays leased to A
+    const relayB = stack.startRelay({ relayId: "relay-b" });
+    try {
+      const done = await api.waitFor(r.body.request_id, ["active", "failed"], 30_000);
+      expect(done.state).toBe("active");
+      const cmd = await stack.service.deps.store.getCommand(`${r.body.request_id}.configure_firmware.1`);
+      expect(cmd?.leases).toBe(2);
+      expect(cmd?.lease_owner).toBe("relay-b");
+      expect(sanPatches(systemId)).toHaveLength(1);
+    } finally {
+      await relayB.stop();
+      stack.startRelay({ relayId: "relay-1" });
+    }
+  }, 60_000);
+});
+
+describe("failures roll back everything", () => {
+  it("a BMC that cannot boot from SAN fails the request and leaves the volume available and the BMC clear", async () => {
+    const volumeId = await bootableVolume();
+    const systemId = `nosan-${Date.now()}`;
+    const mac = "02:00:5e:aa:00:01";
+    stack.bmc.addSystem({ id: systemId, mac, powerState: "Off", bootTargets: ["None", "Pxe", "Hdd"] });
+    const node = await api.post("/v1/nodes", {
+      site: "lab",
+      bmc: { address: stack.bmc.url, system_id: systemId, credentials_ref: "lab-bmc" },
+      mac_address: mac,
+    });
+    const r = await api.post(`/v1/nodes/${node.body.node_id}/boot-from-volume`, { volume_id: volumeId });
+    const failed = await api.waitFor(r.body.request_id, ["failed", "active"], 30_000);
+    expect(failed.state).toBe("failed");
+    expect(failed.error.code).toBe("BMC_CAPABILITY_MISSING");
+    expect(failed.history.map((h: { state: string }) => h.state)).toEqual([
+      "accepted",
+      "connector_ready",
+      "attached",
+      "firmware_configured",
+      "rolling_back",
+      "failed",
+    ]);
+    await expectNothingLeft(volumeId, systemId, mac);
+    expect((await api.get(`/v1/nodes/${node.body.node_id}`)).body.active_request_id).toBeNull();
+  });
+
+  it("a volume that is not bootable fails at once with a stable code, touching no BMC", async () => {
+    const volumeId = await cinderAdmin(stack).createVolume({ bootable: false });
+    const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    const failed = await api.waitFor(r.body.request_id, ["failed", "active"]);
+    expect(failed.state).toBe("failed");
+    expect(failed.error.code).toBe("VOLUME_NOT_BOOTABLE");
+    expect(failed.error.message).toMatch(/bootable/);
+    expect(await cinderAdmin(stack).attachments(volumeId)).toEqual([]);
+    expect((await cinderAdmin(stack).volume(volumeId)).status).toBe("available");
+    expect(stack.bmc.system(systemId).patches).toEqual([]);
+    void mac;
+  });
+
+  it("undeploy while the firmware is being configured withdraws the command and leaves nothing behind", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+    stack.service.dispatcher.drop = (fn) => fn === "firmware"; // hold at attached
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    await api.waitFor(r.body.request_id, ["attached"]);
+    stack.service.dispatcher.drop = () => false;
+    const u = await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+    expect(u.status).toBe(202);
+    const end = await api.waitFor(r.body.request_id, ["detached", "failed"], 30_000);
+    expect(end.state).toBe("detached");
+    await expectNothingLeft(volumeId, systemId, mac);
+  });
+});
