@@ -1,0 +1,97 @@
+/**
+ * What `serverless package` hands to CloudFormation, checked as an operator reviewing a deploy
+ * would: the table and its indexes, every function and route, the schedule, the EventBridge
+ * rule, and one least-privilege role per function.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tableDefinition } from "../../lib/store/table-definition";
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, "..", "..");
+let dir: string;
+let resources: Record<string, { Type: string; Properties: any }>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sanboot-package-"));
+  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" };
+  await run(join(ROOT, "node_modules/.bin/serverless"), ["package", "--package", dir], { cwd: ROOT, env, timeout: 240_000 });
+  resources = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8")).Resources;
+}, 300_000);
+afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+const ofType = (t: string) => Object.entries(resources).filter(([, r]) => r.Type === t);
+
+describe("serverless package", () => {
+  it("declares the state table exactly as the service creates it locally", () => {
+    const table = resources.StateTable!.Properties;
+    const local = tableDefinition("x");
+    expect(table.KeySchema).toEqual(local.KeySchema);
+    expect([...table.AttributeDefinitions].sort((a: any, b: any) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+      [...local.AttributeDefinitions!].sort((a, b) => a.AttributeName!.localeCompare(b.AttributeName!)),
+    );
+    const gsis = (g: any[]) => g.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema })).sort((a, b) => a.IndexName.localeCompare(b.IndexName));
+    expect(gsis(table.GlobalSecondaryIndexes)).toEqual(gsis(local.GlobalSecondaryIndexes!));
+  });
+
+  it("has every function on nodejs22.x, each with its own role", () => {
+    const fns = ofType("AWS::Lambda::Function");
+    const names = fns.map(([k]) => k).sort();
+    expect(names).toEqual(["AttachLambdaFunction", "FirmwareLambdaFunction", "IntakeLambdaFunction", "NodesLambdaFunction", "RelayLambdaFunction", "StatusLambdaFunction", "SweeperLambdaFunction"]);
+    const roles = new Set<string>();
+    for (const [, f] of fns) {
+      expect(f.Properties.Runtime).toBe("nodejs22.x");
+      roles.add(JSON.stringify(f.Properties.Role));
+    }
+    expect(roles.size).toBe(fns.length);
+  });
+
+  it("routes every API path of the design", () => {
+    const routes = ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties.RouteKey).sort();
+    expect(routes).toEqual(
+      [
+        "DELETE /v1/nodes/{node_id}",
+        "DELETE /v1/nodes/{node_id}/boot-from-volume",
+        "GET /v1/boot-requests",
+        "GET /v1/boot-requests/{request_id}",
+        "GET /v1/nodes",
+        "GET /v1/nodes/{node_id}",
+        "PATCH /v1/nodes/{node_id}",
+        "POST /v1/nodes",
+        "POST /v1/nodes/{node_id}/boot-from-volume",
+        "POST /v1/relay/commands/{command_id}/heartbeat",
+        "POST /v1/relay/commands/{command_id}/result",
+        "POST /v1/relay/lease",
+      ].sort(),
+    );
+  });
+
+  it("runs the sweeper every minute and routes BootFromVolumeRequested events to intake", () => {
+    const rules = ofType("AWS::Events::Rule").map(([, r]) => r.Properties);
+    expect(rules.some((r) => r.ScheduleExpression === "rate(1 minute)")).toBe(true);
+    const pattern = rules.find((r) => r.EventPattern)?.EventPattern;
+    expect(pattern).toMatchObject({ source: ["sanboot.requests"], "detail-type": ["BootFromVolumeRequested"] });
+  });
+
+  it("grants no wildcard action and no wildcard resource on the table", () => {
+    for (const [name, role] of ofType("AWS::IAM::Role")) {
+      for (const policy of role.Properties.Policies ?? []) {
+        for (const st of policy.PolicyDocument.Statement) {
+          const actions: string[] = [st.Action].flat();
+          for (const a of actions) expect(a, `${name} allows ${a}`).not.toMatch(/\*/);
+          if (actions.some((a) => a.startsWith("dynamodb:"))) expect(JSON.stringify(st.Resource), name).not.toBe('"*"');
+        }
+      }
+    }
+  });
+
+  it("gives the read-only status function no write on the table", () => {
+    const st = resources.StatusRole!.Properties.Policies[0].PolicyDocument.Statement;
+    const actions = st.flatMap((s: any) => [s.Action].flat());
+    expect(actions.filter((a: string) => /dynamodb:(Put|Update|Delete)/.test(a))).toEqual([]);
+  });
+});
