@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   leaseSeconds?: number;
   relay?: boolean;
   relayWaitSeconds?: number;
+  /** commands the lab relay holds at once (the agent's default is 8) */
+  relayConcurrency?: number;
   env?: Record<string, string>;
   overrides?: Partial<Deps>;
   log?: (line: string) => void;
@@ -77,7 +79,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       credentials,
       driver: r.driver ?? new RedfishDriver({ pollIntervalMs: 25 }),
       waitSeconds: opts.relayWaitSeconds ?? 1,
-      heartbeatSeconds: r.heartbeatSeconds ?? 5,
+      ...(opts.relayConcurrency !== undefined ? { concurrency: opts.relayConcurrency } : {}),
+      heartbeatSeconds: r.heartbeatSeconds ?? Math.max(1, Math.floor((opts.leaseSeconds ?? 30) / 3)),
       stopTimeoutSeconds: 5,
       log: opts.log ?? (() => undefined),
     });

@@ -16,7 +16,7 @@ let clockOffsetMs = 0;
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    leaseSeconds: 2,
+    leaseSeconds: 3,
     overrides: { clock: { now: () => new Date(Date.now() + clockOffsetMs) } },
   });
   api = apiFor(stack);
@@ -137,7 +137,7 @@ describe("lost chains and vanished relays", () => {
     const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
     await tookIt;
     await relayA.stop(); // gives up after its stop timeout; the command stays leased to A
-    const relayB = stack.startRelay({ relayId: "relay-b" });
+    const relayB = stack.startRelay({ relayId: "relay-b", heartbeatSeconds: 1 });
     try {
       const done = await api.waitFor(r.body.request_id, ["active", "failed"], 30_000);
       expect(done.state).toBe("active");
