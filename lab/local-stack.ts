@@ -4,7 +4,8 @@
  * talks to the next over real HTTP. Tests and the benchmark build on this; `npm start` runs the
  * same parts with the service under serverless-offline.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, type KeyObject } from "node:crypto";
+import { generateSiteKeyPair, parseSitePrivateKey } from "../lib/relay/site-seal";
 import { RedfishDriver } from "../lib/bmc/redfish-driver";
 import { sha256Hex } from "../lib/ids";
 import { startRelayAgent, type RelayAgent } from "../relay/agent";
@@ -24,6 +25,10 @@ export interface LocalStackOptions {
   leaseSeconds?: number;
   relay?: boolean;
   relayWaitSeconds?: number;
+  /** more sites with their relay tokens (site isolation tests) */
+  extraRelaySites?: Record<string, string>;
+  /** seal target secrets to a generated key pair of the lab site (the relay gets the private half) */
+  sealToSite?: boolean;
   /** commands the lab relay holds at once (the agent's default is 8) */
   relayConcurrency?: number;
   env?: Record<string, string>;
@@ -41,7 +46,7 @@ export interface LocalStack {
   relayToken: string;
   project: string;
   /** start another relay agent for the lab site (a second relay, or one that replaces a dead one) */
-  startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number }): RelayAgent;
+  startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number; siteKey?: KeyObject | null }): RelayAgent;
   close(): Promise<void>;
 }
 
@@ -51,19 +56,24 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50 });
   const apiToken = `dev-${randomBytes(12).toString("hex")}`;
   const relayToken = `relay-${randomBytes(12).toString("hex")}`;
+  const siteKeys = opts.sealToSite ? generateSiteKeyPair() : null;
   const service = await startServiceHost({
     env: {
       SANBOOT_STAGE: "local",
       SANBOOT_TABLE: "sanboot-local",
       SANBOOT_DYNAMODB_ENDPOINT: store.endpoint,
       SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(apiToken)]: { project_id: LAB_PROJECT, role: "member" } }),
-      SANBOOT_RELAY_TOKENS: JSON.stringify({ [LAB_SITE]: sha256Hex(relayToken) }),
+      SANBOOT_RELAY_TOKENS: JSON.stringify({
+        [LAB_SITE]: sha256Hex(relayToken),
+        ...Object.fromEntries(Object.entries(opts.extraRelaySites ?? {}).map(([site, token]) => [site, sha256Hex(token)])),
+      }),
       SANBOOT_SECRET_KEY: randomBytes(32).toString("base64"),
       SANBOOT_CINDER_URL: cinder.url,
       SANBOOT_CINDER_PROJECT: LAB_PROJECT,
       SANBOOT_LEASE_SECONDS: String(opts.leaseSeconds ?? 30),
       SANBOOT_RELAY_POLL_MS: "25",
       SANBOOT_LOG_LEVEL: "warn",
+      ...(siteKeys ? { SANBOOT_SITE_KEYS: JSON.stringify({ [LAB_SITE]: siteKeys.publicKeyPem }) } : {}),
       ...opts.env,
     },
     overrides: opts.overrides,
@@ -83,6 +93,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       heartbeatSeconds: r.heartbeatSeconds ?? Math.max(1, Math.floor((opts.leaseSeconds ?? 30) / 3)),
       stopTimeoutSeconds: 5,
       log: opts.log ?? (() => undefined),
+      ...(r.siteKey !== null && siteKeys ? { siteKey: r.siteKey ?? parseSitePrivateKey(siteKeys.privateKeyPem) } : {}),
     });
     relays.push(agent);
     return agent;

@@ -13,19 +13,24 @@ const jsonOf = <T extends z.ZodType>(schema: T) =>
     }
   }).pipe(schema);
 
+/** serverless.yml passes an unset variable as "" (`${env:X, ''}`): that means "not configured" */
+const optionalUrl = z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional());
+
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
 
 export const configSchema = z.object({
   SANBOOT_STAGE: z.enum(["local", "aws"]).default("local"),
   SANBOOT_TABLE: z.string().min(1).default("sanboot-state"),
   /** a DynamoDB-compatible endpoint (dynalite locally); unset on AWS */
-  SANBOOT_DYNAMODB_ENDPOINT: z.string().url().optional(),
+  SANBOOT_DYNAMODB_ENDPOINT: optionalUrl,
   AWS_REGION: z.string().default("us-east-1"),
 
   /** caller tokens: {"<sha256 of token>": {"project_id": "...", "role": "member" | "admin"}} */
   SANBOOT_API_TOKENS: jsonOf(z.record(sha256Hex, z.object({ project_id: z.string().min(1), role: z.enum(["member", "admin"]).default("member") }))).default({}),
   /** relay tokens, one per site: {"<site>": "<sha256 of token>"} */
   SANBOOT_RELAY_TOKENS: jsonOf(z.record(z.string(), sha256Hex)).default({}),
+  /** each site's X25519 public key (PEM): target secrets are sealed so only that site's relay reads them */
+  SANBOOT_SITE_KEYS: jsonOf(z.record(z.string(), z.string().includes("BEGIN PUBLIC KEY", { message: "must be a PEM public key" }))).default({}),
   /** AES-256-GCM key for target secrets at rest, base64 of 32 bytes */
   SANBOOT_SECRET_KEY: z
     .string()
@@ -38,7 +43,7 @@ export const configSchema = z.object({
 
   /** how a step chains the next: Lambda async invoke (AWS, or the offline emulator's endpoint) or in-process */
   SANBOOT_DISPATCH: z.enum(["lambda", "inline"]).default("lambda"),
-  SANBOOT_LAMBDA_ENDPOINT: z.string().url().optional(),
+  SANBOOT_LAMBDA_ENDPOINT: optionalUrl,
   /** deployed function names are <prefix><function>, e.g. sanboot-dev-attach */
   SANBOOT_FUNCTION_PREFIX: z.string().default("sanboot-dev-"),
   /** where state changes are published: an EventBridge bus name, or "log" */

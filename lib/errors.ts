@@ -41,6 +41,8 @@ export type ErrorCode =
   | "BMC_ETAG_MISMATCH"
   | "BMC_POWER_TIMEOUT"
   | "RELAY_TIMEOUT"
+  /** a command's secret is sealed to a site key this relay does not hold */
+  | "SECRET_UNREADABLE"
   // workflow and internals
   | "STEP_TIMEOUT"
   | "STORE_UNAVAILABLE"

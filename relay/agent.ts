@@ -14,6 +14,8 @@
  * `stopTimeoutSeconds`) and resolves; commands abandoned at the bound are re-leased by the
  * service when their lease expires, which the protocol makes safe.
  */
+import type { KeyObject } from "node:crypto";
+import { openCommandAtSite } from "../lib/relay/command-secrets";
 import type { Dispatcher } from "undici";
 import type { BmcDriver } from "../lib/bmc/driver";
 import type { CommandOutcome, LeasedCommand } from "../lib/relay/protocol";
@@ -51,6 +53,8 @@ export interface RelayAgentOptions {
   clock?: Clock;
   /** Receives each JSON log line; default stdout. */
   log?: (line: string) => void;
+  /** The site's X25519 private key: opens target secrets the service sealed to this site. */
+  siteKey?: KeyObject;
   /** undici dispatcher for the service calls (tests, proxies). */
   dispatcher?: Dispatcher;
 }
@@ -226,7 +230,17 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
     }
   }
 
-  function accept(c: LeasedCommand): void {
+  function accept(leased: LeasedCommand): void {
+    let c: LeasedCommand;
+    try {
+      c = { ...leased, body: openCommandAtSite(leased.body, leased.command_id, options.siteKey) };
+    } catch (err) {
+      const l = log.child({ command_id: leased.command_id });
+      l.error("cannot open the command's secret", { problem: (err as Error).message });
+      const outcome: CommandOutcome = { ok: false, error: { code: "SECRET_UNREADABLE", message: (err as Error).message, retryable: false } };
+      track(report(leased.command_id, () => ({ token: leased.lease_token, expiresAt: 0 }), outcome, l));
+      return;
+    }
     const existing = held.get(c.command_id);
     if (existing) {
       // Our lease lapsed and the service handed the command back to us: the new token rules.

@@ -39,6 +39,8 @@ export interface RelayConfig {
   heartbeatSeconds: number;
   stopTimeoutSeconds: number;
   bmcAttempts: number;
+  /** PEM of the site's X25519 private key, when the service seals secrets to this site */
+  siteKeyPem?: string;
 }
 
 export class RelayConfigError extends Error {
@@ -63,10 +65,12 @@ interface RawConfig {
   heartbeatSeconds?: string;
   stopTimeoutSeconds?: string;
   bmcAttempts?: string;
+  siteKeyFile?: string;
 }
 
 const FLAGS: FlagSpec[] = [
   { flag: "--service-url", env: "SANBOOT_RELAY_SERVICE_URL", key: "serviceUrl" },
+  { flag: "--site-key-file", env: "SANBOOT_RELAY_SITE_KEY_FILE", key: "siteKeyFile" },
   { flag: "--site", env: "SANBOOT_RELAY_SITE", key: "site" },
   { flag: "--token", env: "SANBOOT_RELAY_TOKEN", key: "token" },
   { flag: "--token-file", env: "SANBOOT_RELAY_TOKEN_FILE", key: "tokenFile" },
@@ -247,8 +251,18 @@ export function parseRelayConfig(
   const stopTimeoutSeconds = field("stopTimeoutSeconds", raw);
   const bmcAttempts = field("bmcAttempts", raw);
   const credentials = loadCredentialsFile(credentialsFile, files);
+  let siteKeyPem: string | undefined;
+  if (raw.siteKeyFile !== undefined) {
+    try {
+      siteKeyPem = files.readFile(raw.siteKeyFile);
+    } catch (err) {
+      throw new RelayConfigError(`--site-key-file (SANBOOT_RELAY_SITE_KEY_FILE) ${raw.siteKeyFile}: cannot read: ${(err as Error).message}`);
+    }
+    if (!siteKeyPem.includes("PRIVATE KEY")) throw new RelayConfigError("--site-key-file (SANBOOT_RELAY_SITE_KEY_FILE) must hold a PEM private key");
+  }
 
   return {
+    ...(siteKeyPem ? { siteKeyPem } : {}),
     serviceUrl,
     site,
     token,

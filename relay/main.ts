@@ -6,10 +6,19 @@
  * SIGINT, which stop it gracefully (held commands finish, bounded) before exiting 0.
  */
 import { RedfishDriver } from "../lib/bmc/redfish-driver";
+import { generateSiteKeyPair, parseSitePrivateKey } from "../lib/relay/site-seal";
 import { startRelayAgent } from "./agent";
 import { RELAY_USAGE, RelayConfigError, relayConfigFromProcess, type RelayConfig } from "./config";
 
+function keygen(): void {
+  // `npm run relay -- keygen`: a site key pair. The private key stays at the site (give it to the
+  // relay with --site-key-file); the public key goes into the service's SANBOOT_SITE_KEYS.
+  const { publicKeyPem, privateKeyPem } = generateSiteKeyPair();
+  process.stdout.write(`# private key: save as the relay's --site-key-file (mode 0600)\n${privateKeyPem}\n# public key: SANBOOT_SITE_KEYS entry for this site\n${publicKeyPem}`);
+}
+
 function main(): void {
+  if (process.argv[2] === "keygen") return keygen();
   let config: RelayConfig;
   try {
     config = relayConfigFromProcess();
@@ -34,6 +43,7 @@ function main(): void {
     heartbeatSeconds: config.heartbeatSeconds,
     stopTimeoutSeconds: config.stopTimeoutSeconds,
     bmcAttempts: config.bmcAttempts,
+    ...(config.siteKeyPem ? { siteKey: parseSitePrivateKey(config.siteKeyPem) } : {}),
   });
 
   let signalled = false;

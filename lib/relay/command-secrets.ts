@@ -1,14 +1,32 @@
 /**
- * Secrets inside relay commands are sealed at rest in the state table and opened only when a
- * relay of the command's site leases it.
+ * Secrets inside relay commands (the CHAP secret). When the site has a public key configured the
+ * secret is sealed to it as the command is created: the state table and the wire carry only what
+ * that site's relay can open. Without one (a lab), it is sealed with the service's own key at rest
+ * and opened when the site's relay leases the command.
  */
+import type { KeyObject } from "node:crypto";
 import type { SecretBox } from "../crypto/secret-box";
 import type { CommandBody } from "./protocol";
+import { isSiteSealed, openAtSite, sealForSite } from "./site-seal";
 
 function mapSecret(body: CommandBody, f: (s: string) => string): CommandBody {
   if (body.type !== "configure_san_boot" || body.iscsi.auth.method !== "CHAP") return body;
   return { ...body, iscsi: { ...body.iscsi, auth: { ...body.iscsi.auth, secret: f(body.iscsi.auth.secret) } } };
 }
 
-export const sealCommand = (body: CommandBody, box: SecretBox): CommandBody => mapSecret(body, (s) => box.seal(s));
-export const openCommand = (body: CommandBody, box: SecretBox): CommandBody => mapSecret(body, (s) => box.open(s));
+/** Service side, at enqueue. */
+export function sealCommand(body: CommandBody, box: SecretBox, commandId: string, siteKey?: KeyObject): CommandBody {
+  return mapSecret(body, (s) => (siteKey ? sealForSite(s, siteKey, commandId) : box.seal(s)));
+}
+
+/** Service side, at lease: opens only what the service sealed; site-sealed secrets pass through. */
+export const openCommand = (body: CommandBody, box: SecretBox): CommandBody => mapSecret(body, (s) => (isSiteSealed(s) ? s : box.open(s)));
+
+/** Relay side: opens secrets sealed to this site. */
+export function openCommandAtSite(body: CommandBody, commandId: string, siteKey: KeyObject | undefined): CommandBody {
+  return mapSecret(body, (s) => {
+    if (!isSiteSealed(s)) return s;
+    if (!siteKey) throw new Error("this command carries a secret sealed to the site, and the relay has no site key (--site-key-file)");
+    return openAtSite(s, siteKey, commandId);
+  });
+}

@@ -6,11 +6,21 @@
  */
 import type { Deps } from "../../deps";
 import { SanbootError } from "../../errors";
+import type { KeyObject } from "node:crypto";
 import { sealCommand } from "../../relay/command-secrets";
+import { parseSitePublicKey } from "../../relay/site-seal";
 import type { CommandBody } from "../../relay/protocol";
 import type { BootRequestRecord, CommandRecord, NodeRecord } from "../../store/records";
 import { STEP_POLICY, type StepName } from "../../workflow";
 import type { StepImpl, StepOutcome } from "./step";
+
+const siteKeys = new Map<string, KeyObject>();
+function siteKeyOf(deps: Deps, site: string): KeyObject | undefined {
+  const pem = deps.config.SANBOOT_SITE_KEYS[site];
+  if (!pem) return undefined;
+  if (!siteKeys.has(pem)) siteKeys.set(pem, parseSitePublicKey(pem));
+  return siteKeys.get(pem);
+}
 
 export const commandIdFor = (req: BootRequestRecord, step: StepName): string => `${req.request_id}.${step}.${req.attempts + 1}`;
 
@@ -28,7 +38,7 @@ async function viaRelay(deps: Deps, req: BootRequestRecord, step: StepName, body
       request_id: req.request_id,
       step,
       attempt: req.attempts + 1,
-      body: sealCommand(body(), deps.secrets),
+      body: sealCommand(body(), deps.secrets, commandId, siteKeyOf(deps, req.site)),
       status: "queued",
       lease_owner: null,
       lease_token: null,
