@@ -1,9 +1,9 @@
-/** Relay endpoints: lease (long-poll), heartbeat, result. Authenticated per site. */
+/** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result. Authenticated per site. */
 import { z } from "zod";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import { heartbeatRequest, leaseRequest, resultRequest } from "../lib/relay/protocol";
-import { authenticateRelay, heartbeat, lease, report } from "../lib/service/relay-queue";
+import { authenticateRelay, heartbeat, lease, release, report } from "../lib/service/relay-queue";
 
 const commandId = z.string().regex(/^[0-9a-f-]{36}\.[a-z_]+\.\d+$/, "must be a command id");
 
@@ -15,10 +15,15 @@ export const handler = apiHandler(
       const commands = await lease(deps, site, parseInput(leaseRequest, req.body ?? {}));
       return { status: 200, body: { commands } };
     }
-    const id = parseInput(commandId, req.params.command_id, "path");
+    const id = parseInput(commandId, req.params.command_id, "command_id");
     if (req.path.endsWith("/heartbeat")) {
       const body = parseInput(heartbeatRequest, req.body ?? {});
       return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token) } };
+    }
+    if (req.path.endsWith("/release")) {
+      const body = parseInput(heartbeatRequest, req.body ?? {});
+      await release(deps, site, id, body.lease_token);
+      return { status: 200, body: { released: true } };
     }
     if (req.path.endsWith("/result")) {
       const body = parseInput(resultRequest, req.body ?? {});

@@ -284,6 +284,16 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
     track(report(u.command_id, () => ({ token: u.lease_token, expiresAt: 0 }), outcome, l));
   }
 
+  async function handBack(c: LeasedCommand): Promise<void> {
+    const l = log.child({ command_id: c.command_id });
+    try {
+      await client.release(c.command_id, { lease_token: c.lease_token });
+      l.info("handed back unstarted while stopping");
+    } catch (err) {
+      l.warn("could not hand the command back; its lease will expire", errorFields(err));
+    }
+  }
+
   // ---- the loop ---------------------------------------------------------------------------
 
   async function leaseLoop(): Promise<void> {
@@ -300,12 +310,18 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
       }
       const asked = clock.now();
       try {
+        // The long-poll is not cut short by stop(): the service may already have leased us
+        // commands, and only its answer says which. What arrives after stop() is handed back.
         const res = await client.lease(
           { relay_id: relayId, max_commands: Math.min(free, MAX_LEASE_BATCH), wait_seconds: waitSeconds },
-          leasing.signal,
+          shutdown.signal,
         );
         if (failures > 0) log.info("service reachable again", { failures });
         failures = 0;
+        if (leasing.signal.aborted) {
+          for (const c of res.commands) track(handBack(c));
+          break;
+        }
         for (const c of res.commands) accept(c);
         for (const u of res.unparseable) rejectUnparseable(u);
         if (res.commands.length === 0 && res.unparseable.length === 0 && clock.now() - asked < 250) {

@@ -132,6 +132,11 @@ export class ServiceClient {
     await this.post(`/v1/relay/commands/${encodeURIComponent(commandId)}/result`, req, this.timeoutMs);
   }
 
+  /** Hands a leased command back unstarted, so another relay can take it at once. */
+  async release(commandId: string, req: HeartbeatRequest): Promise<void> {
+    await this.post(`/v1/relay/commands/${encodeURIComponent(commandId)}/release`, req, this.timeoutMs);
+  }
+
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }

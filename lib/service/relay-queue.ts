@@ -47,6 +47,10 @@ export async function heartbeat(deps: Deps, site: string, commandId: string, lea
   return deps.store.heartbeat(site, commandId, leaseToken, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS);
 }
 
+export async function release(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<void> {
+  await deps.store.releaseCommand(site, commandId, leaseToken, deps.clock.now().toISOString());
+}
+
 /** Records the outcome and chains the waiting step, which reads it and moves the request on. */
 export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome): Promise<void> {
   const cmd = await deps.store.completeCommand(site, commandId, leaseToken, outcome, deps.clock.now().toISOString());

@@ -50,14 +50,24 @@ function dueShard(id: string): string {
 const encodeCursor = (key: Record<string, unknown> | undefined): string | null =>
   key ? Buffer.from(JSON.stringify(key)).toString("base64url") : null;
 
+const invalidCursor = (cause?: unknown) =>
+  new SanbootError("VALIDATION_FAILED", "cursor is not one this service gave out", { details: [{ field: "cursor", message: "invalid cursor" }], cause });
+
 function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
   if (!cursor) return undefined;
+  let key: unknown;
   try {
-    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Record<string, unknown>;
-  } catch {
-    throw new SanbootError("VALIDATION_FAILED", "cursor is not one this service gave out", { details: [{ field: "cursor", message: "invalid cursor" }] });
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch (cause) {
+    throw invalidCursor(cause);
   }
+  if (key === null || typeof key !== "object" || Array.isArray(key)) throw invalidCursor();
+  return key as Record<string, unknown>;
 }
+
+/** DynamoDB refuses an ExclusiveStartKey that is not a key of the query ("The provided starting key is ..."). */
+const isBadStartKey = (err: unknown): boolean =>
+  (err as { name?: string })?.name === "ValidationException" && /start(ing)?\s*key/i.test((err as { message?: string }).message ?? "");
 
 export class StateTable {
   readonly tableName: string;
@@ -382,6 +392,25 @@ export class StateTable {
     }
   }
 
+  /** A relay hands back a command it leased but did not start (it is stopping). */
+  async releaseCommand(site: string, commandId: string, leaseToken: string, now: string): Promise<void> {
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.command(commandId),
+          UpdateExpression: "SET #status = :queued, queue_at = :now, lease_owner = :none, lease_token = :none, lease_expires_at = :none, updated_at = :now",
+          ConditionExpression: "lease_token = :t AND #status = :leased AND site = :site",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":queued": "queued", ":now": now, ":none": null, ":t": leaseToken, ":leased": "leased", ":site": site },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new ConflictError("LEASE_LOST", `command ${commandId} is no longer leased to this relay`);
+      throw this.translate(err, "release command");
+    }
+  }
+
   /** Withdraws a command nobody finished (superseded by a retry, a rollback or an undeploy). */
   async cancelCommand(commandId: string, now: string): Promise<void> {
     try {
@@ -505,6 +534,8 @@ export class StateTable {
       return { items: (res.Items ?? []).map((i) => (keepIndexAttrs ? (i as T) : strip<T>(i)!)), cursor: encodeCursor(res.LastEvaluatedKey) };
     } catch (err) {
       if (err instanceof SanbootError) throw err;
+      // a caller's cursor that names no position of this query (forged, or from another list) is bad input, not an outage
+      if (cursor && isBadStartKey(err)) throw invalidCursor(err);
       throw this.translate(err, "query");
     }
   }

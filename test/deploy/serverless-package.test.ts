@@ -64,6 +64,7 @@ describe("serverless package", () => {
         "POST /v1/nodes",
         "POST /v1/nodes/{node_id}/boot-from-volume",
         "POST /v1/relay/commands/{command_id}/heartbeat",
+        "POST /v1/relay/commands/{command_id}/release",
         "POST /v1/relay/commands/{command_id}/result",
         "POST /v1/relay/lease",
       ].sort(),

@@ -223,6 +223,22 @@ describe("relay agent", () => {
     expect(logs().at(-1)).toMatchObject({ msg: "relay stopped" });
   });
 
+  it("stop() hands back, unstarted, a command that the in-flight long-poll brings", async () => {
+    const driver = new FakeBmcDriver();
+    await setup({ waitSeconds: 5 }, driver);
+    service.maxHoldMs = 5_000;
+    const before = service.leases.length;
+    await eventually(() => service.leases.length > before); // a long-poll held open for seconds
+    const stopped = agent!.stop();
+    const cmd = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
+    service.enqueue(cmd); // the service leases it to us as we stop
+    await stopped;
+    expect(driver.calls).toEqual([]);
+    expect(service.releases.map((r) => r.path)).toEqual([`/v1/relay/commands/${cmd.command_id}/release`]);
+    expect(service.releases[0]!.body).toEqual({ lease_token: cmd.lease_token });
+    expect(service.resultFor(cmd.command_id)).toBeUndefined();
+  });
+
   it("stop() gives up on commands that outlast its bound", async () => {
     const driver = new FakeBmcDriver();
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 2_000));

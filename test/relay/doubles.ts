@@ -20,6 +20,7 @@ export class FakeRelayService {
   readonly leases: Recorded[] = [];
   readonly heartbeats: Recorded[] = [];
   readonly results: Recorded[] = [];
+  readonly releases: Recorded[] = [];
   /** Override an answer; return undefined for the default. */
   onLease: (req: Recorded) => Answer = () => undefined;
   onHeartbeat: (commandId: string, req: Recorded) => Answer = () => undefined;
@@ -67,7 +68,7 @@ export class FakeRelayService {
       if (a.body === undefined) res.writeHead(a.status).end();
       else res.writeHead(a.status, { "content-type": "application/json" }).end(JSON.stringify(a.body));
     };
-    const cmd = /^\/v1\/relay\/commands\/([^/]+)\/(heartbeat|result)$/.exec(rec.path);
+    const cmd = /^\/v1\/relay\/commands\/([^/]+)\/(heartbeat|result|release)$/.exec(rec.path);
     if (req.method === "POST" && rec.path === "/v1/relay/lease") {
       this.leases.push(rec);
       const forced = this.onLease(rec);
@@ -94,6 +95,10 @@ export class FakeRelayService {
       if (cmd[2] === "heartbeat") {
         this.heartbeats.push(rec);
         return send(this.onHeartbeat(id, rec) ?? { status: 200, body: { lease_expires_at: new Date(Date.now() + 60_000).toISOString() } });
+      }
+      if (cmd[2] === "release") {
+        this.releases.push(rec);
+        return send({ status: 200, body: { released: true } });
       }
       this.results.push(rec);
       return send(this.onResult(id, rec) ?? { status: 200, body: {} });

@@ -132,6 +132,16 @@ describe("relay command queue", () => {
     });
   });
 
+  it("a command handed back is leasable at once by another relay, and the old token is void", async () => {
+    const c = command(`rel-${newId()}`);
+    await table.enqueueCommand(c);
+    const [mine] = await table.leaseCommands(c.site, "relay-a", now, 60, 5);
+    await table.releaseCommand(c.site, c.command_id, mine!.lease_token!, now);
+    const [again] = await table.leaseCommands(c.site, "relay-b", now, 60, 5);
+    expect(again?.lease_owner).toBe("relay-b");
+    await expect(table.completeCommand(c.site, c.command_id, mine!.lease_token!, { ok: true, result: {} }, now)).rejects.toMatchObject({ code: "LEASE_LOST" });
+  });
+
   it("enqueueing the same command id twice keeps one", async () => {
     const c = command(`dup-${newId()}`);
     expect(await table.enqueueCommand(c)).toBe(true);
