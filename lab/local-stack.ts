@@ -10,6 +10,7 @@ import { RedfishDriver } from "../lib/bmc/redfish-driver";
 import { sha256Hex } from "../lib/ids";
 import { startRelayAgent, type RelayAgent } from "../relay/agent";
 import { startCinderEmulator } from "./cinder-emulator/server";
+import { startKmsEmulator, type KmsEmulator } from "./kms-emulator";
 import { startDynalite, type RunningStore } from "./dynalite";
 import { startRedfishEmulator, type RedfishEmulator } from "./redfish-emulator";
 import { startServiceHost, type ServiceHost } from "./service-host";
@@ -25,6 +26,8 @@ export interface LocalStackOptions {
   leaseSeconds?: number;
   relay?: boolean;
   relayWaitSeconds?: number;
+  /** seal secrets at rest with the KMS emulator instead of a local key (the AWS path) */
+  kms?: boolean;
   /** more sites with their relay tokens (site isolation tests) */
   extraRelaySites?: Record<string, string>;
   /** seal target secrets to a generated key pair of the lab site (the relay gets the private half) */
@@ -40,6 +43,7 @@ export interface LocalStack {
   store: RunningStore;
   cinder: Awaited<ReturnType<typeof startCinderEmulator>>;
   bmc: RedfishEmulator;
+  kms: KmsEmulator | null;
   service: ServiceHost;
   relay: RelayAgent | null;
   apiToken: string;
@@ -57,6 +61,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const apiToken = `dev-${randomBytes(12).toString("hex")}`;
   const relayToken = `relay-${randomBytes(12).toString("hex")}`;
   const siteKeys = opts.sealToSite ? generateSiteKeyPair() : null;
+  const kms = opts.kms ? await startKmsEmulator() : null;
   const service = await startServiceHost({
     env: {
       SANBOOT_STAGE: "local",
@@ -67,7 +72,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         [LAB_SITE]: sha256Hex(relayToken),
         ...Object.fromEntries(Object.entries(opts.extraRelaySites ?? {}).map(([site, token]) => [site, sha256Hex(token)])),
       }),
-      SANBOOT_SECRET_KEY: randomBytes(32).toString("base64"),
+      ...(kms
+        ? { SANBOOT_KMS_KEY_ID: kms.keyArn, SANBOOT_KMS_ENDPOINT: kms.url }
+        : { SANBOOT_SECRET_KEY: randomBytes(32).toString("base64") }),
       SANBOOT_CINDER_URL: cinder.url,
       SANBOOT_CINDER_PROJECT: LAB_PROJECT,
       SANBOOT_LEASE_SECONDS: String(opts.leaseSeconds ?? 30),
@@ -103,6 +110,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     store,
     cinder,
     bmc,
+    kms,
     service,
     relay,
     apiToken,
@@ -112,7 +120,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     close: async () => {
       await Promise.all(relays.map((r) => r.stop()));
       await service.close();
-      await Promise.all([cinder.close(), bmc.close(), store.close()]);
+      await Promise.all([cinder.close(), bmc.close(), store.close(), kms?.close()]);
     },
   };
 }

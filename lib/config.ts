@@ -34,7 +34,12 @@ export const configSchema = z.object({
   /** AES-256-GCM key for target secrets at rest, base64 of 32 bytes */
   SANBOOT_SECRET_KEY: z
     .string()
-    .refine((s) => Buffer.from(s, "base64").length === 32, "must be base64 of 32 bytes"),
+    .refine((s) => Buffer.from(s, "base64").length === 32, "must be base64 of 32 bytes")
+    .optional(),
+  /** on AWS: the KMS key (id or ARN) that seals target secrets instead of SANBOOT_SECRET_KEY */
+  SANBOOT_KMS_KEY_ID: z.string().min(1).optional(),
+  /** a KMS-compatible endpoint (the lab's emulator); unset on AWS */
+  SANBOOT_KMS_ENDPOINT: z.string().url().optional(),
 
   SANBOOT_CINDER_URL: z.string().url(),
   SANBOOT_CINDER_PROJECT: z.string().regex(/^[0-9a-f-]+$/, "must be a hex project id"),
@@ -62,15 +67,23 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+/** Empty values count as unset: serverless.yml passes `${env:X, ''}` through as "". */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+}
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  const parsed = configSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
+  }
+  if (!parsed.data.SANBOOT_SECRET_KEY === !parsed.data.SANBOOT_KMS_KEY_ID) {
+    throw new ConfigError("invalid configuration: set exactly one of SANBOOT_SECRET_KEY (local) and SANBOOT_KMS_KEY_ID (AWS)");
   }
   return parsed.data;
 }

@@ -6,7 +6,7 @@ import type { BlockStorage } from "./cinder/block-storage";
 import { CinderClient } from "./cinder/cinder-client";
 import { systemClock, type Clock } from "./clock";
 import { loadConfig, type Config } from "./config";
-import { createSecretBox, type SecretBox } from "./crypto/secret-box";
+import { createKmsSecretBox, createSecretBox, type SecretBox } from "./crypto/secret-box";
 import { InlineDispatcher, LambdaDispatcher, type Dispatcher } from "./dispatch/dispatcher";
 import { EventBridgePublisher, LogPublisher, type EventPublisher } from "./events/publisher";
 import { createLogger, type Logger } from "./log";
@@ -47,7 +47,11 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
         ? new InlineDispatcher()
         : new LambdaDispatcher(config.SANBOOT_FUNCTION_PREFIX, config.AWS_REGION, config.SANBOOT_LAMBDA_ENDPOINT)),
     publisher: overrides.publisher ?? (config.SANBOOT_EVENT_BUS === "log" ? new LogPublisher(log) : new EventBridgePublisher(config.SANBOOT_EVENT_BUS, config.AWS_REGION)),
-    secrets: overrides.secrets ?? createSecretBox(config.SANBOOT_SECRET_KEY),
+    secrets:
+      overrides.secrets ??
+      (config.SANBOOT_KMS_KEY_ID
+        ? createKmsSecretBox({ keyId: config.SANBOOT_KMS_KEY_ID, region: config.AWS_REGION, endpoint: config.SANBOOT_KMS_ENDPOINT })
+        : createSecretBox(config.SANBOOT_SECRET_KEY!)),
   };
 }
 

@@ -14,13 +14,18 @@ function mapSecret(body: CommandBody, f: (s: string) => string): CommandBody {
   return { ...body, iscsi: { ...body.iscsi, auth: { ...body.iscsi.auth, secret: f(body.iscsi.auth.secret) } } };
 }
 
+async function mapSecretAsync(body: CommandBody, f: (s: string) => Promise<string>): Promise<CommandBody> {
+  if (body.type !== "configure_san_boot" || body.iscsi.auth.method !== "CHAP") return body;
+  return { ...body, iscsi: { ...body.iscsi, auth: { ...body.iscsi.auth, secret: await f(body.iscsi.auth.secret) } } };
+}
+
 /** Service side, at enqueue. */
-export function sealCommand(body: CommandBody, box: SecretBox, commandId: string, siteKey?: KeyObject): CommandBody {
-  return mapSecret(body, (s) => (siteKey ? sealForSite(s, siteKey, commandId) : box.seal(s)));
+export function sealCommand(body: CommandBody, box: SecretBox, commandId: string, siteKey?: KeyObject): Promise<CommandBody> {
+  return mapSecretAsync(body, async (s) => (siteKey ? sealForSite(s, siteKey, commandId) : box.seal(s)));
 }
 
 /** Service side, at lease: opens only what the service sealed; site-sealed secrets pass through. */
-export const openCommand = (body: CommandBody, box: SecretBox): CommandBody => mapSecret(body, (s) => (isSiteSealed(s) ? s : box.open(s)));
+export const openCommand = (body: CommandBody, box: SecretBox): Promise<CommandBody> => mapSecretAsync(body, async (s) => (isSiteSealed(s) ? s : box.open(s)));
 
 /** Relay side: opens secrets sealed to this site. */
 export function openCommandAtSite(body: CommandBody, commandId: string, siteKey: KeyObject | undefined): CommandBody {

@@ -30,13 +30,15 @@ export async function lease(deps: Deps, site: string, req: LeaseRequest): Promis
     const leased = await deps.store.leaseCommands(site, req.relay_id, now, deps.config.SANBOOT_LEASE_SECONDS, req.max_commands);
     if (leased.length > 0) {
       if (leased.some((c) => c.leases > 1)) deps.log.warn("commands leased again after a lease expired", { site, ids: leased.filter((c) => c.leases > 1).map((c) => c.command_id) });
-      return leased.map((c) => ({
-        command_id: c.command_id,
-        lease_token: c.lease_token!,
-        lease_expires_at: c.lease_expires_at!,
-        attempt: c.attempt,
-        body: openCommand(c.body, deps.secrets),
-      }));
+      return Promise.all(
+        leased.map(async (c) => ({
+          command_id: c.command_id,
+          lease_token: c.lease_token!,
+          lease_expires_at: c.lease_expires_at!,
+          attempt: c.attempt,
+          body: await openCommand(c.body, deps.secrets),
+        })),
+      );
     }
     if (Date.now() >= until) return [];
     await sleep(Math.min(deps.config.SANBOOT_RELAY_POLL_MS, Math.max(0, until - Date.now())));

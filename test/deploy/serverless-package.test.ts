@@ -90,6 +90,18 @@ describe("serverless package", () => {
     }
   });
 
+  it("seals secrets with the stack's own KMS key, usable only by the functions that handle them", () => {
+    expect(resources.SecretsKey?.Type).toBe("AWS::KMS::Key");
+    expect(resources.SecretsKey!.Properties.EnableKeyRotation).toBe(true);
+    const kmsUsers = Object.entries(resources)
+      .filter(([, r]) => r.Type === "AWS::IAM::Role")
+      .filter(([, r]) => JSON.stringify(r.Properties.Policies).includes("kms:"))
+      .map(([k]) => k)
+      .sort();
+    expect(kmsUsers).toEqual(["AttachRole", "FirmwareRole", "RelayRole"]);
+    expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_KMS_KEY_ID).toEqual({ Ref: "SecretsKey" });
+  });
+
   it("gives the read-only status function no write on the table", () => {
     const st = resources.StatusRole!.Properties.Policies[0].PolicyDocument.Statement;
     const actions = st.flatMap((s: any) => [s.Action].flat());

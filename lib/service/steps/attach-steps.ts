@@ -26,7 +26,7 @@ export const attachVolume: StepImpl = async (deps, req) => {
   // client finds our attachment by the request id before it would create one.
   assertBootableAvailable(volume, req.project_id, { allowAttachedTo: req.request_id });
   const attachment = await deps.cinder.attach({ volumeId: req.volume_id, instanceUuid: req.request_id, connector: req.connector });
-  return done("attach_volume", { attachment_id: attachment.attachment_id, target: targetRecord(attachment.connection, req.multipath, deps.secrets) });
+  return done("attach_volume", { attachment_id: attachment.attachment_id, target: await targetRecord(attachment.connection, req.multipath, deps.secrets) });
 };
 
 export const detachVolume: StepImpl = async (deps, req) => {
@@ -38,7 +38,7 @@ export const detachVolume: StepImpl = async (deps, req) => {
   return done("detach_volume", { attachment_id: null });
 };
 
-export function targetRecord(c: IscsiConnection, multipath: boolean, box: SecretBox): TargetRecord {
+export async function targetRecord(c: IscsiConnection, multipath: boolean, box: SecretBox): Promise<TargetRecord> {
   const primary = { iqn: c.target_iqn, portal: c.target_portal, lun: c.target_lun };
   const paths = [primary];
   if (multipath && c.target_portals && c.target_iqns && c.target_luns) {
@@ -53,6 +53,6 @@ export function targetRecord(c: IscsiConnection, multipath: boolean, box: Secret
     paths,
     auth_method: chap ? "CHAP" : "None",
     auth_username: chap ? (c.auth_username ?? null) : null,
-    auth_password_sealed: chap ? box.seal(c.auth_password!) : null,
+    auth_password_sealed: chap ? await box.seal(c.auth_password!) : null,
   };
 }

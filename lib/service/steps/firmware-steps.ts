@@ -24,7 +24,7 @@ function siteKeyOf(deps: Deps, site: string): KeyObject | undefined {
 
 export const commandIdFor = (req: BootRequestRecord, step: StepName): string => `${req.request_id}.${step}.${req.attempts + 1}`;
 
-async function viaRelay(deps: Deps, req: BootRequestRecord, step: StepName, body: () => CommandBody): Promise<StepOutcome> {
+async function viaRelay(deps: Deps, req: BootRequestRecord, step: StepName, body: () => CommandBody | Promise<CommandBody>): Promise<StepOutcome> {
   const now = deps.clock.now();
   const commandId = commandIdFor(req, step);
   const recheckAt = new Date(now.getTime() + STEP_POLICY[step].redispatchAfterMs).toISOString();
@@ -38,7 +38,7 @@ async function viaRelay(deps: Deps, req: BootRequestRecord, step: StepName, body
       request_id: req.request_id,
       step,
       attempt: req.attempts + 1,
-      body: sealCommand(body(), deps.secrets, commandId, siteKeyOf(deps, req.site)),
+      body: await sealCommand(await body(), deps.secrets, commandId, siteKeyOf(deps, req.site)),
       status: "queued",
       lease_owner: null,
       lease_token: null,
@@ -74,10 +74,10 @@ function portalParts(portal: string): { address: string; port: number } {
   return { address: m[1]!, port: Number(m[2]) };
 }
 
-export function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps: Deps): CommandBody {
+export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps: Deps): Promise<CommandBody> {
   const t = req.target;
   if (!t) throw new SanbootError("INTERNAL", "configure_firmware ran without a Cinder target");
-  const secret = t.auth_password_sealed ? deps.secrets.open(t.auth_password_sealed) : null;
+  const secret = t.auth_password_sealed ? await deps.secrets.open(t.auth_password_sealed) : null;
   return {
     type: "configure_san_boot",
     bmc: node.bmc,

@@ -1,0 +1,33 @@
+/** The AWS path for secrets at rest: KMS (here its emulator, over HTTP) seals the CHAP secret. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../lab/local-stack";
+import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+
+let stack: LocalStack;
+let api: Api;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ kms: true });
+  api = apiFor(stack);
+});
+afterAll(async () => stack?.close());
+
+describe("secrets at rest under KMS", () => {
+  it("a boot stores the CHAP secret only as a KMS ciphertext and still programs the BMC with it", async () => {
+    const volumeId = await cinderAdmin(stack).createVolume({ bootable: true });
+    const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+    const kmsBefore = stack.kms!.requests();
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    expect((await api.waitFor(r.body.request_id, ["active", "failed"])).state).toBe("active");
+
+    const stored = (await stack.service.deps.store.getRequest(r.body.request_id))!;
+    expect(stored.target?.auth_password_sealed).toMatch(/^kms1\./);
+    const secret = stack.bmc.system(systemId).functions.find((f) => f.mac.toLowerCase() === mac)!.iSCSIBoot.CHAPSecret as string;
+    expect(secret.length).toBeGreaterThan(8);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    const cmd = await stack.service.deps.store.getCommand(`${r.body.request_id}.configure_firmware.1`);
+    expect(JSON.stringify(cmd)).not.toContain(secret);
+    // seal at attach, open to build the command, seal it in the command, open at lease
+    expect(stack.kms!.requests() - kmsBefore).toBe(4);
+  });
+});
