@@ -1,0 +1,65 @@
+/**
+ * The benchmark's parameters, from flags or environment (flags win):
+ *
+ *   --requests N      BENCH_REQUESTS      boot requests fired at once (default 200)
+ *   --nodes N         BENCH_NODES         nodes enrolled; requests go round-robin (default: requests)
+ *   --relay-concurrency N  BENCH_RELAY_CONCURRENCY  commands the relay holds at once (default 64)
+ *   --poll-ms N       BENCH_POLL_MS       pause between the caller's status sweeps (default 500)
+ *   --sweep-ms N      BENCH_SWEEP_MS      the sweeper's schedule; 0 = never (default 5000)
+ *   --timeout-s N     BENCH_TIMEOUT_S     give up waiting for a phase after this (default 300)
+ *   --no-undeploy     BENCH_UNDEPLOY=0    skip the undeploy phase
+ *   --json            BENCH_JSON=1        also print one machine-readable result line
+ *
+ * One active request per node is the service's rule, so a node count below the request count
+ * makes the surplus requests answer NODE_BUSY: that is measured too, not prevented.
+ */
+import { parseArgs } from "node:util";
+
+export interface BenchParams {
+  requests: number;
+  nodes: number;
+  relayConcurrency: number;
+  pollMs: number;
+  sweepMs: number;
+  timeoutS: number;
+  undeploy: boolean;
+  json: boolean;
+}
+
+const positive = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+};
+
+const flag = (raw: string | undefined): boolean | undefined =>
+  raw === undefined || raw === "" ? undefined : !["0", "false", "no"].includes(raw.toLowerCase());
+
+export function readParams(argv: string[], env: NodeJS.ProcessEnv): BenchParams {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      requests: { type: "string" },
+      nodes: { type: "string" },
+      "relay-concurrency": { type: "string" },
+      "poll-ms": { type: "string" },
+      "sweep-ms": { type: "string" },
+      "timeout-s": { type: "string" },
+      "no-undeploy": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+  });
+  const requests = positive("--requests", values.requests ?? env.BENCH_REQUESTS, 200);
+  return {
+    requests,
+    nodes: positive("--nodes", values.nodes ?? env.BENCH_NODES, requests),
+    relayConcurrency: positive("--relay-concurrency", values["relay-concurrency"] ?? env.BENCH_RELAY_CONCURRENCY, 64),
+    pollMs: positive("--poll-ms", values["poll-ms"] ?? env.BENCH_POLL_MS, 500, 10),
+    sweepMs: positive("--sweep-ms", values["sweep-ms"] ?? env.BENCH_SWEEP_MS, 5000, 0),
+    timeoutS: positive("--timeout-s", values["timeout-s"] ?? env.BENCH_TIMEOUT_S, 300),
+    undeploy: values["no-undeploy"] ? false : (flag(env.BENCH_UNDEPLOY) ?? true),
+    json: values.json ?? flag(env.BENCH_JSON) ?? false,
+  };
+}
