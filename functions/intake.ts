@@ -13,10 +13,10 @@ import { withIdempotency } from "../lib/service/idempotency";
 import { requestView } from "../lib/service/views";
 
 const http = apiHandler(async (req, deps) => {
-  const nodeId = parseInput(uuid, req.params.node_id, "path");
+  const nodeId = parseInput(uuid, req.params.node_id, "node_id");
   if (req.method === "POST") {
     const input = parseInput(bootFromVolume, req.body ?? {});
-    const key = req.headers["idempotency-key"] === undefined ? undefined : parseInput(idempotencyKey, req.headers["idempotency-key"], "body");
+    const key = req.headers["idempotency-key"] === undefined ? undefined : parseInput(idempotencyKey, req.headers["idempotency-key"], "Idempotency-Key");
     return withIdempotency(deps, req.caller, key, { nodeId, input }, async (): Promise<ApiAnswer> => {
       const r = await requestBoot(deps, req.caller, nodeId, input);
       return { status: 202, body: requestView(r), headers: { location: `/v1/boot-requests/${r.request_id}` } };
@@ -37,7 +37,7 @@ const http = apiHandler(async (req, deps) => {
 async function event(e: EventBridgeEvent<string, unknown>): Promise<{ request_id: string } | { error: { code: string; message: string } }> {
   const deps = getDeps();
   try {
-    const input = parseInput(bootFromVolumeEvent, e.detail);
+    const input = parseInput(bootFromVolumeEvent, e.detail, "detail");
     const caller = { project_id: input.project_id, role: "member" as const };
     const answer = await withIdempotency(deps, caller, input.idempotency_key, { nodeId: input.node_id, input: input.request }, async () => {
       const r = await requestBoot(deps, caller, input.node_id, input.request);

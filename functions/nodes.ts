@@ -18,7 +18,7 @@ export const handler = apiHandler(async (req, deps) => {
       return { status: 200, body: { nodes: page.items.map(nodeView), next_cursor: page.cursor } };
     }
   } else {
-    const nodeId = parseInput(uuid, id, "path");
+    const nodeId = parseInput(uuid, id, "node_id");
     if (req.method === "GET") return { status: 200, body: nodeView(await loadOwnNode(deps, req.caller, nodeId)) };
     if (req.method === "PATCH") return { status: 200, body: nodeView(await updateNode(deps, req.caller, nodeId, parseInput(updateSchema, req.body ?? {}))) };
     if (req.method === "DELETE") {

@@ -8,7 +8,7 @@ import { requestView } from "../lib/service/views";
 export const handler = apiHandler(async (req, deps) => {
   if (req.method !== "GET") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);
   if (req.params.request_id !== undefined) {
-    const id = parseInput(uuid, req.params.request_id, "path");
+    const id = parseInput(uuid, req.params.request_id, "request_id");
     return { status: 200, body: requestView(await getRequest(deps, req.caller, id)) };
   }
   const q = parseInput(listRequestsQuery, req.query, "query");

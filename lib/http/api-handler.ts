@@ -43,8 +43,11 @@ interface Ctx {
   caller: Caller | null;
 }
 
-/** zod issues → ValidationError naming each field */
-export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: "body" | "query" | "path" = "body"): z.infer<T> {
+/**
+ * zod issues → ValidationError naming each field. `where` names the input when the issue is
+ * about the value as a whole: "body", "query", or the path parameter / header it came from.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
   const res = schema.safeParse(value);
   if (res.success) return res.data;
   const details: ErrorDetail[] = res.error.issues.map((i) => {
@@ -56,6 +59,13 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where
   throw new ValidationError(`${first.field}: ${first.message}`, details);
 }
 
+/** What a caller learns of a 5xx: which dependency, never its internals. */
+const UNAVAILABLE: Partial<Record<string, string>> = {
+  STORE_UNAVAILABLE: "the state store is unavailable; retry later",
+  CINDER_UNAVAILABLE: "Cinder is unavailable; retry later",
+  DISPATCH_FAILED: "the request could not be handed on; retry later",
+};
+
 export function errorAnswer(err: unknown): ApiAnswer {
   const e = asSanbootError(err);
   const status = httpStatusOf(e.code);
@@ -65,7 +75,7 @@ export function errorAnswer(err: unknown): ApiAnswer {
     body: {
       error: {
         code: e.code,
-        message: expose || e.code !== "INTERNAL" ? e.message : "internal error",
+        message: expose ? e.message : (UNAVAILABLE[e.code] ?? "internal error"),
         details: expose ? e.details : [],
       },
     },
@@ -145,9 +155,9 @@ export function apiHandler(route: Route, opts: ApiHandlerOptions = {}) {
       request.context.deps = getDeps();
       request.context.caller = null;
     })
-    .use(errorShape())
-    .use(bodyJson());
-  const h = (opts.auth === "none" ? base : base.use(bearerAuth())).handler(async (event, context) => {
+    .use(errorShape());
+  // authenticate before reading the body: a caller without a valid token learns nothing from it
+  const h = (opts.auth === "none" ? base : base.use(bearerAuth())).use(bodyJson()).handler(async (event, context) => {
       const answer = await route(
         {
           method: event.requestContext.http.method.toUpperCase(),
