@@ -2,6 +2,7 @@
  * Configuration, parsed once from the environment and passed in. Nothing else reads process.env.
  */
 import { z } from "zod";
+import { cinderConfigProblems } from "./cinder/cinder-settings";
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z.string().transform((s, ctx) => {
@@ -41,10 +42,37 @@ export const configSchema = z.object({
   /** a KMS-compatible endpoint (the lab's emulator); unset on AWS */
   SANBOOT_KMS_ENDPOINT: z.string().url().optional(),
 
-  SANBOOT_CINDER_URL: z.string().url(),
-  SANBOOT_CINDER_PROJECT: z.string().regex(/^[0-9a-f-]+$/, "must be a hex project id"),
+  /** noauth (labs): the endpoint and project below; keystone: both come from the token (SANBOOT_KEYSTONE_*) */
+  SANBOOT_CINDER_AUTH: z.enum(["noauth", "keystone"]).default("noauth"),
+  SANBOOT_CINDER_URL: z.string().url().optional(),
+  SANBOOT_CINDER_PROJECT: z.string().regex(/^[0-9a-f-]+$/, "must be a hex project id").optional(),
   SANBOOT_CINDER_USER: z.string().default("sanboot"),
   SANBOOT_CINDER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** never ask Cinder for more than this microversion ("3.43" forces the legacy attach actions) */
+  SANBOOT_CINDER_MAX_MICROVERSION: z.string().regex(/^3\.\d+$/, "must look like 3.44").optional(),
+  /** Keystone v3 (SANBOOT_CINDER_AUTH=keystone): a password (user + project) or an application credential */
+  SANBOOT_KEYSTONE_URL: z.string().url().optional(),
+  SANBOOT_KEYSTONE_USERNAME: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_USER_DOMAIN_NAME: z.string().min(1).default("Default"),
+  SANBOOT_KEYSTONE_PASSWORD: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_PROJECT_ID: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_PROJECT_NAME: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_PROJECT_DOMAIN_NAME: z.string().min(1).default("Default"),
+  SANBOOT_KEYSTONE_APP_CRED_ID: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_APP_CRED_SECRET: z.string().min(1).optional(),
+  /** which catalog endpoint of Cinder (service type block-storage, else volumev3) */
+  SANBOOT_KEYSTONE_INTERFACE: z.enum(["public", "internal", "admin"]).default("public"),
+  SANBOOT_KEYSTONE_REGION: z.string().min(1).optional(),
+  /** the service token detach needs: a service user's password or application credential ... */
+  SANBOOT_KEYSTONE_SERVICE_USERNAME: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_SERVICE_USER_DOMAIN_NAME: z.string().min(1).default("Default"),
+  SANBOOT_KEYSTONE_SERVICE_PASSWORD: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_SERVICE_PROJECT_NAME: z.string().min(1).default("service"),
+  SANBOOT_KEYSTONE_SERVICE_PROJECT_DOMAIN_NAME: z.string().min(1).default("Default"),
+  SANBOOT_KEYSTONE_SERVICE_APP_CRED_ID: z.string().min(1).optional(),
+  SANBOOT_KEYSTONE_SERVICE_APP_CRED_SECRET: z.string().min(1).optional(),
+  /** ... or sanboot's own token, when its user holds the service role */
+  SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
 
   /** how a step chains the next: Lambda async invoke (AWS, or the offline emulator's endpoint) or in-process */
   SANBOOT_DISPATCH: z.enum(["lambda", "inline"]).default("lambda"),
@@ -85,5 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.data.SANBOOT_SECRET_KEY === !parsed.data.SANBOOT_KMS_KEY_ID) {
     throw new ConfigError("invalid configuration: set exactly one of SANBOOT_SECRET_KEY (local) and SANBOOT_KMS_KEY_ID (AWS)");
   }
+  const cinderProblems = cinderConfigProblems(parsed.data);
+  if (cinderProblems.length > 0) throw new ConfigError(`invalid configuration: ${cinderProblems.join("; ")}`);
   return parsed.data;
 }

@@ -4,6 +4,7 @@
  */
 import type { BlockStorage } from "./cinder/block-storage";
 import { CinderClient } from "./cinder/cinder-client";
+import { cinderConfigFrom } from "./cinder/cinder-settings";
 import { systemClock, type Clock } from "./clock";
 import { loadConfig, type Config } from "./config";
 import { createKmsSecretBox, createSecretBox, type SecretBox } from "./crypto/secret-box";
@@ -34,13 +35,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
       new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
     cinder:
       overrides.cinder ??
-      new CinderClient({
-        endpoint: config.SANBOOT_CINDER_URL,
-        project_id: config.SANBOOT_CINDER_PROJECT,
-        user: config.SANBOOT_CINDER_USER,
-        timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
-        service_roles_header: true,
-      }),
+      new CinderClient(cinderConfigFrom(config)),
     dispatcher:
       overrides.dispatcher ??
       (config.SANBOOT_DISPATCH === "inline"

@@ -1,5 +1,6 @@
 /**
- * The Cinder v3 API surface the emulator answers: auth (noauth), project scoping, microversion
+ * The Cinder v3 API surface the emulator answers: auth (noauth, or a caller the server's
+ * keystone check established), project scoping, microversion
  * gates, and the routes for volumes, volume actions and attachments. Pure request → response over
  * the store; the HTTP server around it adds latency, faults and the wire.
  */
@@ -24,6 +25,8 @@ export interface ApiRequest {
   /** raw body text; parsed here so a truncated body answers Cinder's "Malformed request body" */
   bodyText: string;
   baseUrl: string;
+  /** who Keystone said the caller is (keystone mode); noauth reads X-Auth-Token otherwise */
+  caller?: Caller;
 }
 
 export interface ApiResponse {
@@ -48,14 +51,8 @@ export class CinderApi {
       if (!req.path.startsWith("/v3/")) return htmlNotFound();
 
       const token = req.headers["x-auth-token"];
-      if (!token) return noauthTokenAnswer(req);
-      // noauth: "user:project"; a token without a colon is both user and project
-      const [user, ...rest] = token.split(":");
-      const caller: Caller = {
-        user_id: user!,
-        project_id: rest.join(":") || user!,
-        is_service: (req.headers["x-service-roles"] ?? "").split(",").some((r) => r.trim() === "service"),
-      };
+      if (!req.caller && !token) return noauthTokenAnswer(req);
+      const caller = req.caller ?? noauthCaller(token!, req.headers["x-service-roles"]);
       try {
         version = requestedVersion(req.headers["openstack-api-version"], this.maxVersion);
       } catch (err) {
@@ -201,6 +198,16 @@ export class CinderApi {
         throw faults.noSuchAction(name);
     }
   }
+}
+
+/** noauth: "user:project"; a token without a colon is both user and project */
+function noauthCaller(token: string, serviceRoles: string | undefined): Caller {
+  const [user, ...rest] = token.split(":");
+  return {
+    user_id: user!,
+    project_id: rest.join(":") || user!,
+    is_service: (serviceRoles ?? "").split(",").some((r) => r.trim() === "service"),
+  };
 }
 
 function ok(body: unknown): { status: number; body: unknown } {

@@ -9,6 +9,8 @@ export interface FaultRule {
   method?: string;
   /** regular expression tested against the request path (without the query) */
   path_regex?: string;
+  /** regular expression tested against the request body (e.g. "os-attach" for one volume action) */
+  body_regex?: string;
   /** status to answer (default 500, with Cinder's matching error body) */
   status?: number;
   /** destroy the connection instead of answering */
@@ -24,6 +26,7 @@ export interface FaultRule {
 interface ArmedRule extends FaultRule {
   remaining: number;
   pattern: RegExp | null;
+  bodyPattern: RegExp | null;
 }
 
 export class FaultSwitch {
@@ -31,7 +34,12 @@ export class FaultSwitch {
   fired = 0;
 
   arm(rule: FaultRule): void {
-    this.rules.push({ ...rule, remaining: rule.times ?? 1, pattern: rule.path_regex ? new RegExp(rule.path_regex) : null });
+    this.rules.push({
+      ...rule,
+      remaining: rule.times ?? 1,
+      pattern: rule.path_regex ? new RegExp(rule.path_regex) : null,
+      bodyPattern: rule.body_regex ? new RegExp(rule.body_regex) : null,
+    });
   }
 
   clear(): void {
@@ -39,13 +47,14 @@ export class FaultSwitch {
   }
 
   list(): FaultRule[] {
-    return this.rules.map(({ remaining, pattern: _p, ...rule }) => ({ ...rule, times: remaining }));
+    return this.rules.map(({ remaining, pattern: _p, bodyPattern: _b, ...rule }) => ({ ...rule, times: remaining }));
   }
 
   /** The first armed rule matching the request, consumed; null when none. */
-  take(method: string, path: string): FaultRule | null {
+  take(method: string, path: string, body = ""): FaultRule | null {
     const rule = this.rules.find(
-      (r) => (!r.method || r.method.toUpperCase() === method) && (!r.pattern || r.pattern.test(path)),
+      (r) =>
+        (!r.method || r.method.toUpperCase() === method) && (!r.pattern || r.pattern.test(path)) && (!r.bodyPattern || r.bodyPattern.test(body)),
     );
     if (!rule) return null;
     rule.remaining -= 1;
@@ -59,16 +68,17 @@ export class FaultSwitch {
 export function invalidRule(raw: unknown): string | null {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "a fault rule must be an object";
   const r = raw as Record<string, unknown>;
-  const known = ["method", "path_regex", "status", "drop", "after_effect", "delay_ms", "times"];
+  const known = ["method", "path_regex", "body_regex", "status", "drop", "after_effect", "delay_ms", "times"];
   const unknown = Object.keys(r).find((k) => !known.includes(k));
   if (unknown) return `unknown fault rule field '${unknown}'`;
   if (r["method"] !== undefined && typeof r["method"] !== "string") return "method must be a string";
-  if (r["path_regex"] !== undefined) {
-    if (typeof r["path_regex"] !== "string") return "path_regex must be a string";
+  for (const k of ["path_regex", "body_regex"]) {
+    if (r[k] === undefined) continue;
+    if (typeof r[k] !== "string") return `${k} must be a string`;
     try {
-      new RegExp(r["path_regex"]);
+      new RegExp(r[k]);
     } catch {
-      return "path_regex is not a valid regular expression";
+      return `${k} is not a valid regular expression`;
     }
   }
   const st = r["status"];

@@ -2,6 +2,7 @@
  * CLI: run the lab Cinder emulator.
  *   tsx lab/cinder-emulator/main.ts --port 8776 [--host 127.0.0.1] [--latency-ms 0]
  *     [--create-delay-ms 200] [--max-version 3.70] [--portal 127.0.0.1:3260 --portal 127.0.0.2:3260]
+ *     [--keystone-url http://127.0.0.1:5000]
  */
 import { parseArgs } from "node:util";
 import { startCinderEmulator } from "./server";
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     "create-delay-ms": { type: "string" },
     "max-version": { type: "string" },
     portal: { type: "string", multiple: true },
+    "keystone-url": { type: "string" },
   },
 });
 
@@ -32,8 +34,10 @@ async function main(): Promise<void> {
     createDelayMs: int("create-delay-ms", values["create-delay-ms"]),
     maxVersion: values["max-version"],
     portals: values.portal,
+    keystoneUrl: values["keystone-url"],
   });
-  console.log(`cinder emulator listening on ${emulator.url} (noauth: X-Auth-Token user:<hex project>)`);
+  const auth = values["keystone-url"] ? `tokens validated by Keystone at ${values["keystone-url"]}` : "noauth: X-Auth-Token user:<hex project>";
+  console.log(`cinder emulator listening on ${emulator.url} (${auth})`);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       void emulator.close().then(() => process.exit(0));

@@ -8,6 +8,7 @@
  *   DELETE /_lab/faults                                  disarm all
  *   GET    /_lab/stats                                   {"requests", "faults_fired"}
  *
+ * With `keystoneUrl` it validates tokens with that Keystone instead of noauth (keystone-check.ts).
  * Everything is in memory and lives as long as the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -16,8 +17,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CinderApi, type ApiResponse } from "./api-routes";
 import { CinderFault, faults as cinderFaults } from "./cinder-fault";
 import { FaultSwitch, invalidRule, type FaultRule } from "./fault-switch";
+import { KeystoneCheck } from "./keystone-check";
 import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
-import { CinderStore } from "./store";
+import { CinderStore, type Caller } from "./store";
 
 export type { FaultRule } from "./fault-switch";
 
@@ -38,6 +40,12 @@ export interface CinderEmulatorOptions {
   portals?: string[];
   /** faults armed from the start */
   faults?: FaultRule[];
+  /**
+   * A Keystone (e.g. the lab's keystone emulator) to validate X-Auth-Token and X-Service-Token
+   * with, instead of noauth: 401 for a missing, invalid or expired token; the service role (for
+   * deleting attachments) from the service token's roles, never from X-Service-Roles.
+   */
+  keystoneUrl?: string;
 }
 
 export interface CinderEmulator {
@@ -63,6 +71,7 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
   const store = new CinderStore({ createDelayMs, deleteDelayMs: opts.deleteDelayMs ?? createDelayMs, portals });
   const api = new CinderApi(store, maxVersion);
   const faultSwitch = new FaultSwitch();
+  const keystone = opts.keystoneUrl ? new KeystoneCheck(opts.keystoneUrl) : null;
   for (const rule of opts.faults ?? []) faultSwitch.arm(rule);
   let requests = 0;
 
@@ -80,19 +89,28 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
     if (url.pathname.startsWith("/_lab/")) return send(res, lab(method, url.pathname, bodyText));
 
     requests += 1;
-    const rule = faultSwitch.take(method, url.pathname);
+    const rule = faultSwitch.take(method, url.pathname, bodyText);
     const failing = rule !== null && (rule.drop === true || rule.status !== undefined || rule.delay_ms === undefined);
     const delay = (opts.latencyMs ?? 0) + (rule?.delay_ms ?? 0);
     if (delay > 0) await sleep(delay);
     if (failing && !rule.after_effect) return fail(req, res, rule);
 
+    const headers = flatHeaders(req);
+    let caller: Caller | undefined;
+    // the version documents (GET /, GET /v3/) stay public, as in Cinder's paste pipeline
+    if (keystone && url.pathname.startsWith("/v3/") && url.pathname !== "/v3/") {
+      const who = await keystone.caller(headers);
+      if ("status" in who) return send(res, who);
+      caller = who;
+    }
     const answer = api.handle({
       method,
       path: url.pathname,
       query: url.searchParams,
-      headers: flatHeaders(req),
+      headers,
       bodyText,
       baseUrl: `http://${req.headers.host ?? "127.0.0.1"}`,
+      ...(caller ? { caller } : {}),
     });
     if (failing) return fail(req, res, rule); // the effect happened; the answer is lost
     send(res, answer);

@@ -4,8 +4,9 @@
  *
  * Throws SanbootError (lib/errors.ts):
  * - VOLUME_NOT_FOUND, VOLUME_NOT_BOOTABLE, VOLUME_NOT_AVAILABLE, VOLUME_WRONG_PROJECT: permanent.
- * - CINDER_REJECTED: any other 4xx, with Cinder's own message.
- * - CINDER_UNAVAILABLE (retryable): 5xx, 429, timeouts, connection errors.
+ * - CINDER_REJECTED: any other 4xx, with Cinder's own message; also Keystone refusing sanboot's
+ *   credentials, no block-storage endpoint in the catalog, no service credentials for detach.
+ * - CINDER_UNAVAILABLE (retryable): 5xx, 429, timeouts, connection errors (Cinder's or Keystone's).
  */
 export interface Connector {
   initiator?: string;
@@ -69,6 +70,8 @@ export interface BlockStorage {
   /**
    * Deletes every attachment of the volume that belongs to instanceUuid (with the service
    * token Cinder requires for detach). Idempotent: no attachment left is success.
+   * `connector`: the one attach sent. The legacy path (Cinder < 3.44) hands it to
+   * os-terminate_connection, which drivers that map hosts need; without it an empty one is sent.
    */
-  detach(volumeId: string, instanceUuid: string): Promise<void>;
+  detach(volumeId: string, instanceUuid: string, connector?: Connector): Promise<void>;
 }

@@ -1,28 +1,41 @@
 /**
- * The thin layer between sanboot and a Cinder v3 API: HTTP with undici, noauth identity, the
- * microversion negotiated once, a timeout on every call, and Cinder's errors translated into
- * SanbootError. No policy: no retries, no "already done?" checks (cinder-client.ts holds those).
+ * The thin layer between sanboot and a Cinder v3 API: HTTP with undici, the identity of a
+ * CinderAuth (noauth or Keystone), the microversion negotiated once per endpoint, a timeout on
+ * every call, and Cinder's errors translated into SanbootError. No policy: no retries, no
+ * "already done?" checks (cinder-client.ts holds those) — except authentication's own rule: a
+ * 401 renews the token once and sends the call again.
  *
  * Error translation (Cinder answers `{"<kind>": {"code": N, "message": "..."}}`):
  * - 5xx, 429, timeouts, refused / reset connections → CINDER_UNAVAILABLE, retryable. For a call
  *   that changes state the outcome is then UNKNOWN: the caller must look before doing it again.
+ * - 401 even with a renewed token → CINDER_REJECTED (Cinder does not accept our identity).
  * - 404 on a volume (`Volume <id> could not be found.`) → VOLUME_NOT_FOUND.
  * - any other 4xx → CINDER_REJECTED with Cinder's own message.
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import type { Clock } from "../clock";
 import { SanbootError, type ErrorCode } from "../errors";
+import { NoAuth, type CinderAuth, type CinderSession, type NoauthSettings } from "./cinder-auth";
+import { KeystoneAuth, type KeystoneSettings } from "./keystone-auth";
 
-export interface CinderConfig {
-  /** Cinder's endpoint, e.g. http://127.0.0.1:8776 (a trailing /v3 or /v3/<project> is tolerated) */
-  endpoint: string;
-  project_id: string;
-  /** noauth user: the token sent is `<user>:<project_id>` */
-  user: string;
+interface CommonSettings {
   /** per call, connecting to the end of the body */
   timeoutMs: number;
-  /** send `X-Service-Roles: service` on calls that need a service role (detach), as noauth wants */
-  service_roles_header: boolean;
+  /** never ask for more than this microversion (e.g. "3.43" forces the legacy attach path) */
+  max_microversion?: string;
 }
+
+/** noauth (labs): the shape sanboot has always had, so `auth` may be left out */
+export interface NoauthCinderConfig extends NoauthSettings, CommonSettings {
+  auth?: "noauth";
+}
+
+export interface KeystoneCinderConfig extends CommonSettings {
+  auth: "keystone";
+  keystone: Omit<KeystoneSettings, "timeoutMs">;
+}
+
+export type CinderConfig = NoauthCinderConfig | KeystoneCinderConfig;
 
 /** The newest microversion sanboot knows (Zed's). */
 export const OUR_MAX_MICROVERSION = "3.70";
@@ -84,63 +97,104 @@ export class CinderHttpError extends SanbootError {
   }
 }
 
+export interface TransportOptions {
+  dispatcher?: Dispatcher;
+  /** defaults to the one `config` describes */
+  auth?: CinderAuth;
+  /** for the token cache (Keystone) */
+  clock?: Clock;
+}
+
 export class CinderTransport {
-  private readonly root: string;
+  readonly auth: CinderAuth;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  private negotiated: Promise<Microversion> | null = null;
+  private readonly cap: Microversion | null;
+  private negotiated: { root: string; version: Promise<Microversion> } | null = null;
 
   constructor(
     private readonly config: CinderConfig,
-    options: { dispatcher?: Dispatcher } = {},
+    options: TransportOptions = {},
   ) {
-    this.root = serviceRoot(config.endpoint);
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 16 });
+    this.auth = options.auth ?? authFor(config, this.dispatcher, options.clock);
+    this.cap = config.max_microversion === undefined ? null : Microversion.parse(config.max_microversion);
+    if (config.max_microversion !== undefined && !this.cap) throw new Error(`max_microversion must look like 3.44, got ${config.max_microversion}`);
   }
 
   /**
-   * The microversion every call sends: the highest both sides know, min(ours, Cinder's), read
-   * once from `GET /`. A failed negotiation is not cached, so the next call tries again.
+   * The microversion every call sends: the highest both sides know, min(ours, Cinder's, the
+   * configured cap), read once per endpoint from `GET /` (which Cinder answers without a token).
+   * A failed negotiation is not cached, so the next call tries again.
    */
-  microversion(): Promise<Microversion> {
-    this.negotiated ??= this.negotiate().catch((err: unknown) => {
-      this.negotiated = null;
-      throw err;
-    });
-    return this.negotiated;
+  async microversion(): Promise<Microversion> {
+    return this.versionAt((await this.auth.session()).root);
   }
 
   async call(c: CinderCall): Promise<CinderReply> {
-    const version = await this.microversion();
-    const url = new URL(`${this.root}/v3/${this.config.project_id}${c.path}`);
-    for (const [k, v] of Object.entries(c.query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = {
-      "X-Auth-Token": `${this.config.user}:${this.config.project_id}`,
-      "OpenStack-API-Version": `volume ${version.toString()}`,
-      Accept: "application/json",
-    };
-    if (c.body !== undefined) headers["Content-Type"] = "application/json";
-    if (c.serviceRole && this.config.service_roles_header) headers["X-Service-Roles"] = "service";
-    const reply = await this.send(c.method, url, headers, c.body === undefined ? undefined : JSON.stringify(c.body));
-    if (reply.status < 400 || c.accept?.includes(reply.status)) return reply;
+    let reply = await this.attempt(c, await this.auth.session());
+    if (reply.status === 401 && this.auth.renew(reply.sent)) {
+      // a token revoked or expired early: authenticate again, once
+      reply = await this.attempt(c, await this.auth.session());
+    }
+    if (reply.status < 400 || c.accept?.includes(reply.status)) return { status: reply.status, body: reply.body };
+    if (reply.status === 401) {
+      const msg = cinderMessage(reply.body);
+      throw new CinderHttpError(
+        "CINDER_REJECTED",
+        `Cinder answered 401 to ${c.method} ${c.path} even with a fresh token${msg ? ` (${msg})` : ""}: check that sanboot's user has a role on its project and that this Cinder trusts the configured Keystone.`,
+        401,
+        msg,
+        { retryable: false },
+      );
+    }
     throw translateStatus(c.method, c.path, reply);
   }
 
   async close(): Promise<void> {
+    if (this.auth instanceof KeystoneAuth) await this.auth.close();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  private async negotiate(): Promise<Microversion> {
-    const reply = await this.send("GET", new URL(`${this.root}/`), { Accept: "application/json" }, undefined);
+  private async attempt(c: CinderCall, session: CinderSession): Promise<CinderReply & { sent: Record<string, string> }> {
+    const version = await this.versionAt(session.root);
+    const url = new URL(`${session.root}/v3/${session.projectId}${c.path}`);
+    for (const [k, v] of Object.entries(c.query ?? {})) url.searchParams.set(k, v);
+    const identity = { ...session.headers, ...(c.serviceRole ? await this.auth.serviceHeaders() : {}) };
+    const headers: Record<string, string> = {
+      ...identity,
+      "OpenStack-API-Version": `volume ${version.toString()}`,
+      Accept: "application/json",
+    };
+    if (c.body !== undefined) headers["Content-Type"] = "application/json";
+    const reply = await this.send(c.method, url, headers, c.body === undefined ? undefined : JSON.stringify(c.body));
+    return { ...reply, sent: identity };
+  }
+
+  private versionAt(root: string): Promise<Microversion> {
+    if (this.negotiated?.root !== root) {
+      const version: Promise<Microversion> = this.negotiate(root).catch((err: unknown) => {
+        if (this.negotiated?.version === version) this.negotiated = null;
+        throw err;
+      });
+      this.negotiated = { root, version };
+    }
+    return this.negotiated.version;
+  }
+
+  private async negotiate(root: string): Promise<Microversion> {
+    const reply = await this.send("GET", new URL(`${root}/`), { Accept: "application/json" }, undefined);
     // GET / answers 300 Multiple Choices with the version list
     if (reply.status !== 300 && reply.status !== 200) throw translateStatus("GET", "/", reply);
     const theirs = v3Version(reply.body);
     if (!theirs) {
-      throw new CinderHttpError("CINDER_REJECTED", `Cinder at ${this.root} offers no v3 API`, reply.status, "", { retryable: false });
+      throw new CinderHttpError("CINDER_REJECTED", `Cinder at ${root} offers no v3 API`, reply.status, "", { retryable: false });
     }
-    const ours = Microversion.parse(OUR_MAX_MICROVERSION)!;
-    return theirs.compare(ours) < 0 ? theirs : ours;
+    let best = Microversion.parse(OUR_MAX_MICROVERSION)!;
+    if (theirs.compare(best) < 0) best = theirs;
+    if (this.cap && this.cap.compare(best) < 0) best = this.cap;
+    return best;
   }
 
   private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined): Promise<CinderReply> {
@@ -163,9 +217,11 @@ export class CinderTransport {
   }
 }
 
-/** http://host:8776/v3/<project>/ → http://host:8776 */
-function serviceRoot(endpoint: string): string {
-  return endpoint.replace(/\/+$/, "").replace(/\/v3(\/[^/]*)?$/, "");
+function authFor(config: CinderConfig, dispatcher: Dispatcher, clock: Clock | undefined): CinderAuth {
+  if (config.auth === "keystone") {
+    return new KeystoneAuth({ ...config.keystone, timeoutMs: config.timeoutMs }, { dispatcher, ...(clock ? { clock } : {}) });
+  }
+  return new NoAuth(config);
 }
 
 function v3Version(body: unknown): Microversion | null {

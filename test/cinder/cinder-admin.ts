@@ -25,12 +25,18 @@ export class CinderAdmin {
     readonly project: string,
     /** microversion it asks for */
     readonly version = "3.70",
+    /** a Cinder behind Keystone: the tokens to send instead of noauth's and X-Service-Roles */
+    readonly keystone?: { token: string; serviceToken: string },
   ) {}
+
+  private serviceHeaders(): Record<string, string> {
+    return this.keystone ? { "X-Service-Token": this.keystone.serviceToken } : { "X-Service-Roles": "service" };
+  }
 
   async raw(method: string, path: string, opts: { body?: unknown; bodyText?: string; headers?: Record<string, string>; project?: string } = {}): Promise<RawReply> {
     const project = opts.project ?? this.project;
     const headers: Record<string, string> = {
-      "X-Auth-Token": `admin:${project}`,
+      "X-Auth-Token": this.keystone?.token ?? `admin:${project}`,
       "OpenStack-API-Version": `volume ${this.version}`,
       ...opts.headers,
     };
@@ -82,10 +88,40 @@ export class CinderAdmin {
     throw new Error(`volume ${id} still '${last}', not '${status}', after ${timeoutMs} ms`);
   }
 
-  async attachments(volumeId: string): Promise<AttachmentSummary[]> {
-    const r = await this.raw("GET", `/v3/${this.project}/attachments?volume_id=${volumeId}`);
+  /** below 3.27 Cinder has no attachments API: only the volume's list of completed attachments */
+  get hasAttachmentsApi(): boolean {
+    const [major, minor] = this.version.split(".").map(Number);
+    return major! > 3 || minor! >= 27;
+  }
+
+  /**
+   * The volume's attachments, whatever their status; on a Cinder without the attachments API the
+   * completed ones, from the volume, in the same shape (a legacy reservation shows only as the
+   * volume's `attaching` status).
+   */
+  async attachments(volumeId: string, project = this.project): Promise<AttachmentSummary[]> {
+    if (!this.hasAttachmentsApi) {
+      const vol = await this.volume(volumeId, project);
+      return (vol.attachments as Array<{ attachment_id: string; server_id: string | null }>).map((a) => ({
+        id: a.attachment_id,
+        status: "attached",
+        instance: a.server_id,
+        volume_id: volumeId,
+      }));
+    }
+    const r = await this.raw("GET", `/v3/${project}/attachments?volume_id=${volumeId}`, { project });
     if (r.status !== 200) throw new Error(`attachments list answered ${r.status}`);
     return r.body.attachments;
+  }
+
+  /** A legacy volume action, e.g. {"os-reserve": null}. */
+  async action(volumeId: string, body: unknown, opts: { service?: boolean; project?: string } = {}): Promise<RawReply> {
+    const project = opts.project ?? this.project;
+    return this.raw("POST", `/v3/${project}/volumes/${volumeId}/action`, {
+      project,
+      body,
+      ...(opts.service ? { headers: this.serviceHeaders() } : {}),
+    });
   }
 
   async createAttachment(volumeId: string, instanceUuid: string, connector?: Record<string, unknown>): Promise<RawReply> {
@@ -94,12 +130,18 @@ export class CinderAdmin {
     });
   }
 
-  /** Deletes every attachment of the volume (as a service) and waits until it is available. */
+  /** Deletes every attachment of the volume (as a service), undoes a reservation, waits until it is available. */
   async clearAttachments(id: string, project = this.project): Promise<void> {
-    const list = await this.raw("GET", `/v3/${project}/attachments?volume_id=${id}`, { project });
-    for (const a of (list.body?.attachments ?? []) as AttachmentSummary[]) {
-      await this.raw("DELETE", `/v3/${project}/attachments/${a.id}`, { project, headers: { "X-Service-Roles": "service" } });
+    for (const a of await this.attachments(id, project)) {
+      if (this.hasAttachmentsApi) {
+        await this.raw("DELETE", `/v3/${project}/attachments/${a.id}`, { project, headers: this.serviceHeaders() });
+      } else {
+        await this.action(id, { "os-detach": { attachment_id: a.id } }, { service: true, project });
+      }
     }
+    const status = (await this.volume(id, project)).status;
+    if (status === "attaching") await this.action(id, { "os-unreserve": null }, { project });
+    if (status === "detaching") await this.action(id, { "os-roll_detaching": null }, { project });
     await this.waitForStatus(id, "available", project, 20_000);
   }
 

@@ -3,14 +3,19 @@ import { afterAll, beforeAll } from "vitest";
 import { startCinderEmulator, type CinderEmulator } from "../../lab/cinder-emulator/server";
 import { describeCinderContract } from "./contract";
 
-let emulator: CinderEmulator;
+let current: CinderEmulator;
+let legacy: CinderEmulator;
 const project = randomBytes(16).toString("hex");
 
 beforeAll(async () => {
-  emulator = await startCinderEmulator({ port: 0, createDelayMs: 20, portals: ["127.0.0.1:3260", "127.0.0.2:3260"] });
+  current = await startCinderEmulator({ port: 0, createDelayMs: 20, portals: ["127.0.0.1:3260", "127.0.0.2:3260"] });
+  // a Cinder before the attachments API (Ocata's 3.26 and older): the legacy actions only
+  legacy = await startCinderEmulator({ port: 0, createDelayMs: 20, portals: ["127.0.0.1:3260", "127.0.0.2:3260"], maxVersion: "3.26" });
 });
 afterAll(async () => {
-  await emulator.close();
+  await current.close();
+  await legacy.close();
 });
 
-describeCinderContract("the lab emulator", () => ({ url: emulator.url, project }), { faults: true });
+describeCinderContract("the lab emulator", () => ({ url: current.url, project }), { faults: true, mode: "attachments" });
+describeCinderContract("the lab emulator capped at 3.26", () => ({ url: legacy.url, project, adminVersion: "3.26" }), { faults: true, mode: "legacy" });

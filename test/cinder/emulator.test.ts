@@ -7,13 +7,13 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startCinderEmulator, type CinderEmulator } from "../../lab/cinder-emulator/server";
 import { CinderClient } from "../../lib/cinder/cinder-client";
-import { CinderTransport, type CinderConfig } from "../../lib/cinder/cinder-transport";
+import { CinderTransport, type NoauthCinderConfig } from "../../lib/cinder/cinder-transport";
 import { CinderAdmin } from "./cinder-admin";
 import { clientFor, codeOf, connector } from "./contract";
 
 const project = randomBytes(16).toString("hex");
 
-function config(emulator: CinderEmulator, over: Partial<CinderConfig> = {}): CinderConfig {
+function config(emulator: CinderEmulator, over: Partial<NoauthCinderConfig> = {}): NoauthCinderConfig {
   return { endpoint: emulator.url, project_id: project, user: "sanboot", timeoutMs: 2_000, service_roles_header: true, ...over };
 }
 
@@ -105,21 +105,32 @@ describe("the emulator against the transcript of a real Cinder", () => {
 });
 
 describe("microversion negotiation", () => {
-  it("a Cinder capped at 3.26 has no attachments API, and the client says what it needs", async () => {
+  it("a Cinder capped at 3.26 has no attachments API, and the client attaches with the legacy actions", async () => {
     const emulator = await startCinderEmulator({ port: 0, createDelayMs: 10, maxVersion: "3.26" });
     try {
-      const admin = new CinderAdmin(emulator.url, project);
-      const r = await admin.raw("POST", `/v3/${project}/attachments`, {
-        body: { attachment: {} },
-        headers: { "OpenStack-API-Version": "volume 3.26" },
-      });
+      const admin = new CinderAdmin(emulator.url, project, "3.26");
+      const r = await admin.raw("POST", `/v3/${project}/attachments`, { body: { attachment: {} } });
       expect(r).toMatchObject({ status: 404, body: { itemNotFound: { message: "The resource could not be found." } } });
-      const id = await admin.raw("POST", `/v3/${project}/volumes`, { body: { volume: { size: 1 } }, headers: { "OpenStack-API-Version": "volume 3.26" } });
-      const err = await clientFor(emulator.url, project)
-        .attach({ volumeId: id.body.volume.id, instanceUuid: randomUUID(), connector: connector() })
-        .catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: "CINDER_REJECTED", retryable: false });
-      expect((err as Error).message).toContain("3.44");
+      const volumeId = await admin.createVolume();
+      const client = clientFor(emulator.url, project);
+      expect(await client.mode()).toBe("legacy");
+      const instanceUuid = randomUUID();
+      const att = await client.attach({ volumeId, instanceUuid, connector: connector() });
+      const vol = await admin.volume(volumeId);
+      expect(vol.status).toBe("in-use");
+      expect(vol.attachments).toEqual([expect.objectContaining({ attachment_id: att.attachment_id, server_id: instanceUuid, device: "sanboot" })]);
+      expect(att.connection).toMatchObject({ driver_volume_type: "iscsi", target_iqn: `iqn.2010-10.org.openstack:volume-${volumeId}`, auth_method: "CHAP" });
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("a client capped below 3.44 takes the legacy path against a newer Cinder", async () => {
+    const emulator = await startCinderEmulator({ port: 0, createDelayMs: 10 });
+    try {
+      const client = clientFor(emulator.url, project, { maxVersion: "3.43" });
+      expect((await client.transport.microversion()).toString()).toBe("3.43");
+      expect(await client.mode()).toBe("legacy");
     } finally {
       await emulator.close();
     }
@@ -148,8 +159,8 @@ describe("the client's policy under faults", () => {
   let volumeId: string;
   const sleep = vi.fn(async (_ms: number) => undefined);
 
-  function client(over: Partial<CinderConfig> = {}): CinderClient {
-    return new CinderClient(config(emulator, over), { sleep, random: () => 0.5, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 } });
+  function client(over: Partial<NoauthCinderConfig> = {}, retry: { attempts?: number } = {}): CinderClient {
+    return new CinderClient(config(emulator, over), { sleep, random: () => 0.5, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, ...retry } });
   }
 
   beforeAll(async () => {
@@ -237,6 +248,42 @@ describe("the client's policy under faults", () => {
     expect(err).toMatchObject({ code: "CINDER_UNAVAILABLE", retryable: true });
     expect((err as Error).message).toContain("service role");
     expect(await admin.attachments(volumeId)).toHaveLength(1);
+  });
+
+  it("legacy: a reserve whose answer was lost goes on from the reservation, and attaches once", async () => {
+    const c = client({ max_microversion: "3.43" });
+    emulator.failNext({ method: "POST", path_regex: "/action$", body_regex: "os-reserve", status: 500, after_effect: true });
+    const att = await c.attach({ volumeId, instanceUuid: randomUUID(), connector: connector() });
+    expect(await admin.attachments(volumeId)).toEqual([expect.objectContaining({ id: att.attachment_id, status: "attached" })]);
+  });
+
+  it("legacy: a reserve that failed before any effect is reported and leaves the volume available", async () => {
+    const c = client({ max_microversion: "3.43" });
+    emulator.failNext({ method: "POST", path_regex: "/action$", body_regex: "os-reserve", status: 503 });
+    expect(await codeOf(c.attach({ volumeId, instanceUuid: randomUUID(), connector: connector() }))).toBe("CINDER_UNAVAILABLE");
+    expect((await admin.volume(volumeId)).status).toBe("available");
+  });
+
+  it("legacy: a failed export is unreserved at once (os-unreserve), not left attaching", async () => {
+    const c = client({ max_microversion: "3.43" });
+    emulator.failNext({ method: "POST", path_regex: "/action$", body_regex: "os-initialize_connection", status: 500, times: 3 });
+    expect(await codeOf(c.attach({ volumeId, instanceUuid: randomUUID(), connector: connector() }))).toBe("CINDER_UNAVAILABLE");
+    expect((await admin.volume(volumeId)).status).toBe("available");
+  });
+
+  it("legacy: a refused terminate says why, rolls back to in-use, and the next detach finishes", async () => {
+    const req = { volumeId, instanceUuid: randomUUID(), connector: connector() };
+    await client({ max_microversion: "3.43" }).attach(req);
+    emulator.failNext({ method: "POST", path_regex: "/action$", body_regex: "os-terminate_connection", status: 500 });
+    const err = await client({ max_microversion: "3.43" }, { attempts: 1 })
+      .detach(volumeId, req.instanceUuid, req.connector)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CINDER_UNAVAILABLE" });
+    expect((err as Error).message).toContain("service role");
+    // rolled back to in-use, so the next detach starts clean
+    expect((await admin.volume(volumeId)).status).toBe("in-use");
+    await client({ max_microversion: "3.43" }).detach(volumeId, req.instanceUuid, req.connector);
+    expect((await admin.volume(volumeId)).status).toBe("available");
   });
 
   it("reports Cinder down as CINDER_UNAVAILABLE", async () => {

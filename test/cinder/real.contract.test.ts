@@ -8,6 +8,12 @@ const project = process.env["SANBOOT_TEST_CINDER_PROJECT"] ?? "2b9f9a3c5d6e4f708
 // Runs only against a real Cinder: start one with /work/shared/labs/cinder/up.sh and set
 // SANBOOT_TEST_CINDER_URL=http://127.0.0.1:8776 (and SANBOOT_TEST_CINDER_PROJECT). Skipped otherwise,
 // since a real Cinder needs root, Debian packages and ~90 s to install.
+// Both paths run against it: the attachments API, and the legacy actions with the client capped
+// below 3.44 (the suite's admin still inspects through the attachments API).
 describe.skipIf(!url)("real Cinder (SANBOOT_TEST_CINDER_URL)", () => {
-  describeCinderContract(`the real Cinder at ${url}`, () => ({ url: url!, project }), { faults: false });
+  describeCinderContract(`the real Cinder at ${url}`, () => ({ url: url!, project }), { faults: false, mode: "attachments" });
+  describeCinderContract(`the real Cinder at ${url}, client capped at 3.43`, () => ({ url: url!, project, clientMaxVersion: "3.43" }), {
+    faults: false,
+    mode: "legacy",
+  });
 });

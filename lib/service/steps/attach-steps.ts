@@ -31,7 +31,7 @@ export const attachVolume: StepImpl = async (deps, req) => {
 
 export const detachVolume: StepImpl = async (deps, req) => {
   try {
-    await deps.cinder.detach(req.volume_id, req.request_id);
+    await deps.cinder.detach(req.volume_id, req.request_id, req.connector ?? undefined);
   } catch (err) {
     if (!(err instanceof SanbootError && err.code === "VOLUME_NOT_FOUND")) throw err;
   }
