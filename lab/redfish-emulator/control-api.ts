@@ -22,6 +22,9 @@ const systemSpec = z.strictObject({
   resetTypes: z.array(z.string()).optional(),
   linkChassis: z.boolean().optional(),
   weakEtags: z.boolean().optional(),
+  flavour: z.enum(["generic", "generic-settings", "dell", "hpe"]).optional(),
+  fcPorts: z.number().int().min(0).max(8).optional(),
+  applyTimes: z.array(z.string()).optional(),
 });
 
 export const faultsSpec = z.strictObject({
@@ -30,6 +33,9 @@ export const faultsSpec = z.strictObject({
   failStatus: z.number().int().min(500).max(599).optional(),
   dropNext: z.number().int().min(0).optional(),
   etagMismatchOnce: z.boolean().optional(),
+  maxSessions: z.number().int().min(0).optional(),
+  sessionLimitStatus: z.union([z.literal(401), z.literal(503)]).optional(),
+  settingsFailOnReset: z.boolean().optional(),
 });
 
 export function control(

@@ -2,9 +2,13 @@
  * Lab Redfish BMC emulator, standalone:
  *   tsx lab/redfish-emulator/main.ts --port 8443 --systems 3 [--host 127.0.0.1] [--tls-dir .local/lab-tls]
  *     [--power-delay-ms 2000] [--latency-ms 0] [--username admin] [--password password]
+ *     [--flavour generic|generic-settings|dell|hpe] [--fc-ports 0]
  */
 import { parseArgs } from "node:util";
+import type { Flavour } from "./model";
 import { startRedfishEmulator } from "./server";
+
+const FLAVOURS: readonly Flavour[] = ["generic", "generic-settings", "dell", "hpe"];
 
 const { values } = parseArgs({
   options: {
@@ -16,11 +20,15 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
     username: { type: "string", default: "admin" },
     password: { type: "string", default: "password" },
+    flavour: { type: "string", default: "generic" },
+    "fc-ports": { type: "string", default: "0" },
   },
 });
 
 async function main(): Promise<void> {
   const count = Number(values.systems);
+  const flavour = values.flavour as Flavour;
+  if (!FLAVOURS.includes(flavour)) throw new Error(`--flavour must be one of ${FLAVOURS.join(", ")}`);
   const emulator = await startRedfishEmulator({
     port: Number(values.port),
     host: values.host,
@@ -29,14 +37,15 @@ async function main(): Promise<void> {
     latencyMs: Number(values["latency-ms"]),
     username: values.username,
     password: values.password,
-    systems: Array.from({ length: count }, () => ({})),
+    systems: Array.from({ length: count }, () => ({ flavour, fcPorts: Number(values["fc-ports"]) })),
   });
 
   console.log(`redfish emulator on ${emulator.url} (CA: ${emulator.tlsDir}/ca.pem)`);
   for (const id of emulator.systemIds()) {
     const s = emulator.system(id);
     const macs = s.functions.filter((f) => f.capabilities.includes("iSCSI")).map((f) => f.mac).join(", ");
-    console.log(`  ${emulator.url}/redfish/v1/Systems/${id}  iSCSI ports: ${macs}`);
+    const wwpns = s.functions.filter((f) => f.fc).map((f) => f.fc!.wwpn).join(", ");
+    console.log(`  ${emulator.url}/redfish/v1/Systems/${id} (${s.flavour})  iSCSI ports: ${macs}${wwpns ? `  FC ports: ${wwpns}` : ""}`);
   }
   console.log(`  control: ${emulator.url}/_lab/systems`);
 

@@ -7,6 +7,25 @@
  * would against a real fleet.
  */
 import { blankIscsiBoot, type IscsiBootValues } from "./iscsi-fields";
+import type { ExtendedInfo } from "./redfish-errors";
+
+/**
+ * How the BMC behaves:
+ * - generic: NetworkDeviceFunctions PATCHed in place, RemoteDrive override allowed.
+ * - generic-settings: functions publish `@Redfish.Settings`; a PATCH of the settings object
+ *   answers 202 with a task monitor; Immediate applies when the task ends, OnReset at the reset.
+ * - dell: iDRAC-like: `/Settings` objects applied OnReset through a job (202 + Location under
+ *   /redfish/v1/Managers/iDRAC.Embedded.1/Jobs) that completes (or fails) at the next reset; no
+ *   RemoteDrive, UefiTarget paths appear once the NIC / HBA settings applied.
+ * - hpe: iLO 5-like: BIOS UEFI iSCSI initiator at Systems/{id}/Bios/iScsi with a settings object
+ *   applied at the next POST; attempts then appear as UefiTarget device paths.
+ */
+export type Flavour = "generic" | "generic-settings" | "dell" | "hpe";
+
+export const DELL_BOOT_TARGETS = ["None", "Pxe", "Floppy", "Cd", "Hdd", "BiosSetup", "Utilities", "UefiTarget", "SDCard", "UefiHttp"];
+export const HPE_BOOT_TARGETS = ["None", "Cd", "Hdd", "Usb", "SDCard", "Utilities", "Diags", "BiosSetup", "Pxe", "UefiShell", "UefiHttp", "UefiTarget"];
+export const DELL_APPLY_TIMES = ["OnReset", "AtMaintenanceWindowStart", "InMaintenanceWindowOnReset"];
+export const GENERIC_APPLY_TIMES = ["Immediate", "OnReset"];
 
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
 
@@ -34,6 +53,68 @@ export interface SystemSpec {
   linkChassis?: boolean;
   /** answer weak ETags (W/"...") as some BMCs do */
   weakEtags?: boolean;
+  /** default generic */
+  flavour?: Flavour;
+  /** Fibre Channel HBA ports (one adapter, functions with WWPNs and no MAC); default 0 */
+  fcPorts?: number;
+  /** SupportedApplyTimes of settings objects (default per flavour) */
+  applyTimes?: string[];
+}
+
+export interface FcBootTarget {
+  WWPN: string;
+  LUNID: string;
+  BootPriority: number;
+}
+
+export interface FcState {
+  permanentWwpn: string;
+  permanentWwnn: string;
+  wwpn: string;
+  wwnn: string;
+  wwnSource: string;
+  bootTargets: FcBootTarget[];
+}
+
+/** What a settings object holds until it applies. */
+export interface PendingChanges {
+  bootMode?: string;
+  iscsiBoot?: IscsiBootValues;
+  bootTargets?: FcBootTarget[];
+}
+
+/** The `@Redfish.Settings` side of a resource that has a settings object. */
+export interface SettingsState {
+  applyTimes: string[];
+  /** bumped on every write to the settings object and on every apply */
+  version: number;
+  messages: ExtendedInfo[];
+  appliedAt: string | null;
+}
+
+export type HpeAttempt = Record<string, string | number | boolean | null>;
+
+export interface HpeState {
+  initiatorName: string | null;
+  nicSources: string[];
+  sources: HpeAttempt[];
+  pending: { initiatorName?: string | null; sources?: Array<HpeAttempt | null> } | null;
+  version: number;
+  settings: SettingsState;
+}
+
+export interface Job {
+  id: string;
+  systemId: string;
+  /** the settings object it applies */
+  target: string;
+  state: "Scheduled" | "Running" | "Completed" | "Failed";
+  message: string;
+  messageId: string;
+  /** generic-settings task monitors: when the task ends (ms epoch) and what it then applies */
+  kind: "dell-job" | "task";
+  doneAt?: number;
+  onDone?: () => void;
 }
 
 export interface FunctionState {
@@ -46,6 +127,11 @@ export interface FunctionState {
   mac: string;
   permanentMac: string;
   iscsiBoot: IscsiBootValues;
+  /** Fibre Channel functions only */
+  fc?: FcState;
+  /** flavours with settings objects */
+  settings?: SettingsState;
+  pending: PendingChanges | null;
   /** bumped on every write: part of the ETag, so a write always changes it */
   version: number;
 }
@@ -65,6 +151,12 @@ export interface Faults {
   dropNext: number;
   /** answer the next PATCH with 412 as if another client had written first */
   etagMismatchOnce: boolean;
+  /** sessions (requests in flight) the BMC serves at once; 0 = unlimited */
+  maxSessions: number;
+  /** what the request beyond maxSessions gets: 503 (busy) or 401 (no session left) */
+  sessionLimitStatus: number;
+  /** the next reset with pending settings fails to apply them (Base SettingsFailed, job Failed) */
+  settingsFailOnReset: boolean;
 }
 
 export interface PatchRecord {
@@ -76,9 +168,11 @@ export interface PatchRecord {
 
 export interface BootRecord {
   at: string;
-  override: { target: string; mode: string } | null;
-  /** iSCSIBoot of the functions whose BootMode was iSCSI at that boot (secrets included) */
+  override: { target: string; mode: string; uefiTarget?: string | null } | null;
+  /** iSCSIBoot of the functions whose BootMode was iSCSI at that boot (secrets included); HPE: the attempt booted */
   iscsi: Array<{ functionId: string; mac: string; iscsiBoot: IscsiBootValues }>;
+  /** FC functions whose BootMode was FibreChannel */
+  fc?: Array<{ functionId: string; wwpn: string; bootTargets: FcBootTarget[] }>;
 }
 
 export interface SystemState {
@@ -88,6 +182,11 @@ export interface SystemState {
   password: string | undefined;
   linkChassis: boolean;
   weakEtags: boolean;
+  flavour: Flavour;
+  hpe: HpeState | null;
+  jobs: Job[];
+  /** requests being answered right now (for the one-session fault) */
+  inFlight: number;
   power: PowerState;
   bootProgress: string;
   boot: {
@@ -109,10 +208,17 @@ export interface SystemState {
 }
 
 export function noFaults(): Faults {
-  return { latencyMs: 0, failNext: 0, failStatus: 503, dropNext: 0, etagMismatchOnce: false };
+  return {
+    latencyMs: 0, failNext: 0, failStatus: 503, dropNext: 0, etagMismatchOnce: false,
+    maxSessions: 0, sessionLimitStatus: 503, settingsFailOnReset: false,
+  };
 }
 
 export function createSystem(spec: SystemSpec, index: number): SystemState {
+  const flavour = spec.flavour ?? "generic";
+  const applyTimes = spec.applyTimes ?? (flavour === "dell" ? DELL_APPLY_TIMES : GENERIC_APPLY_TIMES);
+  const settings = (): SettingsState | undefined =>
+    flavour === "generic-settings" || flavour === "dell" ? { applyTimes: [...applyTimes], version: 0, messages: [], appliedAt: null } : undefined;
   const slot = (index % 4) + 1;
   const slotMac = normaliseMac(spec.mac ?? macFor(0x10, index, 1));
   const port = (n: number): FunctionState => {
@@ -127,9 +233,30 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
       mac,
       permanentMac: mac,
       iscsiBoot: blankIscsiBoot(),
+      settings: settings(),
+      pending: null,
       version: 0,
     };
   };
+  const fcPort = (n: number): FunctionState => {
+    const wwn = (kind: number) => [kind, 0x00, 0x00, 0x10, 0x9b, (index >> 8) & 0xff, index & 0xff, n].map(hex2).join(":");
+    return {
+      id: `FC.Slot.${slot + 4}-${n}-1`,
+      adapterId: `FC.Slot.${slot + 4}`,
+      netDevFuncType: "FibreChannel",
+      capabilities: ["FibreChannel"],
+      bootModes: ["Disabled", "FibreChannel"],
+      bootMode: "Disabled",
+      mac: "",
+      permanentMac: "",
+      iscsiBoot: blankIscsiBoot(),
+      fc: { permanentWwpn: wwn(0x10), permanentWwnn: wwn(0x20), wwpn: wwn(0x10), wwnn: wwn(0x20), wwnSource: "ConfiguredLocally", bootTargets: [] },
+      settings: settings(),
+      pending: null,
+      version: 0,
+    };
+  };
+  const fcCount = spec.fcPorts ?? 0;
   const embeddedMac = macFor(0x20, index, 1);
   return {
     id: spec.id ?? `lab-node-${index + 1}`,
@@ -138,10 +265,24 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
     password: spec.password,
     linkChassis: spec.linkChassis ?? true,
     weakEtags: spec.weakEtags ?? false,
+    flavour,
+    hpe:
+      flavour === "hpe"
+        ? {
+            initiatorName: null,
+            nicSources: ["NicBoot1", "NicBoot2"],
+            sources: [1, 2, 3, 4].map(blankAttempt),
+            pending: null,
+            version: 0,
+            settings: { applyTimes: [], version: 0, messages: [], appliedAt: null },
+          }
+        : null,
+    jobs: [],
+    inFlight: 0,
     power: spec.powerState ?? "Off",
     bootProgress: spec.powerState === "On" ? "OSRunning" : "None",
     boot: { target: "None", enabled: "Disabled", mode: "UEFI", uefiTarget: null },
-    bootTargets: spec.bootTargets ?? [...DEFAULT_BOOT_TARGETS],
+    bootTargets: spec.bootTargets ?? [...(flavour === "dell" ? DELL_BOOT_TARGETS : flavour === "hpe" ? HPE_BOOT_TARGETS : DEFAULT_BOOT_TARGETS)],
     resetTypes: spec.resetTypes ?? [...DEFAULT_RESET_TYPES],
     adapters: [
       {
@@ -159,11 +300,15 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
             mac: embeddedMac,
             permanentMac: embeddedMac,
             iscsiBoot: blankIscsiBoot(),
+            pending: null,
             version: 0,
           },
         ],
       },
       { id: `NIC.Slot.${slot}`, model: "Lab 25GbE 2P iSCSI", functions: [port(1), port(2)] },
+      ...(fcCount > 0
+        ? [{ id: `FC.Slot.${slot + 4}`, model: "Lab 32Gb FC HBA", functions: Array.from({ length: fcCount }, (_, i) => fcPort(i + 1)) }]
+        : []),
     ],
     version: 0,
     faults: noFaults(),
@@ -174,6 +319,38 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
     timers: new Set(),
   };
 }
+
+export function blankAttempt(instance: number): HpeAttempt {
+  return {
+    iSCSIAttemptInstance: instance,
+    iSCSIAttemptName: null,
+    iSCSINicSource: null,
+    iSCSIConnection: "Disabled",
+    iSCSIIpAddressType: "IPv4",
+    iSCSIInitiatorInfoViaDHCP: true,
+    iSCSIInitiatorIpAddress: null,
+    iSCSIInitiatorNetmask: null,
+    iSCSIInitiatorGateway: null,
+    iSCSITargetInfoViaDHCP: false,
+    iSCSITargetName: null,
+    iSCSITargetIpAddress: null,
+    iSCSITargetTcpPort: 3260,
+    iSCSILUN: "0",
+    iSCSIAuthenticationMethod: "None",
+    iSCSIChapType: "OneWay",
+    iSCSIChapUsername: null,
+    iSCSIChapSecret: null,
+    iSCSIReverseChapUsername: null,
+    iSCSIReverseChapSecret: null,
+    UEFIDevicePath: null,
+  };
+}
+
+export function allFunctions(sys: SystemState): FunctionState[] {
+  return sys.adapters.flatMap((a) => a.functions);
+}
+
+const hex2 = (x: number) => x.toString(16).padStart(2, "0").toUpperCase();
 
 export function findFunction(sys: SystemState, adapterId: string, functionId: string): FunctionState | undefined {
   return sys.adapters.find((a) => a.id === adapterId)?.functions.find((f) => f.id === functionId);

@@ -4,8 +4,9 @@
  * nothing, which is what clients must be ready for.
  */
 import { checkIscsiField, type IscsiBootValues } from "./iscsi-fields";
-import type { FunctionState, SystemState } from "./model";
+import type { FcBootTarget, FunctionState, SystemState } from "./model";
 import { msg, type ExtendedInfo } from "./redfish-errors";
+import { uefiTargets } from "./settings";
 
 export type PatchOutcome = { ok: true; apply: () => void } | { ok: false; messages: ExtendedInfo[] };
 
@@ -67,8 +68,11 @@ function checkBoot(
         if (oneOf(key, v, ["Legacy", "UEFI"])) out.mode = v as SystemState["boot"]["mode"];
         break;
       case "UefiTargetBootSourceOverride":
-        if (v === null || typeof v === "string") out.uefiTarget = v;
-        else problems.push(msg.propertyValueTypeError(`Boot.${key}`, v));
+        if (v !== null && typeof v !== "string") problems.push(msg.propertyValueTypeError(`Boot.${key}`, v));
+        // Vendor-like flavours only take the device paths they publish (generic takes any).
+        else if ((sys.flavour === "dell" || sys.flavour === "hpe") && v !== null && v !== "None" && !uefiTargets(sys).includes(v)) {
+          problems.push(msg.propertyValueNotInList(`Boot.${key}`, v));
+        } else out.uefiTarget = v;
         break;
       default:
         problems.push(msg.propertyUnknown(`Boot.${key}`));
@@ -76,11 +80,37 @@ function checkBoot(
   }
 }
 
+/** A checked function PATCH, before it lands on the resource or in its settings object. */
+export interface FunctionChanges {
+  iscsi: IscsiBootValues;
+  bootMode: string | undefined;
+  mac: string | undefined;
+  bootTargets: FcBootTarget[] | undefined;
+}
+
 export function checkFunctionPatch(fn: FunctionState, body: Record<string, unknown>): PatchOutcome {
+  const parsed = parseFunctionPatch(fn, body);
+  if (!parsed.ok) return parsed;
+  return { ok: true, apply: () => applyFunctionChanges(fn, parsed.changes) };
+}
+
+export function applyFunctionChanges(fn: FunctionState, c: FunctionChanges): void {
+  Object.assign(fn.iscsiBoot, c.iscsi);
+  if (c.bootMode !== undefined) fn.bootMode = c.bootMode;
+  if (c.mac !== undefined) fn.mac = c.mac;
+  if (c.bootTargets !== undefined && fn.fc) fn.fc.bootTargets = c.bootTargets;
+  fn.version += 1;
+}
+
+export function parseFunctionPatch(
+  fn: FunctionState,
+  body: Record<string, unknown>,
+): { ok: true; changes: FunctionChanges } | { ok: false; messages: ExtendedInfo[] } {
   const problems: ExtendedInfo[] = [];
   const iscsi: IscsiBootValues = {};
   let bootMode: string | undefined;
   let mac: string | undefined;
+  let bootTargets: FcBootTarget[] | undefined;
   for (const [key, value] of Object.entries(body)) {
     if (isAnnotation(key)) continue;
     switch (key) {
@@ -94,8 +124,14 @@ export function checkFunctionPatch(fn: FunctionState, body: Record<string, unkno
         else if (!isObject(value)) problems.push(msg.propertyValueTypeError(key, value));
         else checkIscsi(value, iscsi, problems);
         break;
+      case "FibreChannel":
+        if (!fn.fc) problems.push(msg.propertyUnknown(key));
+        else if (!isObject(value)) problems.push(msg.propertyValueTypeError(key, value));
+        else bootTargets = checkFc(value, problems);
+        break;
       case "Ethernet":
-        if (!isObject(value)) problems.push(msg.propertyValueTypeError(key, value));
+        if (!fn.mac) problems.push(msg.propertyUnknown(key));
+        else if (!isObject(value)) problems.push(msg.propertyValueTypeError(key, value));
         else
           for (const [k, v] of Object.entries(value)) {
             if (isAnnotation(k)) continue;
@@ -110,15 +146,37 @@ export function checkFunctionPatch(fn: FunctionState, body: Record<string, unkno
     }
   }
   if (problems.length > 0) return { ok: false, messages: problems };
-  return {
-    ok: true,
-    apply: () => {
-      Object.assign(fn.iscsiBoot, iscsi);
-      if (bootMode !== undefined) fn.bootMode = bootMode;
-      if (mac !== undefined) fn.mac = mac;
-      fn.version += 1;
-    },
-  };
+  return { ok: true, changes: { iscsi, bootMode, mac, bootTargets } };
+}
+
+const WWN = /^([0-9A-Fa-f]{2}[:-]){7}([0-9A-Fa-f]{2})$/;
+
+/** FibreChannel: BootTargets is writable (WWPN pattern, LUNID a string, unique BootPriority). */
+function checkFc(value: Record<string, unknown>, problems: ExtendedInfo[]): FcBootTarget[] | undefined {
+  let out: FcBootTarget[] | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (isAnnotation(k)) continue;
+    const path = `FibreChannel.${k}`;
+    if (k === "PermanentWWPN" || k === "PermanentWWNN" || k === "FibreChannelId") problems.push(msg.propertyNotWritable(path));
+    else if (k !== "BootTargets") problems.push(msg.propertyUnknown(path));
+    else if (!Array.isArray(v)) problems.push(msg.propertyValueTypeError(path, v));
+    else {
+      const targets: FcBootTarget[] = [];
+      v.forEach((t: unknown, i) => {
+        const at = `${path}[${i}]`;
+        if (!isObject(t)) return problems.push(msg.propertyValueTypeError(at, t));
+        if (typeof t.WWPN !== "string" || !WWN.test(t.WWPN)) return problems.push(msg.propertyValueFormatError(`${at}.WWPN`, t.WWPN));
+        if (typeof t.LUNID !== "string") return problems.push(msg.propertyValueTypeError(`${at}.LUNID`, t.LUNID));
+        if (typeof t.BootPriority !== "number" || !Number.isInteger(t.BootPriority) || t.BootPriority < 0) {
+          return problems.push(msg.propertyValueTypeError(`${at}.BootPriority`, t.BootPriority));
+        }
+        targets.push({ WWPN: t.WWPN.toUpperCase().replace(/-/g, ":"), LUNID: t.LUNID, BootPriority: t.BootPriority });
+      });
+      if (new Set(targets.map((t) => t.BootPriority)).size !== targets.length) problems.push(msg.propertyValueConflict(`${path}.BootPriority`));
+      out = targets;
+    }
+  }
+  return out;
 }
 
 function checkIscsi(value: Record<string, unknown>, out: IscsiBootValues, problems: ExtendedInfo[]): void {

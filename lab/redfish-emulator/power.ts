@@ -3,7 +3,8 @@
  * delay, as on real hardware. Reaching On is a boot: a `Once` override is consumed and what the
  * system booted from is recorded, so tests can ask "did it boot from that iSCSI target?".
  */
-import type { SystemState } from "./model";
+import { allFunctions, type SystemState } from "./model";
+import { applyAtReset } from "./settings";
 import { msg, type ExtendedInfo } from "./redfish-errors";
 
 export type ResetOutcome = { ok: true } | { ok: false; status: number; messages: ExtendedInfo[] };
@@ -77,12 +78,40 @@ function startPowerOff(sys: SystemState, delayMs: number): void {
 }
 
 function boot(sys: SystemState): void {
-  const override = sys.boot.enabled === "Disabled" ? null : { target: sys.boot.target, mode: sys.boot.mode };
-  const iscsi = sys.adapters
-    .flatMap((a) => a.functions)
+  // POST: staged settings (NIC / HBA settings objects, Dell jobs, HPE BIOS iSCSI) apply first.
+  applyAtReset(sys);
+  const override =
+    sys.boot.enabled === "Disabled"
+      ? null
+      : { target: sys.boot.target, mode: sys.boot.mode, ...(sys.boot.target === "UefiTarget" ? { uefiTarget: sys.boot.uefiTarget } : {}) };
+  const iscsi = allFunctions(sys)
     .filter((f) => f.bootMode === "iSCSI")
     .map((f) => ({ functionId: f.id, mac: f.mac, iscsiBoot: { ...f.iscsiBoot } }));
-  sys.boots.push({ at: new Date().toISOString(), override, iscsi });
+  // HPE: the UEFI iSCSI attempt the override names is what boots.
+  for (const a of sys.hpe?.sources ?? []) {
+    if (override?.target === "UefiTarget" && a.UEFIDevicePath && a.UEFIDevicePath === sys.boot.uefiTarget) {
+      iscsi.push({
+        functionId: `iScsi.Attempt${String(a.iSCSIAttemptInstance)}`,
+        mac: "",
+        iscsiBoot: {
+          InitiatorName: sys.hpe!.initiatorName,
+          PrimaryTargetName: a.iSCSITargetName ?? null,
+          PrimaryTargetIPAddress: a.iSCSITargetIpAddress ?? null,
+          PrimaryTargetTCPPort: a.iSCSITargetTcpPort ?? null,
+          PrimaryLUN: Number(a.iSCSILUN ?? 0),
+          AuthenticationMethod: a.iSCSIAuthenticationMethod === "Chap" ? (a.iSCSIChapType === "Mutual" ? "MutualCHAP" : "CHAP") : "None",
+          CHAPUsername: a.iSCSIChapUsername ?? null,
+          CHAPSecret: a.iSCSIChapSecret ?? null,
+          MutualCHAPUsername: a.iSCSIReverseChapUsername ?? null,
+          MutualCHAPSecret: a.iSCSIReverseChapSecret ?? null,
+        },
+      });
+    }
+  }
+  const fc = allFunctions(sys)
+    .filter((f) => f.bootMode === "FibreChannel" && f.fc)
+    .map((f) => ({ functionId: f.id, wwpn: f.fc!.wwpn, bootTargets: f.fc!.bootTargets.map((t) => ({ ...t })) }));
+  sys.boots.push({ at: new Date().toISOString(), override, iscsi, ...(fc.length > 0 ? { fc } : {}) });
   if (sys.boot.enabled === "Once") {
     sys.boot.enabled = "Disabled";
     sys.version += 1;

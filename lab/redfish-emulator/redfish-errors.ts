@@ -44,6 +44,16 @@ export const msg = {
   propertyValueOutOfRange: (p: string, v: unknown) =>
     info("PropertyValueOutOfRange", `The value ${show(v)} for the property ${p} is not in the supported range of acceptable values.`,
       [show(v), p], "Correct the value for the property in the request body and resubmit the request if the operation failed.", p),
+  propertyValueFormatError: (p: string, v: unknown) =>
+    info("PropertyValueFormatError", `The value ${show(v)} for the property ${p} is of a different format than the property can accept.`,
+      [show(v), p], "Correct the value for the property in the request body and resubmit the request if the operation failed.", p),
+  propertyValueConflict: (p: string) =>
+    info("PropertyValueConflict", `The property ${p} could not be written because its value would conflict with the value of another property.`,
+      [p], "No resolution is required.", p),
+  settingsFailed: (p: string) =>
+    info("SettingsFailed", `Settings update failed due to invalid value or values for the following properties: ${p}.`, [p],
+      "Correct the values in the settings object and resubmit the request."),
+  success: () => info("Success", "The request completed successfully.", [], "None."),
   malformedJson: () =>
     info("MalformedJSON", "The request body submitted was malformed JSON and could not be parsed by the receiving service.", [],
       "Ensure that the request body is valid JSON and resubmit the request."),
@@ -61,6 +71,9 @@ export const msg = {
   preconditionFailed: () =>
     info("PreconditionFailed", "The ETag supplied did not match the ETag required to change this resource.", [],
       "Try the operation again using the appropriate ETag."),
+  sessionLimitExceeded: () =>
+    info("SessionLimitExceeded", "The session establishment failed due to the number of simultaneous sessions exceeding the limit of the implementation.", [],
+      "Reduce the number of other sessions before trying to establish the session or increase the limit of simultaneous sessions (if supported)."),
   noValidSession: () =>
     info("NoValidSession", "There is no valid session established with the implementation.", [],
       "Establish a session before attempting any operations."),

@@ -1,15 +1,17 @@
 /**
- * The Redfish API proper: GET of every resource with its ETag, PATCH of ComputerSystem.Boot and of
- * NetworkDeviceFunction honouring If-Match, POST of ComputerSystem.Reset. No I/O here: the server
- * hands in a parsed request and writes out what this answers.
+ * The Redfish API proper: GET of every resource with its ETag, PATCH honouring If-Match (system
+ * Boot, NetworkDeviceFunctions in place, settings objects that stage changes behind a task or a
+ * Dell job, HPE's BIOS iSCSI settings), POST of ComputerSystem.Reset and of Dell's Jobs
+ * collection. No I/O here: the server hands in a parsed request and writes out what this answers.
  */
 import { createHash } from "node:crypto";
-import { findFunction, type SystemState } from "./model";
-import { checkFunctionPatch, checkSystemPatch, type PatchOutcome } from "./patch-rules";
+import { findFunction, type Job, type SystemState } from "./model";
+import { checkFunctionPatch, checkSystemPatch } from "./patch-rules";
 import { reset } from "./power";
 import { errorBody, msg, type ExtendedInfo } from "./redfish-errors";
 import type { SystemRegistry } from "./registry";
 import * as r from "./resources";
+import { jobUri, newJobId, settleTask, stageFunction, stageHpe, type JobsApi } from "./settings";
 
 export interface RouteRequest {
   method: string;
@@ -27,20 +29,37 @@ export interface RouteResponse {
   body?: unknown;
   etag?: string;
   allow?: string;
+  location?: string;
 }
 
 export interface RouteContext {
   registry: SystemRegistry;
   powerDelayMs: number;
+  /** how long a generic-settings task runs before it completes */
+  taskDelayMs: number;
 }
+
+type Applied = void | { status: number; location?: string; body?: unknown };
+type Patchable = { ok: true; apply: () => Applied } | { ok: false; status?: number; messages: ExtendedInfo[] };
 
 interface Resource {
   render: () => r.Body;
   version: () => number;
   weak: boolean;
-  patch?: (body: Record<string, unknown>) => PatchOutcome;
+  patch?: (body: Record<string, unknown>) => Patchable;
   bump?: () => void;
   system?: SystemState;
+}
+
+function jobsApi(ctx: RouteContext): JobsApi {
+  return {
+    taskDelayMs: ctx.taskDelayMs,
+    newJob: (sys, j) => {
+      const job: Job = { ...j, id: newJobId(j.kind), systemId: sys.id };
+      sys.jobs.push(job);
+      return job;
+    },
+  };
 }
 
 export function etagOf(body: r.Body, version: number, weak: boolean): string {
@@ -52,6 +71,11 @@ const fail = (status: number, ...messages: ExtendedInfo[]): RouteResponse => ({ 
 
 export function route(ctx: RouteContext, req: RouteRequest): RouteResponse {
   const { segments: s } = req;
+  for (const sys of ctx.registry.all()) sys.jobs.forEach(settleTask);
+  // POST .../Managers/iDRAC.Embedded.1/Jobs {TargetSettingsURI}: a config job for staged settings
+  if (s.length === 3 && s[0] === "Managers" && s[1] === "iDRAC.Embedded.1" && s[2] === "Jobs" && req.method === "POST") {
+    return createDellJob(ctx, req);
+  }
   // POST .../Systems/{id}/Actions/ComputerSystem.Reset
   if (s.length === 4 && s[0] === "Systems" && s[2] === "Actions" && s[3] === "ComputerSystem.Reset") {
     const sys = ctx.registry.get(s[1]!);
@@ -69,7 +93,7 @@ export function route(ctx: RouteContext, req: RouteRequest): RouteResponse {
   if (req.method === "GET" || req.method === "HEAD") {
     const body = res.render();
     const etag = etagOf(body, res.version(), res.weak);
-    return { status: 200, body: { ...body, "@odata.etag": etag }, etag };
+    return { status: taskMonitorStatus(ctx, s) ?? 200, body: { ...body, "@odata.etag": etag }, etag };
   }
   if (req.method !== "PATCH" || !res.patch) {
     return { ...fail(405, msg.operationNotAllowed(`${req.method} on ${req.path}`)), allow: res.patch ? "GET, PATCH" : "GET" };
@@ -96,14 +120,26 @@ export function route(ctx: RouteContext, req: RouteRequest): RouteResponse {
   }
   const outcome = res.patch(req.body as Record<string, unknown>);
   if (!outcome.ok) {
-    record(400);
-    return fail(400, ...outcome.messages);
+    record(outcome.status ?? 400);
+    return fail(outcome.status ?? 400, ...outcome.messages);
   }
-  outcome.apply();
-  record(200);
+  const applied = outcome.apply();
   const body = res.render();
   const etag = etagOf(body, res.version(), res.weak);
-  return { status: 200, body: { ...body, "@odata.etag": etag }, etag };
+  if (applied && applied.status === 202) {
+    record(202);
+    return { status: 202, etag, ...(applied.location ? { location: applied.location } : {}), body: applied.body ?? { "@odata.id": applied.location } };
+  }
+  record(200);
+  return { status: 200, body: applied?.body ?? { ...body, "@odata.etag": etag }, etag };
+}
+
+function createDellJob(ctx: RouteContext, req: RouteRequest): RouteResponse {
+  const target = (req.body as { TargetSettingsURI?: unknown } | undefined)?.TargetSettingsURI;
+  const sys = typeof target === "string" ? ctx.registry.all().find((x) => x.flavour === "dell" && target.startsWith(r.uris.chassis(x) + "/")) : undefined;
+  if (!sys || typeof target !== "string") return fail(400, msg.actionParameterMissing("Jobs", "TargetSettingsURI"));
+  const job = jobsApi(ctx).newJob(sys, { target, state: "Scheduled", message: "Task successfully scheduled.", messageId: "JCP001", kind: "dell-job" });
+  return { status: 200, location: jobUri(job), body: r.job(job) };
 }
 
 function ifMatchAccepts(header: string, current: string): boolean {
@@ -116,23 +152,28 @@ function ifMatchAccepts(header: string, current: string): boolean {
 function resolve(ctx: RouteContext, s: string[]): Resource | undefined {
   const all = ctx.registry.all();
   const fixed = (render: () => r.Body): Resource => ({ render, version: () => 0, weak: false });
-  if (s.length === 0) return fixed(r.serviceRoot);
+  if (s.length === 0) return fixed(() => r.serviceRoot(all));
   const [kind, id, sub, adapterId, sub2, functionId, ...rest] = s;
   if (s.length === 1 && kind === "Systems")
     return fixed(() => r.collection("/redfish/v1/Systems", "ComputerSystem", "Computer System Collection", all.map(r.uris.system)));
   if (s.length === 1 && kind === "Chassis")
     return fixed(() => r.collection("/redfish/v1/Chassis", "Chassis", "Chassis Collection", all.map(r.uris.chassis)));
+  if (kind === "Managers") return resolveManager(ctx, s);
+  if (kind === "TaskService") return resolveTask(ctx, s);
   const sys = id === undefined ? undefined : ctx.registry.get(id);
-  if (!sys || rest.length > 0) return undefined;
+  if (!sys) return undefined;
   const own = (render: () => r.Body): Resource => ({ render, version: () => 0, weak: sys.weakEtags, system: sys });
 
-  if (kind === "Systems" && s.length === 2) {
-    return {
-      ...own(() => r.computerSystem(sys)),
-      version: () => sys.version,
-      patch: (b) => checkSystemPatch(sys, b),
-      bump: () => void (sys.version += 1),
-    };
+  if (kind === "Systems") {
+    if (s.length === 2) {
+      return {
+        ...own(() => r.computerSystem(sys)),
+        version: () => sys.version,
+        patch: (b) => checkSystemPatch(sys, b),
+        bump: () => void (sys.version += 1),
+      };
+    }
+    return sub === "Bios" && sys.hpe ? resolveHpe(ctx, sys, s.slice(3)) : undefined;
   }
   if (kind !== "Chassis") return undefined;
   if (s.length === 2) return own(() => r.chassis(sys));
@@ -150,10 +191,66 @@ function resolve(ctx: RouteContext, s: string[]): Resource | undefined {
     );
   const fn = findFunction(sys, adapter.id, functionId!);
   if (!fn) return undefined;
+  if (rest.length === 1 && rest[0] === "Settings" && fn.settings) {
+    const settings = fn.settings;
+    return {
+      ...own(() => r.functionSettings(sys, fn)),
+      version: () => settings.version,
+      patch: (b) => stageFunction(sys, fn, r.uris.fnSettings(sys, fn), b, jobsApi(ctx)),
+      bump: () => void (settings.version += 1),
+    };
+  }
+  if (rest.length > 0) return undefined;
   return {
     ...own(() => r.networkDeviceFunction(sys, fn)),
     version: () => fn.version,
-    patch: (b) => checkFunctionPatch(fn, b),
+    // A function with a settings object takes changes only there, as iDRAC does.
+    patch: (b) => (fn.settings ? { ok: false, status: 405, messages: [msg.operationNotAllowed(`PATCH the settings object ${r.uris.fnSettings(sys, fn)}`)] } : checkFunctionPatch(fn, b)),
     bump: () => void (fn.version += 1),
   };
+}
+
+function resolveHpe(ctx: RouteContext, sys: SystemState, s: string[]): Resource | undefined {
+  const h = sys.hpe!;
+  const base = { weak: sys.weakEtags, system: sys };
+  if (s.length === 0) return { ...base, render: () => r.bios(sys), version: () => 0 };
+  if (s[0] !== "iScsi" || s.length > 2) return undefined;
+  const settingsEtag = () => etagOf(r.hpeIscsiSettings(sys), h.settings.version, sys.weakEtags);
+  if (s.length === 1) return { ...base, render: () => r.hpeIscsi(sys, settingsEtag()), version: () => h.version, bump: () => void (h.version += 1) };
+  if (s[1] !== "Settings") return undefined;
+  return {
+    ...base,
+    render: () => r.hpeIscsiSettings(sys),
+    version: () => h.settings.version,
+    patch: (b) => stageHpe(sys, b),
+    bump: () => void (h.settings.version += 1),
+  };
+}
+
+function resolveManager(ctx: RouteContext, s: string[]): Resource | undefined {
+  const all = ctx.registry.all();
+  const fixed = (render: () => r.Body): Resource => ({ render, version: () => 0, weak: false });
+  const managers = new Map(all.map((x) => [r.uris.manager(x), x]));
+  if (s.length === 1) return fixed(() => r.collection("/redfish/v1/Managers", "Manager", "Manager Collection", [...managers.keys()]));
+  const owner = managers.get(`/redfish/v1/Managers/${s[1]}`);
+  if (!owner) return undefined;
+  if (s.length === 2) return fixed(() => r.manager(owner));
+  if (s[2] !== "Jobs" || owner.flavour !== "dell") return undefined;
+  const jobs = () => all.flatMap((x) => x.jobs).filter((j) => j.kind === "dell-job");
+  if (s.length === 3) return fixed(() => r.collection("/redfish/v1/Managers/iDRAC.Embedded.1/Jobs", "DellJob", "Job Collection", jobs().map(jobUri)));
+  const job = s.length === 4 ? jobs().find((j) => j.id === s[3]) : undefined;
+  return job ? fixed(() => r.job(job)) : undefined;
+}
+
+function resolveTask(ctx: RouteContext, s: string[]): Resource | undefined {
+  const job = s.length === 3 ? ctx.registry.findJob(s[2]!) : undefined;
+  if (!job || job.kind !== "task" || (s[1] !== "Tasks" && s[1] !== "TaskMonitors")) return undefined;
+  return { render: () => r.task(job), version: () => 0, weak: false };
+}
+
+/** A task monitor answers 202 while its task runs (DMTF), then the task as it ended. */
+export function taskMonitorStatus(ctx: RouteContext, segments: string[]): number | undefined {
+  if (segments[0] !== "TaskService" || segments[1] !== "TaskMonitors") return undefined;
+  const job = ctx.registry.findJob(segments[2] ?? "");
+  return job && job.state === "Running" ? 202 : undefined;
 }

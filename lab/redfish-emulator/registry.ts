@@ -2,7 +2,11 @@
  * The set of emulated systems behind one server, and the plain-JSON snapshot tests read
  * (secrets included: the lab is where assertions on them are allowed).
  */
-import { createSystem, noFaults, normaliseMac, type BootRecord, type Faults, type PatchRecord, type SystemSpec, type SystemState } from "./model";
+import {
+  createSystem, noFaults, normaliseMac,
+  type BootRecord, type Faults, type FcState, type Flavour, type HpeAttempt, type Job, type PatchRecord, type PendingChanges, type SystemSpec, type SystemState,
+} from "./model";
+import type { ExtendedInfo } from "./redfish-errors";
 import { cancelTimers } from "./power";
 import { uris } from "./resources";
 import type { IscsiBootValues } from "./iscsi-fields";
@@ -17,11 +21,22 @@ export interface FunctionSnapshot {
   bootMode: string;
   /** full iSCSIBoot, CHAPSecret / MutualCHAPSecret included */
   iSCSIBoot: IscsiBootValues;
+  /** Fibre Channel functions */
+  fc?: FcState;
+  /** staged in the settings object, waiting for a reset (secrets included) */
+  pending: PendingChanges | null;
+  /** `@Redfish.Settings.Messages` of the last apply */
+  settingsMessages?: ExtendedInfo[];
 }
 
 export interface SystemSnapshot {
   id: string;
   uri: string;
+  flavour: Flavour;
+  /** HPE: the BIOS UEFI iSCSI initiator in force and staged (secrets included) */
+  hpeIscsi?: { initiatorName: string | null; sources: HpeAttempt[]; pending: unknown; messages: ExtendedInfo[] };
+  /** Dell jobs and generic-settings tasks */
+  jobs: Array<Pick<Job, "id" | "kind" | "state" | "target" | "messageId">>;
   PowerState: string;
   BootProgress: { LastState: string };
   Boot: {
@@ -55,6 +70,14 @@ export class SystemRegistry {
     return sys;
   }
 
+  findJob(id: string): Job | undefined {
+    for (const s of this.systems.values()) {
+      const job = s.jobs.find((j) => j.id === id);
+      if (job) return job;
+    }
+    return undefined;
+  }
+
   get(id: string): SystemState | undefined {
     return this.systems.get(id);
   }
@@ -84,6 +107,11 @@ export class SystemRegistry {
     return structuredClone({
       id: s.id,
       uri: uris.system(s),
+      flavour: s.flavour,
+      ...(s.hpe
+        ? { hpeIscsi: { initiatorName: s.hpe.initiatorName, sources: s.hpe.sources, pending: s.hpe.pending, messages: s.hpe.settings.messages } }
+        : {}),
+      jobs: s.jobs.map((j) => ({ id: j.id, kind: j.kind, state: j.state, target: j.target, messageId: j.messageId })),
       PowerState: s.power,
       BootProgress: { LastState: s.bootProgress },
       Boot: {
@@ -102,6 +130,9 @@ export class SystemRegistry {
           capabilities: f.capabilities,
           bootMode: f.bootMode,
           iSCSIBoot: f.iscsiBoot,
+          ...(f.fc ? { fc: f.fc } : {}),
+          pending: f.pending,
+          ...(f.settings ? { settingsMessages: f.settings.messages } : {}),
         })),
       ),
       patchCount: s.counters.patches,

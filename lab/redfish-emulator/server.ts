@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { control } from "./control-api";
-import type { Faults, SystemSpec } from "./model";
+import type { Faults, SystemSpec, SystemState } from "./model";
 import { errorBody, msg } from "./redfish-errors";
 import { SystemRegistry, type SystemSnapshot } from "./registry";
 import { route, type RouteResponse } from "./redfish-routes";
@@ -23,6 +23,8 @@ export interface RedfishEmulatorOptions {
   powerDelayMs?: number;
   /** added to every Redfish answer */
   latencyMs?: number;
+  /** how long a generic-settings task runs before it completes (default 30 ms) */
+  taskDelayMs?: number;
   /** global credentials, used by systems that have none of their own (default admin / password) */
   username?: string;
   password?: string;
@@ -51,7 +53,7 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
   const registry = new SystemRegistry();
   for (const spec of opts.systems ?? []) registry.add(spec);
   const global = { username: opts.username ?? "admin", password: opts.password ?? "password" };
-  const ctx = { registry, powerDelayMs: opts.powerDelayMs ?? 200 };
+  const ctx = { registry, powerDelayMs: opts.powerDelayMs ?? 200, taskDelayMs: opts.taskDelayMs ?? 30 };
 
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -90,8 +92,25 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
     if (segments[1] !== "v1") return send(res, { status: 404, body: errorBody([msg.resourceMissingAtUri(url.pathname)]) });
 
     const rest = segments.slice(2);
-    const sys = (rest[0] === "Systems" || rest[0] === "Chassis") && rest[1] !== undefined ? registry.get(rest[1]) : undefined;
+    const sys = systemOf(registry, rest);
+    if (!sys) return answer(req, res, rest, url, method, body, malformed, undefined);
+    // Every request is a session while it is answered: a BMC allowing one refuses the second.
+    sys.inFlight += 1;
+    try {
+      if (sys.faults.maxSessions > 0 && sys.inFlight > sys.faults.maxSessions) {
+        const status = sys.faults.sessionLimitStatus;
+        if (status === 503) res.setHeader("Retry-After", "1");
+        return send(res, { status, body: errorBody([status === 401 ? msg.noValidSession() : msg.sessionLimitExceeded()]) });
+      }
+      await answer(req, res, rest, url, method, body, malformed, sys);
+    } finally {
+      sys.inFlight -= 1;
+    }
+  }
 
+  async function answer(
+    req: IncomingMessage, res: ServerResponse, rest: string[], url: URL, method: string, body: unknown, malformed: boolean, sys: SystemState | undefined,
+  ): Promise<void> {
     const latency = (opts.latencyMs ?? 0) + (sys?.faults.latencyMs ?? 0);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (sys) {
@@ -159,9 +178,18 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
   };
 }
 
+/** The system a request concerns: by its Systems / Chassis id, or the one owning a job or task. */
+function systemOf(registry: SystemRegistry, rest: string[]): SystemState | undefined {
+  if ((rest[0] === "Systems" || rest[0] === "Chassis") && rest[1] !== undefined) return registry.get(rest[1]);
+  const jobId = rest[0] === "Managers" && rest[2] === "Jobs" ? rest[3] : rest[0] === "TaskService" ? rest[2] : undefined;
+  const job = jobId ? registry.findJob(jobId) : undefined;
+  return job ? registry.get(job.systemId) : undefined;
+}
+
 function send(res: ServerResponse, out: RouteResponse, headOnly = false): void {
   const headers: Record<string, string> = { "OData-Version": "4.0", "Cache-Control": "no-cache" };
   if (out.etag) headers.ETag = out.etag;
+  if (out.location) headers.Location = out.location;
   if (out.allow) headers.Allow = out.allow;
   if (out.body === undefined) {
     res.writeHead(out.status, headers).end();

@@ -3,17 +3,32 @@
  * The relay agent holds a driver; the cloud side never talks to a BMC.
  *
  * Every method throws SanbootError (lib/errors.ts):
- * - BMC_UNREACHABLE (retryable): connection refused / reset / timeout, 5xx.
+ * - BMC_UNREACHABLE (retryable): connection refused / reset / timeout, 5xx (a BMC that allows
+ *   one session at a time answers a second one 503 too).
  * - BMC_AUTH_FAILED: 401/403 from the BMC.
  * - BMC_ETAG_MISMATCH (retryable): a 412 that survived the driver's own re-read and retry.
- * - BMC_CAPABILITY_MISSING: the system lacks what was asked (no iSCSI-capable function, no
- *   allowed override target, no reset type that powers on).
- * - BMC_REJECTED: any other 4xx; the message carries Redfish @Message.ExtendedInfo.
+ * - BMC_CAPABILITY_MISSING: the system lacks what was asked (no iSCSI- or FC-capable function,
+ *   no allowed override target, no reset type that powers on).
+ * - BMC_REJECTED: any other 4xx, a task or job that ended in failure, or settings the BMC
+ *   reported as failed after a reset (`Base.1.x.SettingsFailed`); the message and details carry
+ *   the Redfish `@Message.ExtendedInfo` / `Messages` MessageIds.
+ * - BMC_POWER_TIMEOUT (retryable): a wait (power, boot, settings applied at reset) ran out.
+ *
+ * "Pending": a write that goes to a settings object applied OnReset (Dell's NetworkDeviceFunction
+ * `/Settings`, HPE's `Bios/iScsi/Settings`, any BMC publishing `@Redfish.Settings`) is accepted
+ * but not in force until the next reset. Such writes answer `pending` (where, when, and the job or
+ * task that tracks it); `awaitSettingsApplied` or `waitForBoot` after the reset say whether it
+ * took. "Already done?" checks judge the pending values, so a retry sends nothing.
  *
  * Methods return once the BMC accepted the change. Nothing here waits for power to settle except
- * `waitForPowerOn`, which the relay (not a Lambda) may block on.
+ * the `waitFor*` / `await*` methods and `setSanBootOverride` on a BMC whose SAN boot device only
+ * appears once pending settings applied (see BootOverridePort), which the relay (not a Lambda)
+ * may block on.
  */
 import type { IscsiBootSpec } from "../relay/protocol";
+
+/** Which driver a node asks for (`bmc.driver`): `redfish` is the generic one, `auto` detects. */
+export type BmcDriverSetting = "redfish" | "idrac" | "ilo" | "auto";
 
 export interface BmcEndpoint {
   /** base URL, https://host:port */
@@ -26,9 +41,96 @@ export interface BmcEndpoint {
     ca?: string;
     insecure?: boolean;
   };
+  /** the node's `bmc.driver`; the driver's default (auto) when absent */
+  driver?: BmcDriverSetting;
 }
 
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
+
+/**
+ * The iSCSI spec the driver accepts: the protocol's spec, with MutualCHAP as a third auth method
+ * (the initiator authenticates the target too: `mutual_username` / `mutual_secret` are what the
+ * target must present).
+ */
+export type MutualChapAuth = {
+  method: "MutualCHAP";
+  username: string;
+  secret: string;
+  mutual_username: string;
+  mutual_secret: string;
+};
+export type SanIscsiSpec = Omit<IscsiBootSpec, "auth"> & { auth: IscsiBootSpec["auth"] | MutualChapAuth };
+
+/** A Fibre Channel boot target: the storage port's WWPN, the LUN as Redfish's string LUNID. */
+export interface FcBootTarget {
+  /** 16 hex digits, with or without `:`/`-` separators */
+  wwpn: string;
+  lun: string | number;
+  /** 0 is tried first; defaults to the target's position */
+  priority?: number;
+}
+
+export interface FcBootSpec {
+  /** which HBA port, by its WWPN (or PermanentWWPN); the first FC-capable function when absent */
+  wwpn?: string;
+  /** several with multipath: each storage port that exports the LUN */
+  targets: FcBootTarget[];
+}
+
+/**
+ * What a function held before sanboot wrote to it, so rollback can put it back. JSON, safe to
+ * store: it holds only readable values (BMCs never answer secrets, so a restored CHAP target
+ * comes back without its secret, for its owner to re-enter).
+ */
+export type SanBootSnapshot =
+  | {
+      kind: "iscsi";
+      /** the NetworkDeviceFunction */
+      function_uri: string;
+      boot_mode: string | null;
+      iscsi_boot: Record<string, string | number | boolean | null>;
+    }
+  | {
+      kind: "fibre_channel";
+      function_uri: string;
+      boot_mode: string | null;
+      boot_targets: Array<{ WWPN: string; LUNID: string; BootPriority: number }>;
+    }
+  | {
+      /** HPE iLO UEFI iSCSI initiator (`Bios/iScsi`): the initiator name and the attempts we used */
+      kind: "hpe_bios_iscsi";
+      resource_uri: string;
+      initiator_name: string | null;
+      /** by `iSCSIAttemptInstance`: what each attempt we overwrote held (readable values) */
+      attempts: Array<{ instance: number; values: Record<string, string | number | boolean | null> }>;
+    };
+
+/** A write accepted but applied later (see "Pending" above). */
+export interface PendingSettings {
+  /** the resource the settings apply to */
+  resource_uri: string;
+  /** the settings object written */
+  settings_uri: string;
+  /** the `@Redfish.SettingsApplyTime` asked for (OnReset, ...), or "OnReset" when the BMC implies it */
+  apply_time: string;
+  /** the job (Dell) or task monitor that tracks it, from the 202's `Location` */
+  task_uri?: string;
+}
+
+export interface ConfigureResult {
+  /** false: the function already held (or had pending) exactly this target; nothing was sent */
+  changed: boolean;
+  /** the NetworkDeviceFunction (or HPE `Bios/iScsi` resource) that holds the target */
+  function_uri: string;
+  /**
+   * What was there before, only when this call changed the target (absent when `changed` is false
+   * or only an unreadable secret was rewritten). Store the first one received: a retried
+   * configure finds its own target in place and reports none.
+   */
+  previous?: SanBootSnapshot;
+  /** present when the write waits for the next reset */
+  pending?: PendingSettings;
+}
 
 export interface PowerPort {
   getPowerState(ep: BmcEndpoint): Promise<PowerState>;
@@ -40,17 +142,90 @@ export interface PowerPort {
   waitForPowerOn(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState>;
 }
 
+export interface BootStatus {
+  power_state: PowerState;
+  /** `BootProgress.LastState` where the BMC offers it (ComputerSystem 1_13) */
+  boot_progress?: string;
+}
+
+export interface BootProgressPort {
+  getBootStatus(ep: BmcEndpoint): Promise<BootStatus>;
+  /**
+   * Polls until the system is On and, where the BMC reports BootProgress, its LastState says the
+   * OS started (OSBootStarted / OSRunning). Throws BMC_REJECTED when a SAN settings object reports
+   * that it failed to apply at that reset, BMC_POWER_TIMEOUT (retryable) after timeoutMs.
+   */
+  waitForBoot(ep: BmcEndpoint, timeoutMs: number): Promise<BootStatus>;
+}
+
 export interface BootOverridePort {
-  /** One-time override to the SAN device (RemoteDrive / UefiTarget, from the allowed values). */
+  /**
+   * One-time override to the SAN device: RemoteDrive where allowed, else UefiTarget with the
+   * allowed UEFI device path that names the configured target (iSCSI target IQN, FC WWPN, HPE's
+   * iSCSI attempt). Where that device path only appears once pending settings applied (Dell NIC
+   * settings, HPE BIOS iSCSI), the driver first resets the system through POST so they apply,
+   * waits for the path, then sets the override: it may take minutes and leaves the system on.
+   */
   setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void>;
   clearBootOverride(ep: BmcEndpoint): Promise<void>;
 }
 
 export interface SanBootTargetPort {
-  /** Writes iSCSIBoot on the chosen function; answers changed=false when it already held it. */
-  configureIscsiBoot(ep: BmcEndpoint, spec: IscsiBootSpec): Promise<{ changed: boolean; function_uri: string }>;
-  /** Clears the target on every function that holds one we could have written (idempotent). */
-  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string): Promise<{ changed: boolean }>;
+  /**
+   * Writes iSCSIBoot on the chosen function (or the vendor's equivalent); answers changed=false
+   * when it already held it. The result may also carry `previous` and `pending` (ConfigureResult).
+   */
+  configureIscsiBoot(ep: BmcEndpoint, spec: SanIscsiSpec): Promise<{ changed: boolean; function_uri: string } & Partial<ConfigureResult>>;
+  /**
+   * Clears the target on every function that holds one we could have written (idempotent), or
+   * only the function with `macAddress`; with `previous` (from configure), restores what that
+   * function held instead of blanking it.
+   */
+  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<{ changed: boolean }>;
 }
 
+export interface FcPortIdentity {
+  function_uri: string;
+  /** the function's Id */
+  id: string;
+  /** in force: `WWPN`, else `PermanentWWPN`; 16 lowercase hex digits, as Cinder's FC connector wants */
+  wwpn: string;
+  wwnn: string | undefined;
+  permanent_wwpn: string | undefined;
+  permanent_wwnn: string | undefined;
+  /** ConfiguredLocally / ProvidedByFabric */
+  wwn_source: string | undefined;
+  boot_mode: string | undefined;
+}
+
+export interface InventoryPort {
+  /**
+   * The system's Fibre Channel ports (functions whose capabilities include FibreChannel, found by
+   * walking links). An empty list means the system has no FC HBA; never throws for that.
+   */
+  readFcInventory(ep: BmcEndpoint): Promise<{ ports: FcPortIdentity[] }>;
+}
+
+export interface FcBootTargetPort {
+  /** Writes `FibreChannel.BootTargets` and `BootMode: FibreChannel`; no PATCH when already set. */
+  configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec): Promise<ConfigureResult>;
+  /** Clears (or with `previous`, restores) the FC boot targets; only the port `wwpn` when given. */
+  clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<{ changed: boolean }>;
+}
+
+export interface SettingsPort {
+  /**
+   * Polls a pending write's job / task (or, without one, its settings object) until it applied.
+   * Throws BMC_REJECTED when it failed, BMC_POWER_TIMEOUT (retryable) when still pending after
+   * timeoutMs (it waits for a reset: power the system on first).
+   */
+  awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs: number): Promise<void>;
+}
+
+/** The ports the relay's executor uses today. */
 export interface BmcDriver extends PowerPort, BootOverridePort, SanBootTargetPort {}
+
+/** Every port: what the Redfish drivers (generic, iDRAC, iLO) implement. */
+export interface SanbootBmcDriver extends BmcDriver, BootProgressPort, InventoryPort, FcBootTargetPort, SettingsPort {
+  close(): Promise<void>;
+}

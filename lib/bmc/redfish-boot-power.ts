@@ -14,21 +14,39 @@ export type OverrideDecision =
 
 const allows = (list: string[] | undefined, value: string) => !Array.isArray(list) || list.includes(value);
 
+const SAN_DEVICE_PATH = /iSCSI\(|Fibre(Ex)?\(/i;
+
+/**
+ * Which UEFI device path is the SAN device: with `hints` (target IQNs, FC target WWPNs, an HPE
+ * attempt's path), one that names one of them; without, any iSCSI or Fibre Channel path.
+ */
+export function sanDevicePath(paths: string[] | undefined, hints: string[] = []): string | undefined {
+  const list = paths ?? [];
+  if (hints.length === 0) return list.find((p) => SAN_DEVICE_PATH.test(p));
+  const lower = hints.map((h) => h.toLowerCase());
+  const names = (p: string) => {
+    const flat = p.toLowerCase();
+    const hex = flat.replace(/[:-]/g, "");
+    return lower.some((h) => flat === h || flat.includes(`iscsi(${h},`) || (/^[0-9a-f]{16}$/.test(h) && hex.includes(h)));
+  };
+  return list.find((p) => SAN_DEVICE_PATH.test(p) && names(p)) ?? list.find((p) => lower.includes(p.toLowerCase()));
+}
+
 /**
  * RemoteDrive ("a remote drive, such as an iSCSI target") in either mode when allowed; in UEFI,
- * else UefiTarget, but only with a UefiTargetBootSourceOverride device path that names iSCSI,
- * because UefiTarget alone says nothing about which device to boot.
+ * else UefiTarget, but only with a UefiTargetBootSourceOverride device path that names the SAN
+ * device (see sanDevicePath), because UefiTarget alone says nothing about which device to boot.
  * When the BMC publishes no allowed list, RemoteDrive is tried and the BMC judges.
  */
-export function chooseSanOverride(boot: BootProperties | undefined, mode: BootMode): OverrideDecision {
+export function chooseSanOverride(boot: BootProperties | undefined, mode: BootMode, hints: string[] = []): OverrideDecision {
   if (!boot) return { kind: "missing", reason: "the system has no Boot properties" };
   const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
   const wanted: Record<string, string> = {};
 
   if (allows(targets, "RemoteDrive")) wanted.BootSourceOverrideTarget = "RemoteDrive";
   else if (mode === "uefi" && allows(targets, "UefiTarget")) {
-    const path = (boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"] ?? []).find((p) => /iscsi/i.test(p));
-    if (!path) return { kind: "missing", reason: "RemoteDrive is not allowed and no UEFI boot target names an iSCSI device" };
+    const path = sanDevicePath(boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"], hints);
+    if (!path) return { kind: "missing", reason: "RemoteDrive is not allowed and no UEFI boot target names the SAN device" };
     wanted.BootSourceOverrideTarget = "UefiTarget";
     wanted.UefiTargetBootSourceOverride = path;
   } else {
@@ -115,4 +133,14 @@ export function chooseResetType(allowed: string[] | undefined, intent: ResetInte
 /** On and PoweringOn need a restart to boot a new target; Off and PoweringOff a power-on. */
 export function powerIntent(powerState: string | undefined): "on" | "restart" {
   return powerState === "On" || powerState === "PoweringOn" ? "restart" : "on";
+}
+
+/** BootProgress.LastState values that say the OS is starting or running: the SAN boot worked. */
+const OS_STARTED = new Set(["OSBootStarted", "OSRunning"]);
+
+/** Booted: On, and where the BMC reports BootProgress, an OS state. */
+export function hasBooted(system: ComputerSystem): boolean {
+  if (system.PowerState !== "On") return false;
+  const last = system.BootProgress?.LastState;
+  return typeof last !== "string" || OS_STARTED.has(last);
 }

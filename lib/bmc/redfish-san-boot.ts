@@ -3,8 +3,9 @@
  * hold for a spec, what must change (the PATCH body, or nothing), and what "cleared" means.
  * No I/O: the driver feeds in resources it read and sends what these return.
  */
-import type { IscsiBootSpec } from "../relay/protocol";
+import type { SanBootSnapshot, SanIscsiSpec } from "./driver";
 import type { IscsiBoot, IscsiValue, NetworkDeviceFunction } from "./redfish-types";
+import { writeTarget } from "./redfish-settings";
 
 export const SECRET_FIELDS = ["CHAPSecret", "MutualCHAPSecret"] as const;
 
@@ -44,7 +45,7 @@ export function chooseIscsiFunction(fns: NetworkDeviceFunction[], mac?: string):
 const isV6 = (address: string) => address.includes(":");
 
 /** What iSCSIBoot must hold for `spec` (secrets included). Absent paths are blanked. */
-export function desiredIscsiBoot(spec: IscsiBootSpec): IscsiBoot {
+export function desiredIscsiBoot(spec: SanIscsiSpec): IscsiBoot {
   const [primary, secondary] = spec.targets;
   const net = spec.network;
   const vlan = net.mode === "static" ? net.vlan_id : undefined;
@@ -64,9 +65,12 @@ export function desiredIscsiBoot(spec: IscsiBootSpec): IscsiBoot {
     SecondaryLUN: secondary?.lun ?? null,
     SecondaryVLANEnable: secondary !== undefined && vlan !== undefined,
     AuthenticationMethod: spec.auth.method,
-    CHAPUsername: spec.auth.method === "CHAP" ? spec.auth.username : null,
-    CHAPSecret: spec.auth.method === "CHAP" ? spec.auth.secret : null,
+    CHAPUsername: spec.auth.method === "None" ? null : spec.auth.username,
+    CHAPSecret: spec.auth.method === "None" ? null : spec.auth.secret,
+    // Readable, so a function leaving MutualCHAP is seen to differ (diffIscsiBoot then blanks the secret).
+    MutualCHAPUsername: spec.auth.method === "MutualCHAP" ? spec.auth.mutual_username : null,
   };
+  if (spec.auth.method === "MutualCHAP") out.MutualCHAPSecret = spec.auth.mutual_secret;
   if (net.mode === "static") {
     out.InitiatorIPAddress = net.address;
     out.InitiatorNetmask = net.netmask;
@@ -110,13 +114,15 @@ export function diffIscsiBoot(current: IscsiBoot | undefined, wanted: IscsiBoot,
   if (secrets.length > 0 && (Object.keys(patch).length > 0 || unverifiable)) {
     for (const f of secrets) patch[f] = wanted[f] ?? null;
   }
+  // Leaving MutualCHAP: the target's secret must not stay on the card.
+  if ("MutualCHAPUsername" in patch && blank(patch.MutualCHAPUsername) && !("MutualCHAPSecret" in patch)) patch.MutualCHAPSecret = null;
   return patch;
 }
 
 export type SanBootPatch = { ok: true; body: Record<string, unknown> | null } | { ok: false; reason: string };
 
 /** The PATCH body that makes `fn` boot `spec` (null when it already does). */
-export function sanBootPatch(fn: NetworkDeviceFunction, spec: IscsiBootSpec, secretKnown: boolean): SanBootPatch {
+export function sanBootPatch(fn: NetworkDeviceFunction, spec: SanIscsiSpec, secretKnown: boolean): SanBootPatch {
   const allowedModes = fn["BootMode@Redfish.AllowableValues"];
   if (Array.isArray(allowedModes) && !allowedModes.includes("iSCSI")) {
     return { ok: false, reason: `network device function ${fn["@odata.id"]} does not allow BootMode iSCSI` };
@@ -184,11 +190,7 @@ export function clearPatch(fn: NetworkDeviceFunction): Record<string, unknown> |
  * publish `@Redfish.Settings`), else the resource itself.
  */
 export function patchTarget(fn: NetworkDeviceFunction): { uri: string; applyTime: string | undefined } {
-  const settings = fn["@Redfish.Settings"];
-  const uri = settings?.SettingsObject?.["@odata.id"];
-  if (typeof uri !== "string" || uri.length === 0) return { uri: fn["@odata.id"], applyTime: undefined };
-  const times = settings?.SupportedApplyTimes;
-  const applyTime = Array.isArray(times) ? ["OnReset", "Immediate"].find((t) => times.includes(t)) : undefined;
+  const { uri, applyTime } = writeTarget(fn["@odata.id"], fn["@Redfish.Settings"]);
   return { uri, applyTime };
 }
 
@@ -197,10 +199,41 @@ export function patchTarget(fn: NetworkDeviceFunction): { uri: string; applyTime
  * settings object (which may carry only the changed properties).
  */
 export function pendingView(resource: NetworkDeviceFunction, settings: Partial<NetworkDeviceFunction>): NetworkDeviceFunction {
+  const fc = settings.FibreChannel ? { FibreChannel: { ...(resource.FibreChannel ?? {}), ...settings.FibreChannel } } : {};
   return {
     ...resource,
     ...(settings.BootMode !== undefined ? { BootMode: settings.BootMode } : {}),
     iSCSIBoot: { ...(resource.iSCSIBoot ?? {}), ...(settings.iSCSIBoot ?? {}) },
+    ...fc,
     "@odata.id": resource["@odata.id"],
   };
+}
+
+/** True when the readable target (and BootMode) of `fn` already is what `spec` wants. */
+export function holdsReadableTarget(fn: NetworkDeviceFunction, spec: SanIscsiSpec): boolean {
+  return fn.BootMode === "iSCSI" && Object.keys(diffIscsiBoot(fn.iSCSIBoot, desiredIscsiBoot(spec), true)).length === 0;
+}
+
+/** What `fn` holds now, readable values only (secrets are never answered). */
+export function iscsiSnapshot(fn: NetworkDeviceFunction): SanBootSnapshot {
+  const iscsi: Record<string, IscsiValue> = {};
+  for (const [k, v] of Object.entries(fn.iSCSIBoot ?? {})) {
+    if (!(SECRET_FIELDS as readonly string[]).includes(k)) iscsi[k] = v;
+  }
+  return { kind: "iscsi", function_uri: fn["@odata.id"], boot_mode: fn.BootMode ?? null, iscsi_boot: iscsi };
+}
+
+/**
+ * The PATCH that puts `snap` back on `fn` (null when it already holds it). Our secrets go: the
+ * restored target's own secrets cannot be known, so they are blanked, for their owner to re-enter.
+ */
+export function restorePatch(fn: NetworkDeviceFunction, snap: Extract<SanBootSnapshot, { kind: "iscsi" }>): Record<string, unknown> | null {
+  const body: Record<string, unknown> = {};
+  const iscsi = diffIscsiBoot(fn.iSCSIBoot, snap.iscsi_boot, true);
+  if (Object.keys(iscsi).length > 0) {
+    for (const f of SECRET_FIELDS) iscsi[f] = null;
+    body.iSCSIBoot = iscsi;
+  }
+  if (snap.boot_mode !== null && fn.BootMode !== snap.boot_mode) body.BootMode = snap.boot_mode;
+  return Object.keys(body).length > 0 ? body : null;
 }

@@ -44,13 +44,52 @@ const TLS_VERIFY_CODES = new Set([
 ]);
 
 /**
+ * Requests in flight to one BMC, at most `limit` at a time, first come first served. Many BMCs
+ * allow one session (or a handful) and answer the one beyond 503 or 401, so a driver never
+ * competes with itself: concurrent calls for one BMC queue here.
+ */
+export class BmcGate {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/**
  * Agents by endpoint origin and TLS settings. BMCs serve few concurrent connections, so each
- * agent keeps a small pool with short keep-alive.
+ * agent keeps a small pool with short keep-alive; requests per origin pass one BmcGate.
  */
 export class RedfishAgentPool {
   private readonly agents = new Map<string, Agent>();
+  private readonly gates = new Map<string, BmcGate>();
 
-  constructor(private readonly timeoutMs: number = DEFAULT_TIMEOUT_MS) {}
+  constructor(
+    private readonly timeoutMs: number = DEFAULT_TIMEOUT_MS,
+    /** concurrent requests per BMC origin (default 1: the safe value for session-limited BMCs) */
+    private readonly perBmc: number = 1,
+  ) {}
+
+  gateFor(ep: BmcEndpoint): BmcGate {
+    const origin = new URL(ep.address).origin;
+    let gate = this.gates.get(origin);
+    if (!gate) {
+      gate = new BmcGate(this.perBmc);
+      this.gates.set(origin, gate);
+    }
+    return gate;
+  }
 
   agentFor(ep: BmcEndpoint): Dispatcher {
     const insecure = ep.tls.insecure === true;
@@ -88,6 +127,7 @@ export class RedfishTransport {
     private readonly ep: BmcEndpoint,
     private readonly dispatcher: Dispatcher,
     opts: RedfishTransportOptions = {},
+    private readonly gate?: BmcGate,
   ) {
     this.origin = new URL(ep.address).origin;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -106,7 +146,11 @@ export class RedfishTransport {
     return this.call("POST", path, body);
   }
 
-  private async call(method: "GET" | "PATCH" | "POST", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+  private call(method: "GET" | "PATCH" | "POST", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+    return this.gate ? this.gate.run(() => this.send(method, path, body, ifMatch)) : this.send(method, path, body, ifMatch);
+  }
+
+  private async send(method: "GET" | "PATCH" | "POST", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
     const url = this.resolve(path);
     const where = `${method} ${url.pathname}`;
     const headers: Record<string, string> = {

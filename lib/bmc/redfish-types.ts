@@ -18,7 +18,25 @@ export interface ComputerSystem {
   BootProgress?: { LastState?: string };
   Boot?: BootProperties;
   Actions?: Record<string, ResetActionDescriptor | undefined>;
-  Links?: { Chassis?: ODataLink[] };
+  Links?: { Chassis?: ODataLink[]; ManagedBy?: ODataLink[] };
+  Bios?: ODataLink;
+}
+
+export interface ServiceRoot {
+  RedfishVersion?: string;
+  Systems?: ODataLink;
+  Vendor?: string;
+  Product?: string;
+  Oem?: Record<string, unknown>;
+  Managers?: ODataLink;
+}
+
+export interface Manager {
+  Id?: string;
+  Manufacturer?: string;
+  Model?: string;
+  FirmwareVersion?: string;
+  Oem?: Record<string, unknown>;
 }
 
 export interface BootProperties {
@@ -55,9 +73,39 @@ export interface NetworkAdapter {
 export type IscsiValue = string | number | boolean | null;
 export type IscsiBoot = Record<string, IscsiValue>;
 
+/** A Redfish Message (Message registry entry as answered in `Messages` / ExtendedInfo). */
+export interface RedfishMessage {
+  MessageId?: string;
+  Message?: string;
+  RelatedProperties?: string[];
+  Severity?: string;
+  MessageSeverity?: string;
+}
+
 export interface SettingsAnnotation {
   SettingsObject?: ODataLink;
   SupportedApplyTimes?: string[];
+  /** ETag of the resource after the settings were last applied */
+  ETag?: string;
+  Time?: string;
+  /** outcome of the last apply; `Base.1.x.SettingsFailed` and friends when it failed */
+  Messages?: RedfishMessage[];
+}
+
+export interface FcBootTargetEntry {
+  WWPN?: string | null;
+  LUNID?: string | null;
+  BootPriority?: number | null;
+}
+
+export interface FibreChannelProps {
+  PermanentWWPN?: string | null;
+  PermanentWWNN?: string | null;
+  WWPN?: string | null;
+  WWNN?: string | null;
+  WWNSource?: string | null;
+  FibreChannelId?: string | null;
+  BootTargets?: FcBootTargetEntry[] | null;
 }
 
 export interface NetworkDeviceFunction {
@@ -69,7 +117,19 @@ export interface NetworkDeviceFunction {
   "BootMode@Redfish.AllowableValues"?: string[];
   Ethernet?: { MACAddress?: string | null; PermanentMACAddress?: string | null };
   iSCSIBoot?: IscsiBoot;
+  FibreChannel?: FibreChannelProps;
   "@Redfish.Settings"?: SettingsAnnotation;
+}
+
+/** A DMTF Task, a DMTF Job, or a Dell job (`JobState`, `Message`, `MessageId`). */
+export interface TaskLike {
+  TaskState?: string;
+  JobState?: string;
+  TaskStatus?: string;
+  PercentComplete?: number;
+  Messages?: RedfishMessage[];
+  Message?: string;
+  MessageId?: string;
 }
 
 export function linkOf(v: unknown): string | undefined {

@@ -1,0 +1,118 @@
+/**
+ * Fibre Channel over HTTPS against the emulator: inventory of the HBA ports (WWPNs, no MAC),
+ * boot targets written once, recorded and restored, on a generic BMC and a Dell-like one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedfishEmulator, type RedfishEmulator, type SystemSpec } from "../../lab/redfish-emulator";
+import type { BmcEndpoint, FcBootSpec } from "../../lib/bmc/driver";
+import { RedfishDriver } from "../../lib/bmc/redfish-driver";
+
+let emu: RedfishEmulator;
+const driver = new RedfishDriver({ timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 5_000 });
+
+beforeAll(async () => {
+  emu = await startRedfishEmulator({ port: 0, powerDelayMs: 40 });
+});
+afterAll(async () => {
+  await driver.close();
+  await emu.close();
+});
+
+let n = 0;
+function system(spec: SystemSpec = {}): { id: string; ep: BmcEndpoint } {
+  const id = `fc-${++n}`;
+  emu.addSystem({ id, fcPorts: 2, ...spec });
+  return { id, ep: { address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } } };
+}
+
+const targets: FcBootSpec["targets"] = [
+  { wwpn: "50:0a:09:82:88:e2:b9:b1", lun: "1" },
+  { wwpn: "500a098298e2b9b1", lun: 1 },
+];
+
+describe("readFcInventory", () => {
+  it("lists each HBA port's WWPN and WWNN in Cinder's form, and no NIC", async () => {
+    const { id, ep } = system();
+    const { ports } = await driver.readFcInventory(ep);
+    const fcFns = emu.system(id).functions.filter((f) => f.fc);
+    expect(ports).toHaveLength(2);
+    expect(ports.map((p) => p.function_uri)).toEqual(fcFns.map((f) => f.uri));
+    expect(ports[0]).toMatchObject({
+      wwpn: fcFns[0]!.fc!.wwpn.replace(/:/g, "").toLowerCase(),
+      wwnn: fcFns[0]!.fc!.wwnn.replace(/:/g, "").toLowerCase(),
+      permanent_wwpn: fcFns[0]!.fc!.permanentWwpn.replace(/:/g, "").toLowerCase(),
+      wwn_source: "ConfiguredLocally",
+      boot_mode: "Disabled",
+    });
+  });
+
+  it("answers no ports for a server without an HBA", async () => {
+    const { ep } = system({ fcPorts: 0 });
+    expect(await driver.readFcInventory(ep)).toEqual({ ports: [] });
+  });
+});
+
+describe("configureFcBoot / clearFcBoot", () => {
+  it("writes BootTargets and BootMode on the chosen port, once", async () => {
+    const { id, ep } = system();
+    const second = (await driver.readFcInventory(ep)).ports[1]!;
+    const out = await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets });
+    expect(out).toMatchObject({ changed: true, function_uri: second.function_uri });
+    expect(out.previous).toEqual({ kind: "fibre_channel", function_uri: second.function_uri, boot_mode: "Disabled", boot_targets: [] });
+    const fn = emu.system(id).functions.find((f) => f.uri === second.function_uri)!;
+    expect(fn.bootMode).toBe("FibreChannel");
+    expect(fn.fc!.bootTargets).toEqual([
+      { WWPN: "50:0A:09:82:88:E2:B9:B1", LUNID: "1", BootPriority: 0 },
+      { WWPN: "50:0A:09:82:98:E2:B9:B1", LUNID: "1", BootPriority: 1 },
+    ]);
+
+    const count = emu.system(id).patchCount;
+    expect(await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets })).toEqual({ changed: false, function_uri: second.function_uri });
+    expect(emu.system(id).patchCount).toBe(count);
+  });
+
+  it("boots the FC target through RemoteDrive and records it", async () => {
+    const { id, ep } = system();
+    await driver.configureFcBoot(ep, { targets });
+    await driver.setSanBootOverride(ep, "uefi");
+    await driver.powerOn(ep);
+    await driver.waitForBoot(ep, 3_000);
+    expect(emu.system(id).boots.at(-1)!.fc![0]!.bootTargets[0]!.WWPN).toBe("50:0A:09:82:88:E2:B9:B1");
+  });
+
+  it("restores what the port held before, and clears only when asked for that port", async () => {
+    const { id, ep } = system();
+    const [a, b] = (await driver.readFcInventory(ep)).ports;
+    await driver.configureFcBoot(ep, { wwpn: a!.wwpn, targets: [{ wwpn: "500a0982aaaaaaaa", lun: "7" }] }); // the operator's own
+    const ours = await driver.configureFcBoot(ep, { wwpn: a!.wwpn, targets });
+    await driver.configureFcBoot(ep, { wwpn: b!.wwpn, targets });
+    expect(ours.previous).toMatchObject({ boot_mode: "FibreChannel", boot_targets: [{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7" }] });
+
+    expect(await driver.clearFcBoot(ep, a!.wwpn, ours.previous)).toEqual({ changed: true });
+    const fns = emu.system(id).functions;
+    expect(fns.find((f) => f.uri === a!.function_uri)!.fc!.bootTargets).toEqual([{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7", BootPriority: 0 }]);
+    expect(fns.find((f) => f.uri === b!.function_uri)!.bootMode).toBe("FibreChannel");
+
+    await driver.clearFcBoot(ep, b!.wwpn);
+    expect(emu.system(id).functions.find((f) => f.uri === b!.function_uri)).toMatchObject({ bootMode: "Disabled", fc: { bootTargets: [] } });
+    const count = emu.system(id).patchCount;
+    expect(await driver.clearFcBoot(ep, b!.wwpn)).toEqual({ changed: false });
+    expect(emu.system(id).patchCount).toBe(count);
+  });
+
+  it("reports BMC_CAPABILITY_MISSING for an unknown WWPN and a server without FC", async () => {
+    const { ep } = system();
+    await expect(driver.configureFcBoot(ep, { wwpn: "2100000000000001", targets })).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
+    const none = system({ fcPorts: 0 });
+    await expect(driver.configureFcBoot(none.ep, { targets })).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
+  });
+
+  it("on a Dell-like BMC stages through the job and boots the FibreEx path", async () => {
+    const { id, ep } = system({ flavour: "dell" });
+    const out = await driver.configureFcBoot(ep, { targets });
+    expect(out.pending?.task_uri).toMatch(/JID_/);
+    expect((await driver.configureFcBoot(ep, { targets })).changed).toBe(false);
+    await driver.setSanBootOverride(ep, "uefi");
+    expect(emu.system(id).Boot.UefiTargetBootSourceOverride).toMatch(/FibreEx\(0x500A098288E2B9B1,/);
+  });
+});
