@@ -7,7 +7,7 @@
  * retried on its own so a retry never repeats a step that already succeeded; the service's
  * workflow owns every retry beyond these.
  */
-import type { BmcDriver, BmcEndpoint } from "../lib/bmc/driver";
+import type { BmcDriver, BmcEndpoint, ConfigureResult, SanBootSnapshot, SanbootBmcDriver, SanIscsiSpec } from "../lib/bmc/driver";
 import { SanbootError, asSanbootError } from "../lib/errors";
 import type { BmcTarget, CommandBody, CommandOutcome } from "../lib/relay/protocol";
 import type { CredentialStore } from "./config";
@@ -15,7 +15,7 @@ import { REDACTED, type Logger } from "./log";
 import { backoffDelay, systemClock, type BackoffPolicy, type Clock } from "./timing";
 
 export interface ExecutorOptions {
-  driver: BmcDriver;
+  driver: RelayDriver;
   credentials: CredentialStore;
   /** Tries per driver call for retryable BMC faults (default 3). */
   attempts?: number;
@@ -29,8 +29,19 @@ export const DEFAULT_BMC_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 15_000
 
 /** The secrets a command body carries: its CHAP secret, if any. Never log a body. */
 export function bodySecrets(body: CommandBody): string[] {
-  if (body.type === "configure_san_boot" && body.iscsi.auth.method === "CHAP") return [body.iscsi.auth.secret];
+  if (body.type !== "configure_san_boot") return [];
+  const a = body.iscsi.auth;
+  if (a.method === "CHAP") return [a.secret];
+  if (a.method === "MutualCHAP") return [a.secret, a.mutual_secret];
   return [];
+}
+
+/** The optional ports: a driver without them cannot do Fibre Channel or report boot progress. */
+export type RelayDriver = BmcDriver & Partial<Pick<SanbootBmcDriver, "readFcInventory" | "configureFcBoot" | "clearFcBoot" | "waitForBoot">>;
+
+function need<T>(fn: T | undefined, what: string): T {
+  if (!fn) throw new SanbootError("BMC_CAPABILITY_MISSING", `this relay's BMC driver cannot ${what}`);
+  return fn;
 }
 
 /**
@@ -49,13 +60,13 @@ export function resolveEndpoint(bmc: BmcTarget, credentials: CredentialStore): B
   const tls: BmcEndpoint["tls"] = {};
   if (cred.ca !== undefined) tls.ca = cred.ca;
   if (cred.insecure === true || bmc.tls.verify === false) tls.insecure = true;
-  return { address: bmc.address, system_id: bmc.system_id, username: cred.username, password: cred.password, tls };
+  return { address: bmc.address, system_id: bmc.system_id, username: cred.username, password: cred.password, tls, driver: bmc.driver };
 }
 
 type Step<T> = () => Promise<T>;
 
 export class CommandExecutor {
-  private readonly driver: BmcDriver;
+  private readonly driver: RelayDriver;
   private readonly credentials: CredentialStore;
   private readonly attempts: number;
   private readonly backoff: BackoffPolicy;
@@ -92,8 +103,18 @@ export class CommandExecutor {
     const d = this.driver;
     switch (body.type) {
       case "configure_san_boot": {
-        const r = await this.retry("configureIscsiBoot", () => d.configureIscsiBoot(ep, body.iscsi), log);
-        return { changed: r.changed, function_uri: r.function_uri };
+        const r: ConfigureResult = await this.retry("configureIscsiBoot", () => d.configureIscsiBoot(ep, body.iscsi as SanIscsiSpec), log);
+        return { changed: r.changed, function_uri: r.function_uri, ...(r.previous ? { previous: r.previous } : {}), ...(r.pending ? { pending: r.pending } : {}) };
+      }
+      case "configure_fc_boot": {
+        const configure = need(d.configureFcBoot?.bind(d), "program Fibre Channel boot targets");
+        const r = await this.retry("configureFcBoot", () => configure(ep, body.fc), log);
+        return { changed: r.changed, function_uri: r.function_uri, ...(r.previous ? { previous: r.previous } : {}), ...(r.pending ? { pending: r.pending } : {}) };
+      }
+      case "read_fc_inventory": {
+        const read = need(d.readFcInventory?.bind(d), "read Fibre Channel inventory");
+        const r = await this.retry("readFcInventory", () => read(ep), log);
+        return { ports: r.ports.map((p) => ({ wwpn: p.wwpn, wwnn: p.wwnn ?? null, id: p.id })) };
       }
       case "power_on": {
         await this.retry("setSanBootOverride", () => d.setSanBootOverride(ep, body.boot_mode), log);
@@ -116,9 +137,16 @@ export class CommandExecutor {
       }
       case "await_power_on": {
         const deadline = this.clock.now() + body.timeout_seconds * 1000;
+        // Where the driver can, wait for the OS to start (BootProgress), not only for power.
+        const wait = d.waitForBoot
+          ? async (ms: number) => {
+              const s = await d.waitForBoot!(ep, ms);
+              return s.boot_progress ? `${s.power_state}/${s.boot_progress}` : s.power_state;
+            }
+          : (ms: number) => d.waitForPowerOn(ep, ms);
         const state = await this.retry(
-          "waitForPowerOn",
-          () => d.waitForPowerOn(ep, Math.max(1, deadline - this.clock.now())),
+          "waitForBoot",
+          () => wait(Math.max(1, deadline - this.clock.now())),
           log,
           // Waiting again after the BMC said "still off" only stretches the caller's timeout.
           (e) => e.code !== "BMC_POWER_TIMEOUT" && deadline - this.clock.now() > 0,
@@ -127,7 +155,11 @@ export class CommandExecutor {
       }
       case "clear_san_boot": {
         await this.retry("powerOff", () => d.powerOff(ep), log);
-        const r = await this.retry("clearIscsiBoot", () => d.clearIscsiBoot(ep, body.mac_address), log);
+        const previous = body.previous as SanBootSnapshot | undefined;
+        const r =
+          body.protocol === "fibre_channel"
+            ? await this.retry("clearFcBoot", () => need(d.clearFcBoot?.bind(d), "clear Fibre Channel boot targets")(ep, body.wwpn, previous), log)
+            : await this.retry("clearIscsiBoot", () => d.clearIscsiBoot(ep, body.mac_address, previous), log);
         await this.retry("clearBootOverride", () => d.clearBootOverride(ep), log);
         return { changed: r.changed };
       }

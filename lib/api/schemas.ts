@@ -9,6 +9,10 @@ import { REQUEST_STATES } from "../workflow";
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (at most 63)");
 const mac = z.string().regex(/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/, "must be a MAC address like 52:54:00:12:34:56");
 export const uuid = z.string().uuid("must be a UUID");
+const wwn = z
+  .string()
+  .regex(/^(([0-9A-Fa-f]{2}[:-]){7}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{16})$/, "must be a WWN like 10:00:00:00:c9:12:34:56")
+  .transform((w) => w.replace(/[:-]/g, "").toLowerCase());
 
 const bmcInput = bmcTarget.extend({
   address: z
@@ -24,6 +28,8 @@ export const enrollNode = z.strictObject({
   bmc: bmcInput,
   boot_mode: z.enum(["uefi", "bios"]).default("uefi"),
   mac_address: mac.optional(),
+  /** the HBA port to boot from over Fibre Channel; the first FC port when absent */
+  fc_wwpn: wwn.optional(),
   network: initiatorNetwork.default({ mode: "dhcp" }),
 });
 export type EnrollNodeInput = z.infer<typeof enrollNode>;
@@ -35,6 +41,7 @@ export const updateNode = z
     bmc: bmcInput,
     boot_mode: z.enum(["uefi", "bios"]),
     mac_address: mac.nullable(),
+    fc_wwpn: wwn.nullable(),
     network: initiatorNetwork,
   })
   .partial()

@@ -6,6 +6,9 @@
  * - VOLUME_NOT_FOUND, VOLUME_NOT_BOOTABLE, VOLUME_NOT_AVAILABLE, VOLUME_WRONG_PROJECT: permanent.
  * - CINDER_REJECTED: any other 4xx, with Cinder's own message; also Keystone refusing sanboot's
  *   credentials, no block-storage endpoint in the catalog, no service credentials for detach.
+ * - VOLUME_WRONG_PROTOCOL: the volume's backend cannot export to this connector (an FC-only
+ *   node and an iSCSI backend, or the reverse), or it exported over a protocol the request did
+ *   not ask for. Whatever Cinder reserved or exported on the way is removed first.
  * - CINDER_UNAVAILABLE (retryable): 5xx, 429, timeouts, connection errors (Cinder's or Keystone's).
  */
 export interface Connector {
@@ -32,6 +35,11 @@ export interface VolumeInfo {
    * so a step run again can tell "in-use by us" from "in-use by someone else".
    */
   attached_to?: string[];
+  /**
+   * The storage protocol of the backend the volume lives on (`storage_protocol` of its pool, e.g.
+   * "iSCSI", "FC"), when Cinder tells it; null when unknown.
+   */
+  backend_protocol?: string | null;
 }
 
 /** connection_info as the attachments API returns it (flat), reduced to what we use. */
@@ -48,16 +56,35 @@ export interface IscsiConnection {
   auth_password?: string;
 }
 
+/** Fibre Channel connection_info (flat): target WWPNs (Cinder sends a string or a list) and LUN. */
+export interface FcConnection {
+  driver_volume_type: "fibre_channel";
+  /** always a list here, lowercase hex without separators, as Cinder sends it */
+  target_wwn: string[];
+  target_lun: number;
+  initiator_target_map?: Record<string, string[]>;
+}
+
+export type Connection = IscsiConnection | FcConnection;
+
+export type SanProtocol = Connection["driver_volume_type"];
+
 export interface AttachRequest {
   volumeId: string;
   /** the boot request id: Cinder's instance_uuid, our handle to find the attachment again */
   instanceUuid: string;
   connector: Connector;
+  /**
+   * The connection type the caller can boot from. Cinder exporting the volume over anything
+   * else is VOLUME_WRONG_PROTOCOL, after the attachment was removed again. When absent it is
+   * read from the connector: an initiator only → iscsi, WWPNs only → fibre_channel, both → either.
+   */
+  protocol?: SanProtocol;
 }
 
 export interface Attachment {
   attachment_id: string;
-  connection: IscsiConnection;
+  connection: Connection;
 }
 
 export interface BlockStorage {

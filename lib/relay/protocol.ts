@@ -12,7 +12,8 @@
 import { z } from "zod";
 
 export const bmcTarget = z.strictObject({
-  driver: z.enum(["redfish", "auto"]).default("redfish"),
+  /** auto: chosen from the BMC's ServiceRoot / Manager (generic Redfish, Dell iDRAC, HPE iLO) */
+  driver: z.enum(["auto", "redfish", "idrac", "ilo"]).default("auto"),
   /** base URL of the BMC, e.g. https://10.0.0.5:443 */
   address: z.string().url(),
   /** ComputerSystem id under /redfish/v1/Systems */
@@ -56,12 +57,34 @@ export const iscsiBootSpec = z.strictObject({
   auth: z.discriminatedUnion("method", [
     z.strictObject({ method: z.literal("None") }),
     z.strictObject({ method: z.literal("CHAP"), username: z.string(), secret: z.string() }),
+    z.strictObject({
+      method: z.literal("MutualCHAP"),
+      username: z.string(),
+      secret: z.string(),
+      mutual_username: z.string(),
+      mutual_secret: z.string(),
+    }),
   ]),
   boot_mode: z.enum(["uefi", "bios"]),
 });
 export type IscsiBootSpec = z.infer<typeof iscsiBootSpec>;
 
+export const fcBootSpec = z.strictObject({
+  /** the HBA port to boot from (its WWPN); the first FC-capable function when absent */
+  wwpn: z.string().optional(),
+  /** primary first; more with multipath */
+  targets: z.array(z.strictObject({ wwpn: z.string(), lun: z.union([z.string(), z.number()]), priority: z.number().int().min(0).optional() })).min(1).max(8),
+});
+export type FcBootSpecWire = z.infer<typeof fcBootSpec>;
+
+/** What a function held before sanboot wrote to it (lib/bmc SanBootSnapshot), kept for undo. */
+export const sanBootSnapshot = z.record(z.string(), z.unknown());
+
 export const commandBody = z.discriminatedUnion("type", [
+  /** read the FC HBA ports' WWPNs / WWNNs (at enrollment, and when a FC boot finds none cached) */
+  z.strictObject({ type: z.literal("read_fc_inventory"), bmc: bmcTarget }),
+  /** write the HBA function's FibreChannel.BootTargets (no PATCH when already set) */
+  z.strictObject({ type: z.literal("configure_fc_boot"), bmc: bmcTarget, fc: fcBootSpec }),
   /** write the NIC function's iSCSIBoot settings (no PATCH when they already hold the target) */
   z.strictObject({ type: z.literal("configure_san_boot"), bmc: bmcTarget, iscsi: iscsiBootSpec }),
   /** set a boot override to the SAN target, then power on (or reset when already on) */
@@ -76,7 +99,11 @@ export const commandBody = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("clear_san_boot"),
     bmc: bmcTarget,
+    protocol: z.enum(["iscsi", "fibre_channel"]).default("iscsi"),
     mac_address: z.string().optional(),
+    wwpn: z.string().optional(),
+    /** what configure found there: restored instead of blanked */
+    previous: sanBootSnapshot.optional(),
   }),
 ]);
 export type CommandBody = z.infer<typeof commandBody>;

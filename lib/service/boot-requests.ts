@@ -17,11 +17,6 @@ import { loadOwnNode } from "./nodes";
  */
 export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, input: BootFromVolumeInput): Promise<BootRequestRecord> {
   const node = await loadOwnNode(deps, caller, nodeId);
-  if (input.protocol === "fibre_channel") {
-    throw new SanbootError("VOLUME_WRONG_PROTOCOL", "Fibre Channel boot is not available yet; use protocol iscsi", {
-      details: [{ field: "protocol", message: "fibre_channel is not supported yet" }],
-    });
-  }
   if (node.active_request_id) throw new ConflictError("NODE_BUSY", `node ${nodeId} already has an active boot request (${node.active_request_id})`);
   const now = deps.clock.now();
   const requestId = newId();
@@ -32,12 +27,14 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
     project_id: node.project_id,
     site: node.site,
     volume_id: input.volume_id,
-    protocol: "iscsi",
+    requested_protocol: input.protocol,
+    protocol: input.protocol === "fibre_channel" ? "fibre_channel" : "iscsi",
     multipath: input.multipath,
     boot_method: input.boot_method,
     connector: null,
     attachment_id: null,
     target: null,
+    firmware_previous: null,
     command_id: null,
     running_until: null,
     version: 1,

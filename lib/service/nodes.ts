@@ -33,12 +33,15 @@ export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeIn
     mac_address: input.mac_address?.toLowerCase() ?? null,
     network: input.network,
     initiator_iqn: initiatorIqn(deps.config.SANBOOT_IQN_PREFIX, nodeId),
+    fc_wwpn: input.fc_wwpn ?? null,
+    fc_ports: null,
     active_request_id: null,
     version: 1,
     created_at: now,
     updated_at: now,
   };
   await deps.store.createNode(node);
+  await requestInventory(deps, node);
   return node;
 }
 
@@ -55,14 +58,63 @@ export async function updateNode(deps: Deps, caller: Caller, nodeId: string, pat
     ...node,
     ...patch,
     mac_address: patch.mac_address === undefined ? node.mac_address : (patch.mac_address?.toLowerCase() ?? null),
+    fc_wwpn: patch.fc_wwpn === undefined ? (node.fc_wwpn ?? null) : patch.fc_wwpn,
+    // another BMC (or system) has other ports: read them again
+    fc_ports: patch.bmc ? null : (node.fc_ports ?? null),
     version: node.version + 1,
     updated_at: deps.clock.now().toISOString(),
   };
   await deps.store.saveNode(next, node.version);
+  if (patch.bmc) await requestInventory(deps, next);
   return next;
 }
 
 export async function deleteNode(deps: Deps, caller: Caller, nodeId: string): Promise<void> {
   await loadOwnNode(deps, caller, nodeId);
   await deps.store.deleteNode(nodeId);
+}
+
+/**
+ * Asks the node's relay to read its FC ports (WWPNs / WWNNs) now, so a Fibre Channel boot finds
+ * them cached; a boot that finds none asks again. Best effort: enrollment does not wait for it.
+ */
+export async function requestInventory(deps: Deps, node: NodeRecord): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  try {
+    await deps.store.enqueueCommand({
+      command_id: `${node.node_id}.node_inventory.${node.version}`,
+      site: node.site,
+      request_id: null,
+      node_id: node.node_id,
+      step: "node_inventory",
+      attempt: 1,
+      body: { type: "read_fc_inventory", bmc: node.bmc },
+      status: "queued",
+      lease_owner: null,
+      lease_token: null,
+      lease_expires_at: null,
+      leases: 0,
+      outcome: null,
+      created_at: now,
+      updated_at: now,
+    });
+  } catch (err) {
+    deps.log.warn("could not queue the inventory read", { node_id: node.node_id, error: (err as Error).message });
+  }
+}
+
+/** Stores FC ports read by the relay; refuses nothing (a newer read simply wins). */
+export async function storeInventory(deps: Deps, nodeId: string, ports: Array<{ wwpn: string; wwnn: string | null }>): Promise<NodeRecord | null> {
+  for (let i = 0; i < 5; i++) {
+    const node = await deps.store.getNode(nodeId);
+    if (!node) return null;
+    const next: NodeRecord = { ...node, fc_ports: ports, version: node.version + 1, updated_at: deps.clock.now().toISOString() };
+    try {
+      await deps.store.saveNode(next, node.version);
+      return next;
+    } catch (err) {
+      if (!(err instanceof SanbootError && err.code === "VERSION_CONFLICT")) throw err;
+    }
+  }
+  return null;
 }

@@ -6,6 +6,7 @@ import { sha256Hex } from "../ids";
 import { openCommand } from "../relay/command-secrets";
 import type { CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/protocol";
 import { STEP_POLICY } from "../workflow";
+import { storeInventory } from "./nodes";
 
 /** The site a relay token belongs to. Tokens are stored hashed and compared in constant time. */
 export function authenticateRelay(deps: Deps, token: string | undefined): string {
@@ -45,6 +46,17 @@ export async function lease(deps: Deps, site: string, req: LeaseRequest): Promis
   }
 }
 
+/** The FC ports in a read_fc_inventory result, normalised; anything malformed is dropped. */
+export function fcPortsOf(result: Record<string, unknown>): Array<{ wwpn: string; wwnn: string | null }> {
+  const ports = Array.isArray(result.ports) ? result.ports : [];
+  return ports
+    .map((p: { wwpn?: unknown; wwnn?: unknown }) => ({
+      wwpn: typeof p?.wwpn === "string" ? p.wwpn.replace(/[:-]/g, "").toLowerCase() : "",
+      wwnn: typeof p?.wwnn === "string" ? p.wwnn.replace(/[:-]/g, "").toLowerCase() : null,
+    }))
+    .filter((p) => /^[0-9a-f]{16}$/.test(p.wwpn));
+}
+
 export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<string> {
   return deps.store.heartbeat(site, commandId, leaseToken, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS);
 }
@@ -56,6 +68,12 @@ export async function release(deps: Deps, site: string, commandId: string, lease
 /** Records the outcome and chains the waiting step, which reads it and moves the request on. */
 export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome): Promise<void> {
   const cmd = await deps.store.completeCommand(site, commandId, leaseToken, outcome, deps.clock.now().toISOString());
+  if (cmd.request_id === null || cmd.step === "node_inventory") {
+    // a node's own command: the inventory read at enrollment
+    if (cmd.node_id && outcome.ok) await storeInventory(deps, cmd.node_id, fcPortsOf(outcome.result));
+    else if (!outcome.ok) deps.log.warn("inventory read failed", { node_id: cmd.node_id, code: outcome.error.code });
+    return;
+  }
   await deps.dispatcher.dispatch(STEP_POLICY[cmd.step].fn, { request_id: cmd.request_id }).catch((err: Error) =>
     deps.log.warn("chain after a relay report failed; the sweeper will pick it up", { command_id: commandId, error: err.message }),
   );

@@ -15,6 +15,8 @@ export function nodeView(n: NodeRecord) {
     mac_address: n.mac_address,
     network: n.network,
     initiator_iqn: n.initiator_iqn,
+    fc_wwpn: n.fc_wwpn ?? null,
+    fc_ports: n.fc_ports ?? null,
     active_request_id: n.active_request_id,
     version: n.version,
     created_at: n.created_at,
@@ -29,6 +31,7 @@ export function requestView(r: BootRequestRecord) {
     project_id: r.project_id,
     volume_id: r.volume_id,
     protocol: r.protocol,
+    requested_protocol: r.requested_protocol ?? r.protocol,
     multipath: r.multipath,
     boot_method: r.boot_method,
     state: r.state,
@@ -44,16 +47,20 @@ export function requestView(r: BootRequestRecord) {
       error: h.error ? { code: h.error.code, message: h.error.message } : null,
     })),
     attachment_id: r.attachment_id,
-    target: r.target
-      ? {
-          driver_volume_type: r.target.driver_volume_type,
-          paths: r.target.paths,
-          auth_method: r.target.auth_method,
-          auth_username: r.target.auth_username,
-          auth_password: r.target.auth_password_sealed ? "[redacted]" : null,
-        }
-      : null,
+    target: targetView(r.target),
     created_at: r.created_at,
     updated_at: r.updated_at,
+  };
+}
+
+function targetView(t: BootRequestRecord["target"]) {
+  if (!t) return null;
+  if (t.driver_volume_type === "fibre_channel") return { driver_volume_type: t.driver_volume_type, wwns: t.wwns, lun: t.lun };
+  return {
+    driver_volume_type: t.driver_volume_type,
+    paths: t.paths,
+    auth_method: t.auth_method,
+    auth_username: t.auth_username,
+    auth_password: t.auth_password_sealed ? "[redacted]" : null,
   };
 }

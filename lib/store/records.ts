@@ -19,6 +19,10 @@ export interface NodeRecord {
   network: InitiatorNetwork;
   /** generated at enrollment, stable for the node's life */
   initiator_iqn: string;
+  /** the HBA port to boot from over Fibre Channel (its WWPN); the first FC port when null */
+  fc_wwpn: string | null;
+  /** the node's FC ports as its BMC reported them (a relay command at enrollment); null: not read yet */
+  fc_ports: Array<{ wwpn: string; wwnn: string | null }> | null;
   /** the request that holds this node, if any (one at a time, enforced by a conditional write) */
   active_request_id: string | null;
   version: number;
@@ -27,7 +31,16 @@ export interface NodeRecord {
 }
 
 /** The Cinder target of an attachment; the CHAP password only ever sealed. */
-export interface TargetRecord {
+export type TargetRecord = IscsiTargetRecord | FcTargetRecord;
+
+export interface FcTargetRecord {
+  driver_volume_type: "fibre_channel";
+  /** the storage ports' WWPNs (16 lowercase hex digits); primary first */
+  wwns: string[];
+  lun: number;
+}
+
+export interface IscsiTargetRecord {
   driver_volume_type: "iscsi";
   /** primary first; with multipath, one entry per path */
   paths: Array<{ iqn: string; portal: string; lun: number }>;
@@ -41,12 +54,17 @@ export interface BootRequestRecord extends WorkflowState {
   project_id: string;
   site: string;
   volume_id: string;
-  protocol: "iscsi";
+  /** what the caller asked for */
+  requested_protocol: "iscsi" | "fibre_channel" | "auto";
+  /** what is used: `auto` is resolved from the volume's backend when the connector is made */
+  protocol: "iscsi" | "fibre_channel";
   multipath: boolean;
   boot_method: "firmware";
   connector: Connector | null;
   attachment_id: string | null;
   target: TargetRecord | null;
+  /** what the NIC / HBA function held before we wrote to it (restored on undo) */
+  firmware_previous: Record<string, unknown> | null;
   /** the relay command the current step waits on */
   command_id: string | null;
   /** an invocation claimed the current step until then; others leave it alone */
@@ -61,8 +79,10 @@ export type CommandStatus = "queued" | "leased" | "succeeded" | "failed" | "canc
 export interface CommandRecord {
   command_id: string;
   site: string;
-  request_id: string;
-  step: StepName;
+  /** the request whose step waits on it; null for a node's own command (inventory at enrollment) */
+  request_id: string | null;
+  node_id: string | null;
+  step: StepName | "node_inventory";
   attempt: number;
   /** the body with any secret sealed (see lib/relay/command-secrets.ts) */
   body: CommandBody;

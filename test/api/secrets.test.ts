@@ -77,7 +77,7 @@ describe("the CHAP secret", () => {
   it("is not stored in the clear: not in the boot request, not in its relay commands", async () => {
     const store = stack.service.deps.store;
     const req = await store.getRequest(requestId);
-    expect(req?.target?.auth_password_sealed).toEqual(expect.any(String));
+    expect(req?.target?.driver_volume_type === "iscsi" && req.target.auth_password_sealed).toEqual(expect.any(String));
     expect(JSON.stringify(req)).not.toContain(chapSecret);
     const cmd = await store.getCommand(`${requestId}.configure_firmware.1`);
     expect(cmd?.body.type).toBe("configure_san_boot");

@@ -21,7 +21,7 @@ describe("secrets at rest under KMS", () => {
     expect((await api.waitFor(r.body.request_id, ["active", "failed"])).state).toBe("active");
 
     const stored = (await stack.service.deps.store.getRequest(r.body.request_id))!;
-    expect(stored.target?.auth_password_sealed).toMatch(/^kms1\./);
+    expect(stored.target?.driver_volume_type === "iscsi" && stored.target.auth_password_sealed).toMatch(/^kms1\./);
     const secret = stack.bmc.system(systemId).functions.find((f) => f.mac.toLowerCase() === mac)!.iSCSIBoot.CHAPSecret as string;
     expect(secret.length).toBeGreaterThan(8);
     expect(JSON.stringify(stored)).not.toContain(secret);

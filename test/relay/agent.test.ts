@@ -72,7 +72,7 @@ describe("relay agent", () => {
     const { driver } = await setup();
     const on = leased({ type: "power_on", bmc: bmc(A), boot_mode: "bios" });
     const wait = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 30 });
-    const clear = leased({ type: "clear_san_boot", bmc: bmc(A), mac_address: "aa:bb:cc:dd:ee:ff" });
+    const clear = leased({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A), mac_address: "aa:bb:cc:dd:ee:ff" });
     service.enqueue(on, wait, clear);
 
     await eventually(() => service.results.length === 3);
@@ -93,7 +93,7 @@ describe("relay agent", () => {
     driver.delayMs = 80;
     await setup({}, driver);
     const a1 = leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
-    const a2 = leased({ type: "clear_san_boot", bmc: bmc(`${A}:443/`) }); // same BMC, other spelling
+    const a2 = leased({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(`${A}:443/`) }); // same BMC, other spelling
     const b1 = leased({ type: "power_on", bmc: bmc(B), boot_mode: "uefi" });
     service.enqueue(a1, a2, b1);
 

@@ -62,7 +62,7 @@ describe("command executor", () => {
       throw new TypeError("cannot read properties of undefined (reading 'password=hunter2')");
     };
     const { ex } = executor(driver);
-    const out = await ex.execute({ type: "clear_san_boot", bmc: bmc(A) });
+    const out = await ex.execute({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A) });
     expect(out).toEqual({ ok: false, error: { code: "INTERNAL", message: "internal error", retryable: true } });
     expect(driver.calls).toHaveLength(1);
   });
@@ -94,7 +94,7 @@ describe("command executor", () => {
   it("answers BMC_CREDENTIALS_MISSING without calling the BMC", async () => {
     const driver = new FakeBmcDriver();
     const { ex } = executor(driver, {});
-    const out = await ex.execute({ type: "clear_san_boot", bmc: bmc(A, "1", "rack-7") });
+    const out = await ex.execute({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A, "1", "rack-7") });
     expect(out).toEqual({
       ok: false,
       error: { code: "BMC_CREDENTIALS_MISSING", message: 'relay has no credentials for credentials_ref "rack-7"', retryable: false },

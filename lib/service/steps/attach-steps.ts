@@ -1,21 +1,68 @@
-/** Steps carried out by the attach function: the connector, the Cinder attachment and its removal. */
-import type { Connector, IscsiConnection } from "../../cinder/block-storage";
+/**
+ * Steps carried out by the attach function: the connector (iSCSI: the node's initiator name;
+ * Fibre Channel: its HBA ports, read through the relay when not cached), the Cinder attachment,
+ * and its removal.
+ */
+import type { Connection, Connector, VolumeInfo } from "../../cinder/block-storage";
 import { assertBootableAvailable } from "../../cinder/volume-checks";
 import type { SecretBox } from "../../crypto/secret-box";
 import { SanbootError } from "../../errors";
-import type { TargetRecord } from "../../store/records";
-import { done, type StepImpl } from "./step";
+import type { BootRequestRecord, NodeRecord, TargetRecord } from "../../store/records";
+import { storeInventory } from "../nodes";
+import { fcPortsOf } from "../relay-queue";
+import { viaRelay } from "./relay-step";
+import { done, type StepImpl, type StepOutcome } from "./step";
 
-export const prepareConnector: StepImpl = async (_deps, req, node) => {
+const isFc = (p: string | null | undefined) => /^(fc|fibre[ _]?channel)$/i.test(p ?? "");
+
+/** `auto` follows the volume's backend; an explicit protocol must match it when Cinder says. */
+function resolveProtocol(volume: VolumeInfo, requested: BootRequestRecord["requested_protocol"]): "iscsi" | "fibre_channel" {
+  const backend = volume.backend_protocol ?? null;
+  const wanted = requested === "auto" ? (isFc(backend) ? "fibre_channel" : "iscsi") : requested;
+  if (backend && isFc(backend) !== (wanted === "fibre_channel")) {
+    throw new SanbootError(
+      "VOLUME_WRONG_PROTOCOL",
+      `volume ${volume.id} (type ${volume.volume_type ?? "default"}) is on a ${backend} backend; ask for protocol ${isFc(backend) ? "fibre_channel" : "iscsi"} or auto, or retype the volume`,
+    );
+  }
+  return wanted;
+}
+
+function baseConnector(node: NodeRecord, req: BootRequestRecord): Pick<Connector, "host" | "multipath" | "platform" | "os_type"> {
+  return { host: node.node_id, multipath: req.multipath, platform: "x86_64", os_type: "baremetal" };
+}
+
+function fcConnector(node: NodeRecord, req: BootRequestRecord, ports: Array<{ wwpn: string; wwnn: string | null }>): Connector {
+  const chosen = node.fc_wwpn ? ports.filter((p) => p.wwpn === node.fc_wwpn) : ports;
+  if (chosen.length === 0) {
+    throw new SanbootError(
+      "BMC_CAPABILITY_MISSING",
+      node.fc_wwpn ? `node ${node.node_id} has no FC port with WWPN ${node.fc_wwpn}` : `node ${node.node_id} reports no Fibre Channel HBA port; use protocol iscsi`,
+    );
+  }
+  return { ...baseConnector(node, req), wwpns: chosen.map((p) => p.wwpn), wwnns: chosen.map((p) => p.wwnn).filter((w): w is string => !!w) };
+}
+
+export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepOutcome> => {
   if (req.connector) return done("prepare_connector");
-  const connector: Connector = {
-    initiator: node.initiator_iqn,
-    host: node.node_id,
-    multipath: req.multipath,
-    platform: "x86_64",
-    os_type: "baremetal",
-  };
-  return done("prepare_connector", { connector });
+  const volume = await deps.cinder.getVolume(req.volume_id);
+  const protocol = resolveProtocol(volume, req.requested_protocol ?? req.protocol);
+  if (protocol === "iscsi") {
+    return done("prepare_connector", { protocol, connector: { ...baseConnector(node, req), initiator: node.initiator_iqn } });
+  }
+  if (node.fc_ports && node.fc_ports.length > 0) return done("prepare_connector", { protocol, connector: fcConnector(node, req, node.fc_ports) });
+  // Not read yet (or read before an HBA was there): ask the relay, cache it on the node.
+  return viaRelay(
+    deps,
+    { ...req, protocol },
+    "prepare_connector",
+    () => ({ type: "read_fc_inventory", bmc: node.bmc }),
+    async (result) => {
+      const ports = fcPortsOf(result);
+      await storeInventory(deps, node.node_id, ports);
+      return { protocol, connector: fcConnector(node, req, ports) };
+    },
+  );
 };
 
 export const attachVolume: StepImpl = async (deps, req) => {
@@ -38,7 +85,8 @@ export const detachVolume: StepImpl = async (deps, req) => {
   return done("detach_volume", { attachment_id: null });
 };
 
-export async function targetRecord(c: IscsiConnection, multipath: boolean, box: SecretBox): Promise<TargetRecord> {
+export async function targetRecord(c: Connection, multipath: boolean, box: SecretBox): Promise<TargetRecord> {
+  if (c.driver_volume_type === "fibre_channel") return { driver_volume_type: "fibre_channel", wwns: c.target_wwn, lun: c.target_lun };
   const primary = { iqn: c.target_iqn, portal: c.target_portal, lun: c.target_lun };
   const paths = [primary];
   if (multipath && c.target_portals && c.target_iqns && c.target_luns) {
