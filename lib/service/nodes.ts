@@ -5,7 +5,7 @@ import { SanbootError } from "../errors";
 import type { Caller } from "../http/api-handler";
 import { initiatorIqn, newId } from "../ids";
 import type { Page } from "../store/state-table";
-import type { NodeRecord } from "../store/records";
+import { queuedCommand, type NodeRecord } from "../store/records";
 
 /** A node the caller may see; another project's node answers as if it did not exist. */
 export async function loadOwnNode(deps: Deps, caller: Caller, nodeId: string): Promise<NodeRecord> {
@@ -81,23 +81,20 @@ export async function deleteNode(deps: Deps, caller: Caller, nodeId: string): Pr
 export async function requestInventory(deps: Deps, node: NodeRecord): Promise<void> {
   const now = deps.clock.now().toISOString();
   try {
-    await deps.store.enqueueCommand({
-      command_id: `${node.node_id}.node_inventory.${node.version}`,
-      site: node.site,
-      request_id: null,
-      node_id: node.node_id,
-      step: "node_inventory",
-      attempt: 1,
-      body: { type: "read_fc_inventory", bmc: node.bmc },
-      status: "queued",
-      lease_owner: null,
-      lease_token: null,
-      lease_expires_at: null,
-      leases: 0,
-      outcome: null,
-      created_at: now,
-      updated_at: now,
-    });
+    await deps.store.enqueueCommand(
+      queuedCommand(
+        {
+          command_id: `${node.node_id}.node_inventory.${node.version}`,
+          site: node.site,
+          request_id: null,
+          node_id: node.node_id,
+          step: "node_inventory",
+          attempt: 1,
+          body: { type: "read_fc_inventory", bmc: node.bmc },
+        },
+        now,
+      ),
+    );
   } catch (err) {
     deps.log.warn("could not queue the inventory read", { node_id: node.node_id, error: (err as Error).message });
   }

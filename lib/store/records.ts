@@ -107,3 +107,11 @@ export interface IdempotencyRecord {
 }
 
 export type { ErrorRecord };
+
+/** A command as it is first queued: nobody holds it yet. */
+export function queuedCommand(
+  c: Pick<CommandRecord, "command_id" | "site" | "request_id" | "node_id" | "step" | "attempt" | "body">,
+  now: string,
+): CommandRecord {
+  return { ...c, status: "queued", lease_owner: null, lease_token: null, lease_expires_at: null, leases: 0, outcome: null, created_at: now, updated_at: now };
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDynalite, type RunningStore } from "../../lab/dynalite";
 import { ConflictError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import type { CommandRecord, NodeRecord } from "../../lib/store/records";
+import { queuedCommand, type CommandRecord, type NodeRecord } from "../../lib/store/records";
 import { StateTable } from "../../lib/store/state-table";
 
 let store: RunningStore;
@@ -41,23 +41,18 @@ function node(project = "p1"): NodeRecord {
 }
 
 function command(site: string, id = newId()): CommandRecord {
-  return {
-    command_id: id,
-    site,
-    request_id: newId(),
-    node_id: null,
-    step: "power_on",
-    attempt: 1,
-    body: { type: "power_on", boot_mode: "uefi", bmc: { driver: "redfish", address: "https://127.0.0.1:1", system_id: "s", credentials_ref: "c", tls: { verify: true } } },
-    status: "queued",
-    lease_owner: null,
-    lease_token: null,
-    lease_expires_at: null,
-    leases: 0,
-    outcome: null,
-    created_at: now,
-    updated_at: now,
-  };
+  return queuedCommand(
+    {
+      command_id: id,
+      site,
+      request_id: newId(),
+      node_id: null,
+      step: "power_on",
+      attempt: 1,
+      body: { type: "power_on", boot_mode: "uefi", bmc: { driver: "redfish", address: "https://127.0.0.1:1", system_id: "s", credentials_ref: "c", tls: { verify: true } } },
+    },
+    now,
+  );
 }
 
 describe("node lock", () => {

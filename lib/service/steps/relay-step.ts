@@ -10,7 +10,7 @@ import type { ErrorCode } from "../../errors";
 import { sealCommand } from "../../relay/command-secrets";
 import type { CommandBody } from "../../relay/protocol";
 import { parseSitePublicKey } from "../../relay/site-seal";
-import type { BootRequestRecord, CommandRecord } from "../../store/records";
+import { queuedCommand, type BootRequestRecord } from "../../store/records";
 import { STEP_POLICY, type StepName } from "../../workflow";
 import type { StepOutcome } from "./step";
 
@@ -39,23 +39,18 @@ export async function viaRelay(
   if (!cmd) {
     // a previous attempt's command must not run after this one is queued
     if (req.command_id && req.command_id !== commandId) await deps.store.cancelCommand(req.command_id, now.toISOString());
-    const record: CommandRecord = {
-      command_id: commandId,
-      site: req.site,
-      request_id: req.request_id,
-      node_id: req.node_id,
-      step,
-      attempt: req.attempts + 1,
-      body: await sealCommand(await body(), deps.secrets, commandId, siteKeyOf(deps, req.site)),
-      status: "queued",
-      lease_owner: null,
-      lease_token: null,
-      lease_expires_at: null,
-      leases: 0,
-      outcome: null,
-      created_at: now.toISOString(),
-      updated_at: now.toISOString(),
-    };
+    const record = queuedCommand(
+      {
+        command_id: commandId,
+        site: req.site,
+        request_id: req.request_id,
+        node_id: req.node_id,
+        step,
+        attempt: req.attempts + 1,
+        body: await sealCommand(await body(), deps.secrets, commandId, siteKeyOf(deps, req.site)),
+      },
+      now.toISOString(),
+    );
     await deps.store.enqueueCommand(record);
     return { event: { type: "step_waiting", step, recheck_at: recheckAt }, patch: { command_id: commandId } };
   }
