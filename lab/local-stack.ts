@@ -56,7 +56,12 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const store = await startDynalite();
-  const cinder = await startCinderEmulator({ createDelayMs: opts.cinderCreateDelayMs ?? 0, deleteDelayMs: 0 });
+  const cinder = await startCinderEmulator({
+    createDelayMs: opts.cinderCreateDelayMs ?? 0,
+    deleteDelayMs: 0,
+    // a second backend, Fibre Channel, for volumes of type "fc"
+    fcBackend: { targetWwpns: ["500a098186679c7d", "500a098196679c7d"] },
+  });
   const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50 });
   const apiToken = `dev-${randomBytes(12).toString("hex")}`;
   const relayToken = `relay-${randomBytes(12).toString("hex")}`;

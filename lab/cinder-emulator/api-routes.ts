@@ -14,8 +14,8 @@ import {
   parseBootable,
   parseVolumeCreate,
 } from "./request-schemas";
-import { isObject, type Caller, type CinderStore } from "./store";
-import { attachmentDetail, attachmentSummary, volumeDetail, volumeSummary, type ViewContext } from "./views";
+import { isObject, type Caller, type CinderStore, type VolumeRecord } from "./store";
+import { attachmentDetail, attachmentSummary, poolView, volumeDetail, volumeSummary, volumeTypeView, type Placement, type ViewContext } from "./views";
 
 export interface ApiRequest {
   method: string;
@@ -41,6 +41,8 @@ export class CinderApi {
   constructor(
     private readonly store: CinderStore,
     private readonly maxVersion: Version,
+    /** the volume service's host, for the pools' location_info */
+    private readonly host = "cinder-emulator",
   ) {}
 
   handle(req: ApiRequest): ApiResponse {
@@ -96,17 +98,17 @@ export class CinderApi {
         if (m === "GET") return ok({ volumes: this.store.listVolumes(projectFilter).map((v) => volumeSummary(v, ctx)) });
         if (m === "POST") {
           const vol = this.store.createVolume(caller, parseVolumeCreate(parseBody(req)));
-          return { status: 202, body: { volume: volumeDetail(vol, [], ctx, true) } };
+          return { status: 202, body: { volume: volumeDetail(vol, [], this.placement(vol), ctx, true) } };
         }
       } else if (id === "detail" && sub === undefined) {
         if (m === "GET") {
           const vols = this.store.listVolumes(projectFilter);
-          return ok({ volumes: vols.map((v) => volumeDetail(v, this.store.attachmentsOf(v.id), ctx)) });
+          return ok({ volumes: vols.map((v) => volumeDetail(v, this.store.attachmentsOf(v.id), this.placement(v), ctx)) });
         }
       } else if (sub === undefined) {
         if (m === "GET") {
           const vol = this.store.getVolume(id);
-          return ok({ volume: volumeDetail(vol, this.store.attachmentsOf(id), ctx) });
+          return ok({ volume: volumeDetail(vol, this.store.attachmentsOf(id), this.placement(vol), ctx) });
         }
         if (m === "DELETE") {
           this.store.deleteVolume(id);
@@ -150,7 +152,24 @@ export class CinderApi {
       }
       throw faults.resourceNotFound();
     }
+    if (collection === "types" && m === "GET" && sub === undefined) {
+      if (id === undefined) return ok({ volume_types: this.store.listTypes().map((t) => volumeTypeView(t, true)) });
+      return ok({ volume_type: volumeTypeView(this.store.getType(id), false) });
+    }
+
+    if (collection === "scheduler-stats" && id === "get_pools" && sub === undefined && m === "GET") {
+      // admin-only in Cinder's default policy
+      if (caller.is_admin === false) throw faults.policyForbids("scheduler_extension:scheduler_stats:get_pools");
+      const detail = ["1", "true", "True"].includes(req.query.get("detail") ?? "");
+      const name = req.query.get("name");
+      const pools = this.store.pools().filter((p) => name === null || p.name === name);
+      return ok({ pools: pools.map((p) => poolView(p, detail, this.host)) });
+    }
     throw faults.resourceNotFound();
+  }
+
+  private placement(vol: VolumeRecord): Placement {
+    return { host: this.store.volumeHost(vol), type_id: this.store.typeOf(vol).id };
   }
 
   private volumeAction(volumeId: string, body: unknown, caller: Caller): { status: number; body?: unknown } {
@@ -167,10 +186,8 @@ export class CinderApi {
       case "os-unreserve":
         s.legacyUnreserve(volumeId);
         return { status: 202 };
-      case "os-initialize_connection": {
-        const data = s.legacyInitializeConnection(volumeId, legacyConnector(name, args));
-        return ok({ connection_info: { driver_volume_type: "iscsi", data } });
-      }
+      case "os-initialize_connection":
+        return ok({ connection_info: s.legacyInitializeConnection(volumeId, legacyConnector(name, args)) });
       case "os-attach": {
         const a = isObject(args) ? args : {};
         const instance = typeof a["instance_uuid"] === "string" ? a["instance_uuid"] : null;
@@ -207,6 +224,8 @@ function noauthCaller(token: string, serviceRoles: string | undefined): Caller {
     user_id: user!,
     project_id: rest.join(":") || user!,
     is_service: (serviceRoles ?? "").split(",").some((r) => r.trim() === "service"),
+    // Cinder's NoAuthMiddleware makes every context an admin
+    is_admin: true,
   };
 }
 

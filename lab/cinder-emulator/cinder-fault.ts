@@ -53,8 +53,14 @@ export const faults = {
     new CinderFault(500, "The server has either erred or is incapable of performing the requested operation."),
   /** a hex project in the URL that is not the token's */
   projectMismatch: () => new CinderFault(400, "Malformed request url"),
+  policyForbids: (action: string) => new CinderFault(403, `Policy doesn't allow ${action} to be performed.`),
+  /** POST /volumes with an unknown volume_type (seen on Zed) */
+  volumeTypeNameNotFound: (name: string) => new CinderFault(404, `Volume type with name ${name} could not be found.`),
+  /** GET /types/{id} (seen on Zed) */
+  volumeTypeNotFound: (id: string) => new CinderFault(404, `Volume type ${id} could not be found.`),
   novaUsingAttachment: (instanceId: string) =>
     new CinderFault(409, `ConflictNovaUsingAttachment: Detach volume from instance ${instanceId} using the Compute API`),
 };
 
-export const MISSING_INITIATOR = "Connector doesn't have required information: initiator";
+export const MISSING_CONNECTOR_INFO = "Connector doesn't have required information";
+export const MISSING_INITIATOR = `${MISSING_CONNECTOR_INFO}: initiator`;

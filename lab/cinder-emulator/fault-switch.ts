@@ -21,6 +21,8 @@ export interface FaultRule {
   delay_ms?: number;
   /** how many matching requests fail (default 1) */
   times?: number;
+  /** seconds for a Retry-After header on the failure (e.g. with status 429 or 503) */
+  retry_after?: number;
 }
 
 interface ArmedRule extends FaultRule {
@@ -68,7 +70,7 @@ export class FaultSwitch {
 export function invalidRule(raw: unknown): string | null {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "a fault rule must be an object";
   const r = raw as Record<string, unknown>;
-  const known = ["method", "path_regex", "body_regex", "status", "drop", "after_effect", "delay_ms", "times"];
+  const known = ["method", "path_regex", "body_regex", "status", "drop", "after_effect", "delay_ms", "times", "retry_after"];
   const unknown = Object.keys(r).find((k) => !known.includes(k));
   if (unknown) return `unknown fault rule field '${unknown}'`;
   if (r["method"] !== undefined && typeof r["method"] !== "string") return "method must be a string";
@@ -84,7 +86,7 @@ export function invalidRule(raw: unknown): string | null {
   const st = r["status"];
   if (st !== undefined && !(Number.isInteger(st) && (st as number) >= 200 && (st as number) <= 599)) return "status must be an integer 200..599";
   for (const k of ["drop", "after_effect"]) if (r[k] !== undefined && typeof r[k] !== "boolean") return `${k} must be a boolean`;
-  for (const k of ["delay_ms", "times"]) {
+  for (const k of ["delay_ms", "times", "retry_after"]) {
     const n = r[k];
     if (n !== undefined && !(Number.isInteger(n) && (n as number) >= (k === "times" ? 1 : 0))) return `${k} must be a non-negative integer`;
   }

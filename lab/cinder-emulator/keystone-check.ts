@@ -36,7 +36,8 @@ export class KeystoneCheck {
       if (!service) return this.denied();
       isService = (service.roles ?? []).some((r) => r.name === "service");
     }
-    return { user_id: user.user.id, project_id: user.project.id, is_service: isService };
+    const isAdmin = (user.roles ?? []).some((r) => r.name === "admin");
+    return { user_id: user.user.id, project_id: user.project.id, is_service: isService, is_admin: isAdmin };
   }
 
   private async validate(token: string | undefined): Promise<ValidToken | null> {

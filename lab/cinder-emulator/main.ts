@@ -2,7 +2,9 @@
  * CLI: run the lab Cinder emulator.
  *   tsx lab/cinder-emulator/main.ts --port 8776 [--host 127.0.0.1] [--latency-ms 0]
  *     [--create-delay-ms 200] [--max-version 3.70] [--portal 127.0.0.1:3260 --portal 127.0.0.2:3260]
- *     [--keystone-url http://127.0.0.1:5000]
+ *     [--keystone-url http://127.0.0.1:5000] [--service-host cinder-lab]
+ *     [--fc-target-wwpn 500a098186679c7d --fc-target-wwpn 500a098196679c7d] [--fc-volume-type fc]
+ * A --fc-target-wwpn adds the Fibre Channel backend (volume type --fc-volume-type, default "fc").
  */
 import { parseArgs } from "node:util";
 import { startCinderEmulator } from "./server";
@@ -16,6 +18,9 @@ const { values } = parseArgs({
     "max-version": { type: "string" },
     portal: { type: "string", multiple: true },
     "keystone-url": { type: "string" },
+    "service-host": { type: "string" },
+    "fc-target-wwpn": { type: "string", multiple: true },
+    "fc-volume-type": { type: "string" },
   },
 });
 
@@ -35,6 +40,10 @@ async function main(): Promise<void> {
     maxVersion: values["max-version"],
     portals: values.portal,
     keystoneUrl: values["keystone-url"],
+    serviceHost: values["service-host"],
+    ...(values["fc-target-wwpn"]?.length
+      ? { fcBackend: { targetWwpns: values["fc-target-wwpn"], ...(values["fc-volume-type"] ? { volumeType: values["fc-volume-type"] } : {}) } }
+      : {}),
   });
   const auth = values["keystone-url"] ? `tokens validated by Keystone at ${values["keystone-url"]}` : "noauth: X-Auth-Token user:<hex project>";
   console.log(`cinder emulator listening on ${emulator.url} (${auth})`);

@@ -3,7 +3,8 @@
  * tgt) speaks, so sanboot's real Cinder client is what the tests exercise. Apart from the API it
  * answers the lab's own endpoints under `/_lab/`:
  *
- *   POST   /_lab/faults  {"fail_next": rule | [rules]}   arm one-shot faults (see fault-switch.ts)
+ *   POST   /_lab/faults  {"fail_next": rule | [rules]}   arm one-shot faults (see fault-switch.ts;
+ *                                                        `retry_after` adds a Retry-After header)
  *   GET    /_lab/faults                                  the armed rules
  *   DELETE /_lab/faults                                  disarm all
  *   GET    /_lab/stats                                   {"requests", "faults_fired"}
@@ -19,9 +20,10 @@ import { CinderFault, faults as cinderFaults } from "./cinder-fault";
 import { FaultSwitch, invalidRule, type FaultRule } from "./fault-switch";
 import { KeystoneCheck } from "./keystone-check";
 import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
-import { CinderStore, type Caller } from "./store";
+import { CinderStore, DEFAULT_TYPE, type BackendSpec, type Caller } from "./store";
 
 export type { FaultRule } from "./fault-switch";
+export type { BackendSpec } from "./store";
 
 export interface CinderEmulatorOptions {
   /** 0 (the default) picks a free port */
@@ -38,6 +40,17 @@ export interface CinderEmulatorOptions {
   maxVersion?: string;
   /** iSCSI portals "ip:port"; the first is `target_portal` (default ["127.0.0.1:3260"]) */
   portals?: string[];
+  /** the volume service's host: volumes show "<serviceHost>@lvm#lvm" (default "cinder-emulator"; the lab's real one is "cinder-lab") */
+  serviceHost?: string;
+  /**
+   * A second backend, Fibre Channel: volumes of `volumeType` (default "fc") land on it and
+   * export as `fibre_channel` to the array's `targetWwpns` (`target_wwn` a string for one port,
+   * a list for more, as drivers send it); its pool reports storage_protocol "FC". The LVM/iSCSI
+   * backend keeps `__DEFAULT__`.
+   */
+  fcBackend?: { targetWwpns: string[]; volumeType?: string; name?: string };
+  /** Any set of backends instead (overrides `portals` and `fcBackend`); see store.ts BackendSpec. */
+  backends?: BackendSpec[];
   /** faults armed from the start */
   faults?: FaultRule[];
   /**
@@ -67,9 +80,14 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
   }
   const portals = opts.portals ?? ["127.0.0.1:3260"];
   if (portals.length === 0) throw new Error("portals must name at least one ip:port");
+  const backends: BackendSpec[] = opts.backends ?? [
+    { name: "lvm", protocol: "iSCSI", volumeTypes: [DEFAULT_TYPE], portals },
+    ...(opts.fcBackend ? [fcBackendSpec(opts.fcBackend)] : []),
+  ];
   const createDelayMs = opts.createDelayMs ?? 200;
-  const store = new CinderStore({ createDelayMs, deleteDelayMs: opts.deleteDelayMs ?? createDelayMs, portals });
-  const api = new CinderApi(store, maxVersion);
+  const serviceHost = opts.serviceHost ?? "cinder-emulator";
+  const store = new CinderStore({ createDelayMs, deleteDelayMs: opts.deleteDelayMs ?? createDelayMs, host: serviceHost, backends });
+  const api = new CinderApi(store, maxVersion, serviceHost);
   const faultSwitch = new FaultSwitch();
   const keystone = opts.keystoneUrl ? new KeystoneCheck(opts.keystoneUrl) : null;
   for (const rule of opts.faults ?? []) faultSwitch.arm(rule);
@@ -176,6 +194,14 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
   };
 }
 
+function fcBackendSpec(fc: NonNullable<CinderEmulatorOptions["fcBackend"]>): BackendSpec {
+  const wwpns = fc.targetWwpns.map((w) => w.replace(/:/g, "").toLowerCase());
+  if (wwpns.length === 0 || wwpns.some((w) => !/^[0-9a-f]{16}$/.test(w))) {
+    throw new Error(`fcBackend.targetWwpns must be 16 hex digits each, got ${fc.targetWwpns.join(", ")}`);
+  }
+  return { name: fc.name ?? "fc", protocol: "FC", volumeTypes: [fc.volumeType ?? "fc"], targetWwpns: wwpns };
+}
+
 function fail(req: IncomingMessage, res: ServerResponse, rule: FaultRule): void {
   if (rule.drop) {
     req.socket.destroy();
@@ -188,7 +214,8 @@ function fail(req: IncomingMessage, res: ServerResponse, rule: FaultRule): void 
       : status >= 500
         ? new CinderFault(status, cinderFaults.internal().message)
         : new CinderFault(status, "Fault injected by the lab.");
-  send(res, { status, body: fault.body(), headers: { "OpenStack-API-Version": "volume 3.0" } });
+  const retryAfter: Record<string, string> = rule.retry_after !== undefined ? { "Retry-After": String(rule.retry_after) } : {};
+  send(res, { status, body: fault.body(), headers: { "OpenStack-API-Version": "volume 3.0", ...retryAfter } });
 }
 
 function labError(message: string): ApiResponse {

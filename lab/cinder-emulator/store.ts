@@ -11,9 +11,16 @@
  *   a `reserved` attachment is left behind and the volume stays `reserved`.
  * - Deleting an attachment that has been exported to an instance asks Nova first (CVE-2023-2088);
  *   without a service role that fails (500 here: no Nova in the catalog).
+ *
+ * Backends: the LVM/iSCSI one always (volume type `__DEFAULT__` unless another backend claims
+ * it), and any number more, each serving the volume types it lists, e.g. a Fibre Channel array
+ * with its target WWPNs. A volume lives on the backend of its type (`os-vol-host-attr:host`
+ * "<host>@<backend>#<backend>"); the scheduler's pool list reports each backend's
+ * `storage_protocol`. Each driver checks the connector as Cinder's do (validate_connector):
+ * iSCSI needs `initiator`, Fibre Channel `wwpns` and `wwnns`.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { CinderFault, faults, MISSING_INITIATOR } from "./cinder-fault";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { CinderFault, faults, MISSING_CONNECTOR_INFO, MISSING_INITIATOR } from "./cinder-fault";
 
 export type VolumeStatus =
   | "creating"
@@ -47,6 +54,28 @@ export interface VolumeRecord {
   chap: { username: string; password: string } | null;
   /** false until the "scheduler" placed it: the create answer lacks host and tenant fields. */
   placed: boolean;
+  /** the backend (volume_backend_name) its type maps to */
+  backend: string;
+}
+
+export interface BackendSpec {
+  /** volume_backend_name; also the pool: the host is "<host>@<name>#<name>" */
+  name: string;
+  protocol: "iSCSI" | "FC";
+  /** the volume types whose volumes it holds */
+  volumeTypes: string[];
+  /** iSCSI: portals "ip:port", the first is `target_portal` */
+  portals?: string[];
+  /** FC: the array's target port WWPNs, 16 hex digits */
+  targetWwpns?: string[];
+}
+
+export interface VolumeTypeRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  extra_specs: Record<string, string>;
+  backend: string;
 }
 
 export interface AttachmentRecord {
@@ -67,23 +96,92 @@ export interface AttachmentRecord {
 export interface StoreOptions {
   createDelayMs: number;
   deleteDelayMs: number;
-  /** "ip:port" of the iSCSI portals; the first is `target_portal`. */
-  portals: string[];
+  /** the volume service's `host` (cinder.conf), e.g. "cinder-lab" */
+  host: string;
+  /** at least one; the first serves `__DEFAULT__` unless one lists it */
+  backends: BackendSpec[];
 }
+
+/** The id a real deployment gives `__DEFAULT__` is random; ours is fixed, the rest derived. */
+const DEFAULT_TYPE_ID = "2b190e67-ef8b-4994-8291-e16d8b28fe60";
+export const DEFAULT_TYPE = "__DEFAULT__";
 
 export interface Caller {
   project_id: string;
   user_id: string;
   /** `X-Service-Roles: service` (noauth) or a service token: lets detach skip the Nova check. */
   is_service: boolean;
+  /** an admin sees the scheduler's pools; noauth callers always are */
+  is_admin?: boolean;
 }
 
 export class CinderStore {
   private readonly volumes = new Map<string, VolumeRecord>();
   private readonly attachments = new Map<string, AttachmentRecord>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly backends = new Map<string, BackendSpec>();
+  private readonly types: VolumeTypeRecord[] = [];
 
-  constructor(private readonly opts: StoreOptions) {}
+  constructor(private readonly opts: StoreOptions) {
+    if (opts.backends.length === 0) throw new Error("the emulator needs at least one backend");
+    for (const b of opts.backends) {
+      if (this.backends.has(b.name)) throw new Error(`backend ${b.name} named twice`);
+      if (b.protocol === "iSCSI" && !b.portals?.length) throw new Error(`iSCSI backend ${b.name} needs portals`);
+      if (b.protocol === "FC" && !b.targetWwpns?.length) throw new Error(`FC backend ${b.name} needs target WWPNs`);
+      this.backends.set(b.name, b);
+    }
+    const claimed = opts.backends.some((b) => b.volumeTypes.includes(DEFAULT_TYPE));
+    const typeNames = opts.backends.flatMap((b, i) =>
+      [...(i === 0 && !claimed ? [DEFAULT_TYPE] : []), ...b.volumeTypes].map((name) => ({ name, backend: b.name })),
+    );
+    for (const { name, backend } of typeNames) {
+      if (this.types.some((t) => t.name === name)) throw new Error(`volume type ${name} served by two backends`);
+      const isDefault = name === DEFAULT_TYPE;
+      this.types.push({
+        id: isDefault ? DEFAULT_TYPE_ID : derivedUuid(`type:${name}`),
+        name,
+        description: isDefault ? "Default Volume Type" : null,
+        // the real __DEFAULT__ has no extra specs: with one backend the scheduler needs none
+        extra_specs: isDefault ? {} : { volume_backend_name: backend },
+        backend,
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ types and pools
+
+  /** GET /types: public types, in the order they were made (__DEFAULT__ first). */
+  listTypes(): VolumeTypeRecord[] {
+    return [...this.types];
+  }
+
+  /** By id, or "default" (GET /types/default). */
+  getType(idOrDefault: string): VolumeTypeRecord {
+    const t = idOrDefault === "default" ? this.types.find((x) => x.name === DEFAULT_TYPE) : this.types.find((x) => x.id === idOrDefault);
+    if (!t) throw faults.volumeTypeNotFound(idOrDefault);
+    return t;
+  }
+
+  /** What the scheduler reports per pool: one pool per backend, named like its volumes' host. */
+  pools(): Array<{ name: string; backend: BackendSpec; volumes: number; allocatedGb: number }> {
+    return [...this.backends.values()].map((b) => {
+      const vols = [...this.volumes.values()].filter((v) => v.backend === b.name && v.placed);
+      return { name: this.hostOf(b.name), backend: b, volumes: vols.length, allocatedGb: vols.reduce((n, v) => n + v.size, 0) };
+    });
+  }
+
+  /** "host@backend#pool" of a placed volume, null before. */
+  volumeHost(vol: VolumeRecord): string | null {
+    return vol.placed ? this.hostOf(vol.backend) : null;
+  }
+
+  typeOf(vol: VolumeRecord): VolumeTypeRecord {
+    return this.types.find((t) => t.name === vol.volume_type)!;
+  }
+
+  private hostOf(backend: string): string {
+    return `${this.opts.host}@${backend}#${backend}`;
+  }
 
   close(): void {
     for (const t of this.timers) clearTimeout(t);
@@ -96,6 +194,10 @@ export class CinderStore {
     caller: Caller,
     spec: { size: number; name: string | null; description: string | null; volume_type: string | null; multiattach: boolean; metadata: Record<string, string> },
   ): VolumeRecord {
+    // by name or by id, as Cinder accepts it; an unknown one fails before anything is made
+    const wanted = spec.volume_type ?? DEFAULT_TYPE;
+    const type = this.types.find((t) => t.name === wanted || t.id === wanted);
+    if (!type) throw faults.volumeTypeNameNotFound(wanted);
     const vol: VolumeRecord = {
       id: randomUUID(),
       project_id: caller.project_id,
@@ -106,12 +208,13 @@ export class CinderStore {
       status: "creating",
       bootable: false,
       multiattach: spec.multiattach,
-      volume_type: spec.volume_type ?? "__DEFAULT__",
+      volume_type: type.name,
       metadata: spec.metadata,
       created_at: timestamp(),
       updated_at: null,
       chap: null,
       placed: false,
+      backend: type.backend,
     };
     this.volumes.set(vol.id, vol);
     this.later(this.opts.createDelayMs, () => {
@@ -260,12 +363,12 @@ export class CinderStore {
     this.setStatus(vol, this.attachmentsOf(volumeId).some((a) => a.status === "attached") ? "in-use" : "available");
   }
 
-  /** os-initialize_connection: the driver's `data` without attachment bookkeeping. */
-  legacyInitializeConnection(volumeId: string, connector: unknown): Json {
+  /** os-initialize_connection: the driver's type and `data`, without attachment bookkeeping. */
+  legacyInitializeConnection(volumeId: string, connector: unknown): { driver_volume_type: string; data: Json } {
     const vol = this.getVolume(volumeId);
     if (!isObject(connector)) throw faults.invalidInput(MISSING_INITIATOR);
     try {
-      return this.connectionData(vol, connector);
+      return { driver_volume_type: this.driverVolumeType(vol), data: this.connectionData(vol, connector) };
     } catch (err) {
       throw faults.invalidInput((err as Error).message.replace(/^Invalid input received: /, ""));
     }
@@ -354,20 +457,29 @@ export class CinderStore {
     const data = this.connectionData(vol, connector);
     att.connector = connector;
     att.host_name = stringOr(connector["host"], null);
-    att.connection_info = { ...data, driver_volume_type: "iscsi", attachment_id: att.id };
+    att.connection_info = { ...data, driver_volume_type: this.driverVolumeType(vol), attachment_id: att.id };
     att.attached_at ??= timestamp();
     if (att.status === "reserved") att.status = "attaching";
     this.setStatus(vol, "attaching");
   }
 
-  /** What the LVM driver with the tgt helper answers to initialize_connection. */
+  private driverVolumeType(vol: VolumeRecord): "iscsi" | "fibre_channel" {
+    return this.backends.get(vol.backend)!.protocol === "FC" ? "fibre_channel" : "iscsi";
+  }
+
   private connectionData(vol: VolumeRecord, connector: Json): Json {
+    const backend = this.backends.get(vol.backend)!;
+    return backend.protocol === "FC" ? fcData(vol, backend, connector) : this.iscsiData(vol, backend, connector);
+  }
+
+  /** What the LVM driver with the tgt helper answers to initialize_connection. */
+  private iscsiData(vol: VolumeRecord, backend: BackendSpec, connector: Json): Json {
     if (typeof connector["initiator"] !== "string" || connector["initiator"] === "") {
       throw new Error(`Invalid input received: ${MISSING_INITIATOR}`);
     }
     vol.chap ??= { username: randomToken(20), password: randomToken(16) };
     const iqn = `iqn.2010-10.org.openstack:volume-${vol.id}`;
-    const portals = this.opts.portals;
+    const portals = backend.portals!;
     const data: Json = { target_discovered: false };
     // cinder/volume/targets/iscsi.py: the plural keys come whenever the connector asks for
     // multipath, one entry per portal (target_ip_address + target_secondary_ip_addresses);
@@ -432,6 +544,38 @@ export class CinderStore {
     t.unref();
     this.timers.add(t);
   }
+}
+
+/**
+ * What an FC driver answers: FibreChannelDriver.validate_connector wants non-empty `wwpns`
+ * and `wwnns`; the target WWPNs come as one string for one port, a list for more (drivers
+ * differ; several send the bare string for a single port); every initiator is mapped to every
+ * target port (no zone manager).
+ */
+function fcData(vol: VolumeRecord, backend: BackendSpec, connector: Json): Json {
+  for (const setting of ["wwpns", "wwnns"]) {
+    const v = connector[setting];
+    if (!Array.isArray(v) || v.length === 0) throw new Error(`Invalid input received: ${MISSING_CONNECTOR_INFO}: ${setting}`);
+  }
+  const targets = backend.targetWwpns!;
+  const initiators = (connector["wwpns"] as unknown[]).map((w) => String(w).toLowerCase());
+  return {
+    target_discovered: false,
+    target_lun: 1,
+    target_wwn: targets.length === 1 ? targets[0] : [...targets],
+    initiator_target_map: Object.fromEntries(initiators.map((i) => [i, [...targets]])),
+    volume_id: vol.id,
+    encrypted: false,
+    qos_specs: null,
+    access_mode: "rw",
+    cacheable: false,
+  };
+}
+
+/** A stable uuid-shaped id from a name (volume type ids must not change between runs). */
+function derivedUuid(name: string): string {
+  const h = createHash("sha256").update(name).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export function isObject(v: unknown): v is Json {

@@ -3,11 +3,15 @@
  * keys appear at which microversion and the fields a create answer still lacks.
  */
 import { atLeast, FEATURE, type Version } from "./microversion";
-import type { AttachmentRecord, VolumeRecord } from "./store";
+import { timestamp, type AttachmentRecord, type BackendSpec, type VolumeRecord, type VolumeTypeRecord } from "./store";
 
-const VOLUME_TYPE_ID = "2b190e67-ef8b-4994-8291-e16d8b28fe60";
 const SERVICE_UUID = "0bcfff9f-0a42-44cd-8bf3-0b84890719aa";
-const HOST = "cinder-emulator@lvm#lvm";
+
+/** Where the store put a volume: its pool's host ("host@backend#pool", null until placed) and its type's id. */
+export interface Placement {
+  host: string | null;
+  type_id: string;
+}
 
 export interface ViewContext {
   baseUrl: string;
@@ -22,7 +26,7 @@ export function volumeSummary(vol: VolumeRecord, ctx: ViewContext): unknown {
  * Until the scheduler placed the volume Cinder shows `service_uuid: null` and
  * `shared_targets: true`; the answer to the create call also lacks the host / tenant fields.
  */
-export function volumeDetail(vol: VolumeRecord, attachments: AttachmentRecord[], ctx: ViewContext, createAnswer = false): unknown {
+export function volumeDetail(vol: VolumeRecord, attachments: AttachmentRecord[], where: Placement, ctx: ViewContext, createAnswer = false): unknown {
   const v = ctx.version;
   const out: Record<string, unknown> = {
     id: vol.id,
@@ -54,13 +58,13 @@ export function volumeDetail(vol: VolumeRecord, attachments: AttachmentRecord[],
     out["service_uuid"] = vol.placed ? SERVICE_UUID : null;
   }
   if (atLeast(v, FEATURE.clusterName)) out["cluster_name"] = null;
-  if (atLeast(v, FEATURE.volumeTypeId)) out["volume_type_id"] = VOLUME_TYPE_ID;
+  if (atLeast(v, FEATURE.volumeTypeId)) out["volume_type_id"] = where.type_id;
   if (atLeast(v, FEATURE.consumesQuota)) out["consumes_quota"] = true;
   if (!createAnswer) {
     out["os-vol-tenant-attr:tenant_id"] = vol.project_id;
     out["os-vol-mig-status-attr:migstat"] = null;
     out["os-vol-mig-status-attr:name_id"] = null;
-    out["os-vol-host-attr:host"] = vol.placed ? HOST : null;
+    out["os-vol-host-attr:host"] = where.host;
   }
   return out;
 }
@@ -99,5 +103,55 @@ export function attachmentDetail(a: AttachmentRecord): unknown {
     detached_at: "",
     attach_mode: a.attach_mode ?? "null",
     connection_info: a.connection_info,
+  };
+}
+
+/** An entry of GET /types (an admin sees extra_specs; noauth callers are admins). */
+export function volumeTypeView(t: VolumeTypeRecord, inList: boolean): unknown {
+  return {
+    id: t.id,
+    name: t.name,
+    is_public: true,
+    description: t.description,
+    extra_specs: t.extra_specs,
+    qos_specs_id: null,
+    // the list shows the access extension's key, the single type does not (seen on Zed)
+    ...(inList ? { "os-volume-type-access:is_public": true } : {}),
+  };
+}
+
+const TOTAL_GB = 10;
+
+/** A pool of GET /scheduler-stats/get_pools?detail=true, key for key as the LVM driver reports it. */
+export function poolView(p: { name: string; backend: BackendSpec; volumes: number; allocatedGb: number }, detail: boolean, host: string): unknown {
+  if (!detail) return { name: p.name };
+  const b = p.backend;
+  const lvm = b.protocol === "iSCSI";
+  return {
+    name: p.name,
+    capabilities: {
+      pool_name: b.name,
+      total_capacity_gb: TOTAL_GB,
+      free_capacity_gb: Math.max(0, TOTAL_GB - p.allocatedGb),
+      reserved_percentage: 0,
+      location_info: lvm ? `LVMVolumeDriver:${host}:cinder-volumes:default:0` : `LabFCDriver:${host}:${b.name}`,
+      QoS_support: false,
+      provisioned_capacity_gb: p.allocatedGb,
+      max_over_subscription_ratio: "20.0",
+      thin_provisioning_support: false,
+      thick_provisioning_support: true,
+      total_volumes: p.volumes,
+      filter_function: null,
+      goodness_function: null,
+      multiattach: true,
+      backend_state: "up",
+      allocated_capacity_gb: p.allocatedGb,
+      cacheable: true,
+      volume_backend_name: b.name,
+      storage_protocol: b.protocol,
+      vendor_name: lvm ? "Open Source" : "sanboot lab",
+      driver_version: lvm ? "3.0.0" : "1.0.0",
+      timestamp: timestamp(),
+    },
   };
 }

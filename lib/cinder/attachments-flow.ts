@@ -6,16 +6,19 @@
  *   (5xx, timeout, reset) is recovered by that lookup, never by creating again.
  * - No volume left `reserved`. When Cinder fails after reserving (a connector its backend
  *   cannot use answers 500 AND leaves a `reserved` attachment), we delete what it left before
- *   throwing, so neither the volume nor a later attempt is stuck on it.
+ *   throwing, so neither the volume nor a later attempt is stuck on it. The same for an export
+ *   over a protocol the request did not ask for, and for an os-complete that failed for good:
+ *   an attach that throws leaves no attachment of its own behind (best effort: when even the
+ *   delete fails, the workflow's rollback detach finds it by instance uuid).
  */
 import { z } from "zod";
 import { SanbootError } from "../errors";
-import type { Attachment, AttachRequest, Connector, IscsiConnection } from "./block-storage";
+import type { Attachment, AttachRequest, Connection, Connector } from "./block-storage";
 import type { Microversion } from "./cinder-transport";
 import {
   attachRefused,
+  connectionFrom,
   explainServiceRefusal,
-  iscsiConnection,
   isUnavailable,
   parse,
   quietly,
@@ -82,10 +85,16 @@ export class AttachmentsFlow {
    * remove a half-made one.
    */
   private async recoverCreate(createError: unknown, req: AttachRequest): Promise<Attachment> {
+    // when even the lookup fails, the workflow's rollback detach finds what is left by instance uuid
     const found = await this.ourAttachments(req.volumeId, req.instanceUuid);
     if (found.length === 1) {
-      const att = await this.show(found[0]!.id);
-      if (hasConnection(att)) return this.finish(att, req);
+      let att: WireAttachment | null = null;
+      try {
+        att = await this.show(found[0]!.id);
+      } catch {
+        // cannot tell how far it got: remove it rather than leave it behind
+      }
+      if (att && hasConnection(att)) return this.finish(att, req);
     }
     await this.discard(found.map((a) => a.id));
     throw wrongProtocol(createError, req) ?? createError;
@@ -109,16 +118,16 @@ export class AttachmentsFlow {
         throw wrongProtocol(err, req) ?? err;
       }
     }
-    let connection: IscsiConnection;
+    let connection: Connection;
     try {
-      connection = iscsiConnection(current.connection_info ?? {}, req.volumeId);
+      connection = connectionFrom(current.connection_info ?? {}, req);
+      if (att.status !== "attached") {
+        // completing twice answers 204 again: safe to retry
+        await this.calls.idempotent({ method: "POST", path: `/attachments/${encodeURIComponent(att.id)}/action`, body: { "os-complete": null } });
+      }
     } catch (err) {
       await this.discard([att.id]);
       throw err;
-    }
-    if (att.status !== "attached") {
-      // completing twice answers 204 again: safe to retry
-      await this.calls.idempotent({ method: "POST", path: `/attachments/${encodeURIComponent(att.id)}/action`, body: { "os-complete": null } });
     }
     return { attachment_id: att.id, connection };
   }

@@ -7,13 +7,16 @@
  *
  * Error translation (Cinder answers `{"<kind>": {"code": N, "message": "..."}}`):
  * - 5xx, 429, timeouts, refused / reset connections → CINDER_UNAVAILABLE, retryable. For a call
- *   that changes state the outcome is then UNKNOWN: the caller must look before doing it again.
+ *   that changes state the outcome is then UNKNOWN: the caller must look before doing it again
+ *   — except where the error proves the request was never acted on (`notActedOn`: the
+ *   connection was refused, or a 429). A `Retry-After` (seconds or an HTTP date) is kept as
+ *   `retryAfterMs` for the retry policy.
  * - 401 even with a renewed token → CINDER_REJECTED (Cinder does not accept our identity).
  * - 404 on a volume (`Volume <id> could not be found.`) → VOLUME_NOT_FOUND.
  * - any other 4xx → CINDER_REJECTED with Cinder's own message.
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
-import type { Clock } from "../clock";
+import { systemClock, type Clock } from "../clock";
 import { SanbootError, type ErrorCode } from "../errors";
 import { NoAuth, type CinderAuth, type CinderSession, type NoauthSettings } from "./cinder-auth";
 import { KeystoneAuth, type KeystoneSettings } from "./keystone-auth";
@@ -57,6 +60,8 @@ export interface CinderCall {
 export interface CinderReply {
   status: number;
   body: unknown;
+  /** Retry-After in ms, when the answer carried one */
+  retryAfterMs?: number | null;
 }
 
 export class Microversion {
@@ -86,14 +91,20 @@ export class Microversion {
 /** A SanbootError that still knows the HTTP status and Cinder's message, for the client's policy. */
 export class CinderHttpError extends SanbootError {
   override readonly name = "CinderHttpError";
+  /** how long the server asked us to wait (Retry-After), null when it did not say */
+  readonly retryAfterMs: number | null;
+  /** the request provably had no effect (connection refused, 429): safe to send again */
+  readonly notActedOn: boolean;
   constructor(
     code: ErrorCode,
     message: string,
     readonly httpStatus: number | null,
     readonly cinderMessage: string,
-    options: { retryable: boolean; cause?: unknown },
+    options: { retryable: boolean; cause?: unknown; retryAfterMs?: number | null; notActedOn?: boolean },
   ) {
-    super(code, message, options);
+    super(code, message, { retryable: options.retryable, cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs ?? null;
+    this.notActedOn = options.notActedOn ?? false;
   }
 }
 
@@ -110,6 +121,7 @@ export class CinderTransport {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly cap: Microversion | null;
+  private readonly clock: Clock;
   private negotiated: { root: string; version: Promise<Microversion> } | null = null;
 
   constructor(
@@ -119,6 +131,7 @@ export class CinderTransport {
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 16 });
     this.auth = options.auth ?? authFor(config, this.dispatcher, options.clock);
+    this.clock = options.clock ?? systemClock;
     this.cap = config.max_microversion === undefined ? null : Microversion.parse(config.max_microversion);
     if (config.max_microversion !== undefined && !this.cap) throw new Error(`max_microversion must look like 3.44, got ${config.max_microversion}`);
   }
@@ -210,7 +223,7 @@ export class CinderTransport {
         signal: AbortSignal.timeout(t),
       });
       const text = await res.body.text();
-      return { status: res.statusCode, body: parseJson(text) };
+      return { status: res.statusCode, body: parseJson(text), retryAfterMs: retryAfter(res.headers["retry-after"], this.clock.now()) };
     } catch (err) {
       throw unreachable(method, url.pathname, err, t);
     }
@@ -233,6 +246,15 @@ function v3Version(body: unknown): Microversion | null {
     return typeof v["version"] === "string" && v["version"] !== "" ? Microversion.parse(v["version"]) : new Microversion(3, 0);
   }
   return null;
+}
+
+/** Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now; null if absent or unreadable. */
+export function retryAfter(header: string | string[] | undefined, now: Date): number | null {
+  const text = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!text) return null;
+  if (/^\d+$/.test(text)) return Number(text) * 1_000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }
 
 function parseJson(text: string): unknown {
@@ -262,7 +284,12 @@ function translateStatus(method: HttpMethod, path: string, reply: CinderReply): 
   const msg = cinderMessage(reply.body);
   const what = `Cinder answered ${reply.status} to ${method} ${path}`;
   if (reply.status >= 500 || reply.status === 429) {
-    return new CinderHttpError("CINDER_UNAVAILABLE", `${what}: ${msg || "no message"}`, reply.status, msg, { retryable: true });
+    return new CinderHttpError("CINDER_UNAVAILABLE", `${what}: ${msg || "no message"}`, reply.status, msg, {
+      retryable: true,
+      retryAfterMs: reply.retryAfterMs ?? null,
+      // a rate limiter refuses before anything runs
+      notActedOn: reply.status === 429,
+    });
   }
   const missing = VOLUME_NOT_FOUND.exec(msg);
   if (reply.status === 404 && missing) {
@@ -286,5 +313,18 @@ function unreachable(method: HttpMethod, path: string, err: unknown, timeoutMs: 
   return new CinderHttpError("CINDER_UNAVAILABLE", `Cinder did not answer ${method} ${path}: ${reason}`, null, "", {
     retryable: true,
     cause: err,
+    notActedOn: errorCode(err) === "ECONNREFUSED",
   });
+}
+
+/** The errno-style code of an error or of its causes (undici wraps the socket's). */
+function errorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("E") && !code.startsWith("ERR_")) return code;
+    // AggregateError (happy eyeballs): any refusal among its errors
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) for (const inner of errors) if (errorCode(inner) === "ECONNREFUSED") return "ECONNREFUSED";
+  }
+  return undefined;
 }

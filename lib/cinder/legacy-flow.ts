@@ -20,12 +20,12 @@
  * pre-attach check let it through for this request), continued by attach and undone by detach.
  */
 import { SanbootError } from "../errors";
-import type { Attachment, AttachRequest, Connector, IscsiConnection } from "./block-storage";
+import type { Attachment, AttachRequest, Connector } from "./block-storage";
 import type { CinderCall } from "./cinder-transport";
 import {
   attachRefused,
+  connectionFrom,
   explainServiceRefusal,
-  iscsiConnection,
   isUnavailable,
   quietly,
   readVolume,
@@ -44,13 +44,15 @@ export class LegacyFlow {
   async attach(req: AttachRequest): Promise<Attachment> {
     const volume = await readVolume(this.calls, req.volumeId);
     const existing = ourAttachmentIds(volume, req.instanceUuid)[0];
-    if (existing) return { attachment_id: existing, connection: await this.initialize(req) };
+    if (existing) return { attachment_id: existing, connection: connectionFrom(await this.initialize(req), req) };
 
     if (volume.status !== "attaching") await this.reserve(req);
     let exported = false;
     try {
-      const connection = await this.initialize(req);
+      const info = await this.initialize(req);
       exported = true;
+      // an export over a protocol the request did not ask for is undone below, like any failure
+      const connection = connectionFrom(info, req);
       return { attachment_id: await this.markAttached(req), connection };
     } catch (err) {
       if (exported) await quietly(() => this.terminate(req.volumeId, req.connector));
@@ -90,12 +92,15 @@ export class LegacyFlow {
     }
   }
 
-  /** Exporting again for the same connector answers the same target: safe to repeat. */
-  private async initialize(req: AttachRequest): Promise<IscsiConnection> {
+  /**
+   * Exporting again for the same connector answers the same target: safe to repeat. Answers
+   * connection_info flat (`data` merged with its type), as the attachments API has it.
+   */
+  private async initialize(req: AttachRequest): Promise<Record<string, unknown>> {
     const reply = await this.action(req.volumeId, "os-initialize_connection", { connector: wireConnector(req.connector) }, "idempotent");
     const info = (reply.body as { connection_info?: { driver_volume_type?: unknown; data?: unknown } } | null)?.connection_info;
     const data = info?.data && typeof info.data === "object" ? (info.data as Record<string, unknown>) : {};
-    return iscsiConnection({ ...data, driver_volume_type: info?.driver_volume_type }, req.volumeId);
+    return { ...data, driver_volume_type: info?.driver_volume_type };
   }
 
   private async markAttached(req: AttachRequest): Promise<string> {

@@ -54,11 +54,18 @@ export class CinderAdmin {
   }
 
   /** A new volume, waited for until `available`, bootable unless asked otherwise. */
-  async createVolume(opts: { bootable?: boolean; project?: string; name?: string; multiattach?: boolean } = {}): Promise<string> {
+  async createVolume(opts: { bootable?: boolean; project?: string; name?: string; multiattach?: boolean; volumeType?: string } = {}): Promise<string> {
     const project = opts.project ?? this.project;
     const created = await this.raw("POST", `/v3/${project}/volumes`, {
       project,
-      body: { volume: { size: 1, name: opts.name ?? "sanboot-contract", ...(opts.multiattach ? { multiattach: true } : {}) } },
+      body: {
+        volume: {
+          size: 1,
+          name: opts.name ?? "sanboot-contract",
+          ...(opts.multiattach ? { multiattach: true } : {}),
+          ...(opts.volumeType ? { volume_type: opts.volumeType } : {}),
+        },
+      },
     });
     if (created.status !== 202) throw new Error(`volume create answered ${created.status}: ${JSON.stringify(created.body)}`);
     const id: string = created.body.volume.id;
@@ -151,7 +158,17 @@ export class CinderAdmin {
     await this.raw("DELETE", `/v3/${project}/volumes/${id}`, { project });
   }
 
-  /** Emulator only: arm a one-shot fault (see lab/cinder-emulator/fault-switch.ts). */
+  /**
+   * Nothing of ours left: no attachment at all (every test starts from none) and the volume
+   * `available` (a real Cinder may take a moment to get there after the last delete).
+   */
+  async expectNothingLeft(id: string, project = this.project): Promise<void> {
+    const left = await this.attachments(id, project);
+    if (left.length > 0) throw new Error(`volume ${id} still has attachments: ${JSON.stringify(left)}`);
+    await this.waitForStatus(id, "available", project, 15_000);
+  }
+
+  /** Emulator (or fault proxy) only: arm a one-shot fault (see lab/cinder-emulator/fault-switch.ts). */
   async failNext(rule: Record<string, unknown>): Promise<void> {
     const r = await request(`${this.url}/_lab/faults`, {
       method: "POST",

@@ -9,7 +9,7 @@ import { startCinderEmulator, type CinderEmulator } from "../../lab/cinder-emula
 import { CinderClient } from "../../lib/cinder/cinder-client";
 import { CinderTransport, type NoauthCinderConfig } from "../../lib/cinder/cinder-transport";
 import { CinderAdmin } from "./cinder-admin";
-import { clientFor, codeOf, connector } from "./contract";
+import { clientFor, codeOf, connector, fcConnector } from "./contract";
 
 const project = randomBytes(16).toString("hex");
 
@@ -87,6 +87,37 @@ describe("the emulator against the transcript of a real Cinder", () => {
     expect((await admin.volume(id)).status).toBe("available");
   });
 
+  it("lists its volume types and the scheduler's pools with storage_protocol, like Zed's LVM backend", async () => {
+    const types = await admin.raw("GET", `/v3/${project}/types`);
+    expect(types.body.volume_types).toEqual([
+      {
+        id: expect.any(String),
+        name: "__DEFAULT__",
+        is_public: true,
+        description: "Default Volume Type",
+        extra_specs: {},
+        qos_specs_id: null,
+        "os-volume-type-access:is_public": true,
+      },
+    ]);
+    const pools = await admin.raw("GET", `/v3/${project}/scheduler-stats/get_pools?detail=true`);
+    expect(pools.body.pools).toEqual([
+      {
+        name: "cinder-emulator@lvm#lvm",
+        capabilities: expect.objectContaining({ pool_name: "lvm", volume_backend_name: "lvm", storage_protocol: "iSCSI", vendor_name: "Open Source", backend_state: "up" }),
+      },
+    ]);
+    expect((await admin.raw("GET", `/v3/${project}/scheduler-stats/get_pools`)).body).toEqual({ pools: [{ name: "cinder-emulator@lvm#lvm" }] });
+    const id = await admin.createVolume();
+    expect(await admin.volume(id)).toMatchObject({ "os-vol-host-attr:host": "cinder-emulator@lvm#lvm", volume_type: "__DEFAULT__", volume_type_id: types.body.volume_types[0].id });
+  });
+
+  it("refuses an unknown volume type with Cinder's 404, creating nothing", async () => {
+    const r = await admin.raw("POST", `/v3/${project}/volumes`, { body: { volume: { size: 1, volume_type: "nope" } } });
+    expect(r).toMatchObject({ status: 404, body: { itemNotFound: { message: "Volume type with name nope could not be found." } } });
+    expect((await admin.raw("GET", `/v3/${project}/types/nope`)).body.itemNotFound.message).toBe("Volume type nope could not be found.");
+  });
+
   it("runs the legacy flow: reserve, initialize_connection (nested), attach, begin_detaching, terminate, detach", async () => {
     const id = await admin.createVolume();
     const act = (body: unknown) => admin.raw("POST", `/v3/${project}/volumes/${id}/action`, { body });
@@ -101,6 +132,73 @@ describe("the emulator against the transcript of a real Cinder", () => {
     expect((await act({ "os-terminate_connection": { connector: connector() } })).status).toBe(202);
     expect((await act({ "os-detach": { attachment_id: inUse.attachments[0].attachment_id } })).status).toBe(202);
     expect((await admin.volume(id)).status).toBe("available");
+  });
+});
+
+describe("the Fibre Channel backend", () => {
+  let emulator: CinderEmulator;
+  let admin: CinderAdmin;
+  beforeAll(async () => {
+    // one target port, colon-separated and upper case in the option: normalised by the emulator
+    emulator = await startCinderEmulator({ port: 0, createDelayMs: 10, serviceHost: "cinder-lab", fcBackend: { targetWwpns: ["50:0A:09:81:86:67:9C:7D"], volumeType: "gold-fc" } });
+    admin = new CinderAdmin(emulator.url, project);
+  });
+  afterAll(() => emulator.close());
+
+  it("places volumes of its type on it, with its own host and an FC pool", async () => {
+    const id = await admin.createVolume({ volumeType: "gold-fc" });
+    expect(await admin.volume(id)).toMatchObject({ volume_type: "gold-fc", "os-vol-host-attr:host": "cinder-lab@fc#fc" });
+    const types = (await admin.raw("GET", `/v3/${project}/types`)).body.volume_types;
+    expect(types.map((t: { name: string; extra_specs: unknown }) => [t.name, t.extra_specs])).toEqual([
+      ["__DEFAULT__", {}],
+      ["gold-fc", { volume_backend_name: "fc" }],
+    ]);
+    const pools = (await admin.raw("GET", `/v3/${project}/scheduler-stats/get_pools?detail=true`)).body.pools;
+    expect(pools.map((p: { name: string; capabilities: { storage_protocol: string } }) => [p.name, p.capabilities.storage_protocol])).toEqual([
+      ["cinder-lab@lvm#lvm", "iSCSI"],
+      ["cinder-lab@fc#fc", "FC"],
+    ]);
+  });
+
+  it("answers target_wwn as a string for a single target port; the client makes it a list", async () => {
+    const id = await admin.createVolume({ volumeType: "gold-fc" });
+    const fcOnly = { host: "n1", wwpns: ["10000090FA0D6754"], wwnns: ["20000090fa0d6754"] };
+    const raw = await admin.createAttachment(id, randomUUID(), fcOnly);
+    expect(raw.body.attachment.connection_info).toMatchObject({
+      driver_volume_type: "fibre_channel",
+      target_wwn: "500a098186679c7d",
+      target_lun: 1,
+      initiator_target_map: { "10000090fa0d6754": ["500a098186679c7d"] },
+    });
+    await admin.clearAttachments(id);
+    const att = await clientFor(emulator.url, project).attach({ volumeId: id, instanceUuid: randomUUID(), connector: fcConnector() });
+    expect(att.connection).toMatchObject({ driver_volume_type: "fibre_channel", target_wwn: ["500a098186679c7d"], target_lun: 1 });
+  });
+
+  it("a connector without wwpns fails like an FC driver's validate_connector: 500, a reserved attachment left", async () => {
+    const id = await admin.createVolume({ volumeType: "gold-fc" });
+    const r = await admin.createAttachment(id, randomUUID(), { host: "n1", initiator: "iqn.2026-11.org.example:n1" });
+    expect(r).toMatchObject({
+      status: 500,
+      body: { computeFault: { message: "Unable to create attachment for volume (Invalid input received: Connector doesn't have required information: wwpns)." } },
+    });
+    expect(await admin.attachments(id)).toEqual([expect.objectContaining({ status: "reserved" })]);
+    const legacy = await admin.action(id, { "os-initialize_connection": { connector: { host: "n1", wwpns: ["10000090fa0d6754"] } } });
+    expect(legacy.body.badRequest.message).toBe("Invalid input received: Connector doesn't have required information: wwnns");
+  });
+
+  it("the client reads the backend protocol from the pools, and caches them", async () => {
+    let now = 0;
+    const c = new CinderClient(config(emulator), { clock: { now: () => new Date(now) }, poolsTtlMs: 60_000 });
+    const fcId = await admin.createVolume({ volumeType: "gold-fc" });
+    const lvmId = await admin.createVolume();
+    expect((await c.getVolume(fcId)).backend_protocol).toBe("FC");
+    const before = emulator.stats().requests;
+    expect((await c.getVolume(lvmId)).backend_protocol).toBe("iSCSI");
+    expect(emulator.stats().requests - before).toBe(1); // the volume only: the pools were cached
+    now = 61_000;
+    await c.getVolume(lvmId);
+    expect(emulator.stats().requests - before).toBe(3);
   });
 });
 
@@ -284,6 +382,37 @@ describe("the client's policy under faults", () => {
     expect((await admin.volume(volumeId)).status).toBe("in-use");
     await client({ max_microversion: "3.43" }).detach(volumeId, req.instanceUuid, req.connector);
     expect((await admin.volume(volumeId)).status).toBe("available");
+  });
+
+  it("waits as long as a 429's Retry-After asks, and counts the retry", async () => {
+    const seen: number[] = [];
+    const c = new CinderClient(config(emulator), { sleep, random: () => 0.5, onRetry: (e) => seen.push(e.delayMs) });
+    await c.getVolume(volumeId);
+    emulator.failNext({ method: "GET", path_regex: `/volumes/${volumeId}$`, status: 429, retry_after: 2 });
+    expect((await c.getVolume(volumeId)).status).toBe("available");
+    expect(sleep).toHaveBeenCalledExactlyOnceWith(2_000);
+    expect(seen).toEqual([2_000]);
+    expect(c.retries).toBe(1);
+  });
+
+  it("does not sleep through a Retry-After longer than maxRetryAfterMs: the error goes up, retryable, saying so", async () => {
+    emulator.failNext({ method: "GET", path_regex: `/volumes/${volumeId}$`, status: 503, retry_after: 120 });
+    const err = await client().getVolume(volumeId).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CINDER_UNAVAILABLE", retryable: true, retryAfterMs: 120_000 });
+    expect((err as Error).message).toContain("503");
+    expect(sleep).not.toHaveBeenCalled();
+  });
+
+  it("sends a create again after a 429 (a rate limiter refuses before anything happens), and attaches once", async () => {
+    emulator.failNext({ method: "POST", path_regex: "/attachments$", status: 429 });
+    const att = await client().attach({ volumeId, instanceUuid: randomUUID(), connector: connector() });
+    expect(await admin.attachments(volumeId)).toEqual([expect.objectContaining({ id: att.attachment_id, status: "attached" })]);
+    expect(sleep).toHaveBeenCalledTimes(1);
+  });
+
+  it("surfaces Cinder's own error message", async () => {
+    const err = await client().attach({ volumeId: "00000000-0000-4000-8000-000000000000", instanceUuid: "not-a-uuid", connector: connector() }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain("Invalid input for field/attribute instance_uuid");
   });
 
   it("reports Cinder down as CINDER_UNAVAILABLE", async () => {

@@ -4,7 +4,7 @@
  * and its removal.
  */
 import type { Connection, Connector, VolumeInfo } from "../../cinder/block-storage";
-import { assertBootableAvailable } from "../../cinder/volume-checks";
+import { assertBootableAvailable, assertProtocol, protocolFor } from "../../cinder/volume-checks";
 import type { SecretBox } from "../../crypto/secret-box";
 import { SanbootError } from "../../errors";
 import type { BootRequestRecord, NodeRecord, TargetRecord } from "../../store/records";
@@ -13,19 +13,11 @@ import { fcPortsOf } from "../relay-queue";
 import { viaRelay } from "./relay-step";
 import { done, type StepImpl, type StepOutcome } from "./step";
 
-const isFc = (p: string | null | undefined) => /^(fc|fibre[ _]?channel)$/i.test(p ?? "");
-
 /** `auto` follows the volume's backend; an explicit protocol must match it when Cinder says. */
 function resolveProtocol(volume: VolumeInfo, requested: BootRequestRecord["requested_protocol"]): "iscsi" | "fibre_channel" {
-  const backend = volume.backend_protocol ?? null;
-  const wanted = requested === "auto" ? (isFc(backend) ? "fibre_channel" : "iscsi") : requested;
-  if (backend && isFc(backend) !== (wanted === "fibre_channel")) {
-    throw new SanbootError(
-      "VOLUME_WRONG_PROTOCOL",
-      `volume ${volume.id} (type ${volume.volume_type ?? "default"}) is on a ${backend} backend; ask for protocol ${isFc(backend) ? "fibre_channel" : "iscsi"} or auto, or retype the volume`,
-    );
-  }
-  return wanted;
+  const protocol = protocolFor(volume, requested);
+  assertProtocol(volume, protocol);
+  return protocol;
 }
 
 function baseConnector(node: NodeRecord, req: BootRequestRecord): Pick<Connector, "host" | "multipath" | "platform" | "os_type"> {
@@ -72,7 +64,7 @@ export const attachVolume: StepImpl = async (deps, req) => {
   // A volume that is no longer `available` may be ours from a run whose answer was lost: the
   // client finds our attachment by the request id before it would create one.
   assertBootableAvailable(volume, req.project_id, { allowAttachedTo: req.request_id });
-  const attachment = await deps.cinder.attach({ volumeId: req.volume_id, instanceUuid: req.request_id, connector: req.connector });
+  const attachment = await deps.cinder.attach({ volumeId: req.volume_id, instanceUuid: req.request_id, connector: req.connector, protocol: req.protocol });
   return done("attach_volume", { attachment_id: attachment.attachment_id, target: await targetRecord(attachment.connection, req.multipath, deps.secrets) });
 };
 
