@@ -7,7 +7,7 @@
  * retried on its own so a retry never repeats a step that already succeeded; the service's
  * workflow owns every retry beyond these.
  */
-import type { BmcDriver, BmcEndpoint, ConfigureResult, SanBootSnapshot, SanbootBmcDriver, SanIscsiSpec } from "../lib/bmc/driver";
+import type { BmcDriver, BmcEndpoint, ClearResult, ConfigureResult, PendingSettings, SanBootSnapshot, SanbootBmcDriver, SanIscsiSpec } from "../lib/bmc/driver";
 import { SanbootError, asSanbootError } from "../lib/errors";
 import type { BmcTarget, CommandBody, CommandOutcome } from "../lib/relay/protocol";
 import type { CredentialStore } from "./config";
@@ -23,6 +23,14 @@ export interface ExecutorOptions {
   clock?: Clock;
   /** Called with each password the executor resolves, so the logger can redact it. */
   onSecret?: (secret: string) => void;
+  /**
+   * How long clear_san_boot waits for a clear the BMC applies only at a reset (Dell NIC settings,
+   * HPE BIOS iSCSI) to apply once it powered the system on (default 600 000 ms: a POST that runs
+   * configuration jobs takes minutes).
+   */
+  settingsTimeoutMs?: number;
+  /** How long clear_san_boot waits for the system to be Off after powering it off (default 300 000 ms). */
+  powerOffTimeoutMs?: number;
 }
 
 export const DEFAULT_BMC_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 15_000 };
@@ -37,7 +45,8 @@ export function bodySecrets(body: CommandBody): string[] {
 }
 
 /** The optional ports: a driver without them cannot do Fibre Channel or report boot progress. */
-export type RelayDriver = BmcDriver & Partial<Pick<SanbootBmcDriver, "readFcInventory" | "configureFcBoot" | "clearFcBoot" | "waitForBoot">>;
+export type RelayDriver = BmcDriver &
+  Partial<Pick<SanbootBmcDriver, "readFcInventory" | "configureFcBoot" | "clearFcBoot" | "waitForBoot" | "awaitSettingsApplied" | "waitForPowerOff">>;
 
 function need<T>(fn: T | undefined, what: string): T {
   if (!fn) throw new SanbootError("BMC_CAPABILITY_MISSING", `this relay's BMC driver cannot ${what}`);
@@ -72,6 +81,8 @@ export class CommandExecutor {
   private readonly backoff: BackoffPolicy;
   private readonly clock: Clock;
   private readonly onSecret: (secret: string) => void;
+  private readonly settingsTimeoutMs: number;
+  private readonly powerOffTimeoutMs: number;
 
   constructor(options: ExecutorOptions) {
     this.driver = options.driver;
@@ -80,6 +91,8 @@ export class CommandExecutor {
     this.backoff = options.backoff ?? DEFAULT_BMC_BACKOFF;
     this.clock = options.clock ?? systemClock;
     this.onSecret = options.onSecret ?? (() => {});
+    this.settingsTimeoutMs = options.settingsTimeoutMs ?? 600_000;
+    this.powerOffTimeoutMs = options.powerOffTimeoutMs ?? 300_000;
   }
 
   async execute(body: CommandBody, log?: Logger): Promise<CommandOutcome> {
@@ -118,21 +131,7 @@ export class CommandExecutor {
       }
       case "power_on": {
         await this.retry("setSanBootOverride", () => d.setSanBootOverride(ep, body.boot_mode), log);
-        // powerOn restarts a server that is already on; a retry after an answer we never saw
-        // must not restart it a second time, so it asks first.
-        let first = true;
-        await this.retry(
-          "powerOn",
-          async () => {
-            if (!first) {
-              const state = await d.getPowerState(ep);
-              if (state === "On" || state === "PoweringOn") return;
-            }
-            first = false;
-            await d.powerOn(ep);
-          },
-          log,
-        );
+        await this.powerOnOnce(ep, log);
         return {};
       }
       case "await_power_on": {
@@ -153,17 +152,111 @@ export class CommandExecutor {
         );
         return { power_state: state };
       }
-      case "clear_san_boot": {
-        await this.retry("powerOff", () => d.powerOff(ep), log);
-        const previous = body.previous as SanBootSnapshot | undefined;
-        const r =
-          body.protocol === "fibre_channel"
-            ? await this.retry("clearFcBoot", () => need(d.clearFcBoot?.bind(d), "clear Fibre Channel boot targets")(ep, body.wwpn, previous), log)
-            : await this.retry("clearIscsiBoot", () => d.clearIscsiBoot(ep, body.mac_address, previous), log);
-        await this.retry("clearBootOverride", () => d.clearBootOverride(ep), log);
-        return { changed: r.changed };
-      }
+      case "clear_san_boot":
+        return this.clearSanBoot(body, ep, log);
     }
+  }
+
+  /**
+   * Undeploy and rollback: leaves the server off with no SAN boot target in force. The clear
+   * disables a SAN override before it touches the target, and every override is gone before any
+   * reset, so no reset (ours or anyone's) boots the SAN device. A clear the BMC only stages (a
+   * settings object applied at the next POST) is applied here, by a power cycle that boots nothing
+   * of ours, and checked; a clear in place, or Immediate, needs no reset. Run again, it finds
+   * nothing to clear and cycles nothing.
+   */
+  private async clearSanBoot(body: Extract<CommandBody, { type: "clear_san_boot" }>, ep: BmcEndpoint, log?: Logger): Promise<Record<string, unknown>> {
+    const d = this.driver;
+    await this.retry("powerOff", () => d.powerOff(ep), log);
+    const previous = body.previous as SanBootSnapshot | undefined;
+    const [step, clear]: [string, () => Promise<ClearResult>] =
+      body.protocol === "fibre_channel"
+        ? ["clearFcBoot", () => need(d.clearFcBoot?.bind(d), "clear Fibre Channel boot targets")(ep, body.wwpn, previous)]
+        : ["clearIscsiBoot", () => d.clearIscsiBoot(ep, body.mac_address, previous)];
+    const r = await this.retry(step, clear, log);
+    // Any override (a PXE one someone left too): the reset below must boot nothing it names.
+    await this.retry("clearBootOverride", () => d.clearBootOverride(ep), log);
+    const pending = r.pending ?? [];
+    if (pending.length === 0) {
+      await this.powerOffSettled(ep, log);
+      return { changed: r.changed };
+    }
+
+    await this.applyPending(ep, pending, log);
+    // What was staged is now in force: a clear finds nothing left to clear, or the BMC dropped it.
+    const check = await this.retry(step, clear, log);
+    if (check.changed || (check.pending ?? []).length > 0) {
+      throw new SanbootError(
+        "BMC_REJECTED",
+        `system ${ep.system_id} still holds its SAN boot target after the cleared settings applied (${pending.map((p) => p.settings_uri).join(", ")})`,
+      );
+    }
+    return { changed: true, applied: pending.map((p) => p.settings_uri) };
+  }
+
+  /**
+   * Applies staged settings: Immediate ones only need their task to end; any other needs a POST,
+   * so the system is powered on (the override is already gone), watched until they applied or
+   * failed, and powered off again, whatever happened.
+   */
+  private async applyPending(ep: BmcEndpoint, pending: PendingSettings[], log?: Logger): Promise<void> {
+    const d = this.driver;
+    const needsReset = pending.some((p) => p.apply_time !== "Immediate");
+    const deadline = this.clock.now() + this.settingsTimeoutMs;
+    const left = () => Math.max(1, deadline - this.clock.now());
+    const wait = this.settingsWaiter(ep, left);
+    if (needsReset) log?.info("applying a staged SAN boot clear through a power cycle", { settings: pending.map((p) => p.settings_uri) });
+    try {
+      if (needsReset) {
+        await this.powerOffSettled(ep, log);
+        await this.powerOnOnce(ep, log);
+      }
+      for (const p of pending) {
+        await this.retry("awaitSettingsApplied", () => wait(p), log, (e) => e.code !== "BMC_POWER_TIMEOUT" && deadline - this.clock.now() > 0);
+      }
+    } catch (err) {
+      if (needsReset) await this.retry("powerOff", () => d.powerOff(ep), log).catch(() => undefined);
+      throw err;
+    }
+    if (needsReset) await this.retry("powerOff", () => d.powerOff(ep), log);
+    await this.powerOffSettled(ep, log);
+  }
+
+  /** Waits until an earlier powerOff took effect, where the driver can tell. */
+  private async powerOffSettled(ep: BmcEndpoint, log?: Logger): Promise<void> {
+    const wait = this.driver.waitForPowerOff?.bind(this.driver);
+    if (!wait) return;
+    const deadline = this.clock.now() + this.powerOffTimeoutMs;
+    await this.retry("waitForPowerOff", () => wait(ep, Math.max(1, deadline - this.clock.now())), log, (e) => e.code !== "BMC_POWER_TIMEOUT");
+  }
+
+  /** awaitSettingsApplied, else waitForBoot, which also reports settings that failed at the reset. */
+  private settingsWaiter(ep: BmcEndpoint, left: () => number): (p: PendingSettings) => Promise<unknown> {
+    const d = this.driver;
+    if (d.awaitSettingsApplied) return (p) => d.awaitSettingsApplied!(ep, p, left());
+    const waitForBoot = need(d.waitForBoot?.bind(d), "wait for staged BMC settings to apply");
+    return () => waitForBoot(ep, left());
+  }
+
+  /**
+   * powerOn restarts a server that is already on; a retry after an answer we never saw must not
+   * restart it a second time, so it asks first.
+   */
+  private async powerOnOnce(ep: BmcEndpoint, log?: Logger): Promise<void> {
+    const d = this.driver;
+    let first = true;
+    await this.retry(
+      "powerOn",
+      async () => {
+        if (!first) {
+          const state = await d.getPowerState(ep);
+          if (state === "On" || state === "PoweringOn") return;
+        }
+        first = false;
+        await d.powerOn(ep);
+      },
+      log,
+    );
   }
 
   private async retry<T>(

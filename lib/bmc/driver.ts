@@ -18,7 +18,10 @@
  * `/Settings`, HPE's `Bios/iScsi/Settings`, any BMC publishing `@Redfish.Settings`) is accepted
  * but not in force until the next reset. Such writes answer `pending` (where, when, and the job or
  * task that tracks it); `awaitSettingsApplied` or `waitForBoot` after the reset say whether it
- * took. "Already done?" checks judge the pending values, so a retry sends nothing.
+ * took. "Already done?" checks judge the pending values, so a retry sends nothing; a clear that
+ * sends nothing still answers `pending` while what it judged by is staged and not yet in force,
+ * so a retried undeploy still applies it. Clears ask `Immediate` where the settings object offers
+ * it (nothing then stays pending); Dell NIC settings and HPE BIOS iSCSI do not, and need a reset.
  *
  * Methods return once the BMC accepted the change. Nothing here waits for power to settle except
  * the `waitFor*` / `await*` methods and `setSanBootOverride` on a BMC whose SAN boot device only
@@ -117,6 +120,17 @@ export interface PendingSettings {
   task_uri?: string;
 }
 
+/** What a clear did: `pending` lists the settings that stay staged until a reset applies them. */
+export interface ClearResult {
+  /** false: nothing held (or had pending) a target to clear; nothing was sent */
+  changed: boolean;
+  /**
+   * Present when the clear is not yet in force: reset the system (or, for `Immediate`, only wait),
+   * then `awaitSettingsApplied` each, or the old target is what the next boot tries.
+   */
+  pending?: PendingSettings[];
+}
+
 export interface ConfigureResult {
   /** false: the function already held (or had pending) exactly this target; nothing was sent */
   changed: boolean;
@@ -140,6 +154,15 @@ export interface PowerPort {
   powerOff(ep: BmcEndpoint): Promise<void>;
   /** Polls PowerState until On; throws BMC_POWER_TIMEOUT (retryable) after timeoutMs. */
   waitForPowerOn(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState>;
+}
+
+/**
+ * Power settling off: a ForceOff is answered at once and PowerState follows seconds later (a
+ * graceful shutdown, minutes). Separate from PowerPort so a driver may lack it.
+ */
+export interface PowerSettlePort {
+  /** Polls PowerState until Off; throws BMC_POWER_TIMEOUT (retryable) after timeoutMs. */
+  waitForPowerOff(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState>;
 }
 
 export interface BootStatus {
@@ -179,9 +202,11 @@ export interface SanBootTargetPort {
   /**
    * Clears the target on every function that holds one we could have written (idempotent), or
    * only the function with `macAddress`; with `previous` (from configure), restores what that
-   * function held instead of blanking it.
+   * function held instead of blanking it. First disables a boot override that names a SAN device
+   * (RemoteDrive, UefiTarget), so no reset boots the target being cleared. Answers `pending`
+   * (ClearResult) where the clear waits for a reset; never resets itself.
    */
-  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<{ changed: boolean }>;
+  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<ClearResult>;
 }
 
 export interface FcPortIdentity {
@@ -209,15 +234,20 @@ export interface InventoryPort {
 export interface FcBootTargetPort {
   /** Writes `FibreChannel.BootTargets` and `BootMode: FibreChannel`; no PATCH when already set. */
   configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec): Promise<ConfigureResult>;
-  /** Clears (or with `previous`, restores) the FC boot targets; only the port `wwpn` when given. */
-  clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<{ changed: boolean }>;
+  /**
+   * Clears (or with `previous`, restores) the FC boot targets; only the port `wwpn` when given.
+   * The SAN override first, and `pending`, as for clearIscsiBoot.
+   */
+  clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<ClearResult>;
 }
 
 export interface SettingsPort {
   /**
    * Polls a pending write's job / task (or, without one, its settings object) until it applied.
-   * Throws BMC_REJECTED when it failed, BMC_POWER_TIMEOUT (retryable) when still pending after
-   * timeoutMs (it waits for a reset: power the system on first).
+   * Throws BMC_REJECTED when it failed (a failed job / task, or `SettingsFailed` in the resource's
+   * `@Redfish.Settings.Messages`), BMC_POWER_TIMEOUT (retryable) when still pending after
+   * timeoutMs (an `OnReset` write waits for a reset: power the system on first; an `Immediate`
+   * one only for its task).
    */
   awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs: number): Promise<void>;
 }
@@ -226,6 +256,6 @@ export interface SettingsPort {
 export interface BmcDriver extends PowerPort, BootOverridePort, SanBootTargetPort {}
 
 /** Every port: what the Redfish drivers (generic, iDRAC, iLO) implement. */
-export interface SanbootBmcDriver extends BmcDriver, BootProgressPort, InventoryPort, FcBootTargetPort, SettingsPort {
+export interface SanbootBmcDriver extends BmcDriver, PowerSettlePort, BootProgressPort, InventoryPort, FcBootTargetPort, SettingsPort {
   close(): Promise<void>;
 }

@@ -46,20 +46,32 @@ async function chassisOf(t: RedfishTransport, system: Found<ComputerSystem>): Pr
   return mine.length > 0 ? mine : all.length === 1 ? all : [];
 }
 
-/** Every NetworkDeviceFunction of the system, in link order, with its ETag. */
-export async function listFunctions(t: RedfishTransport, system: Found<ComputerSystem>): Promise<Array<Found<NetworkDeviceFunction>>> {
-  const out: Array<Found<NetworkDeviceFunction>> = [];
+/** The URIs of every NetworkDeviceFunction of the system, in link order: the walk alone. */
+export async function findFunctionUris(t: RedfishTransport, system: Found<ComputerSystem>): Promise<string[]> {
+  const out: string[] = [];
   for (const chassisUri of await chassisOf(t, system)) {
     const adaptersUri = linkOf((await t.get(chassisUri)).body.NetworkAdapters);
     if (!adaptersUri) continue;
     for (const adapterUri of memberLinks((await t.get(adaptersUri)).body)) {
       const fnsUri = linkOf(((await t.get(adapterUri)).body as NetworkAdapter).NetworkDeviceFunctions);
       if (!fnsUri) continue;
-      for (const fnUri of memberLinks((await t.get(fnsUri)).body)) {
-        const fn = await getResource<NetworkDeviceFunction>(t, fnUri);
-        out.push({ ...fn, body: { ...fn.body, "@odata.id": fn.body["@odata.id"] ?? fnUri } });
-      }
+      out.push(...memberLinks((await t.get(fnsUri)).body));
     }
   }
   return out;
+}
+
+/** The functions at `uris`, fresh, with their ETags. */
+export async function readFunctions(t: RedfishTransport, uris: string[]): Promise<Array<Found<NetworkDeviceFunction>>> {
+  const out: Array<Found<NetworkDeviceFunction>> = [];
+  for (const fnUri of uris) {
+    const fn = await getResource<NetworkDeviceFunction>(t, fnUri);
+    out.push({ ...fn, body: { ...fn.body, "@odata.id": fn.body["@odata.id"] ?? fnUri } });
+  }
+  return out;
+}
+
+/** Every NetworkDeviceFunction of the system, in link order, with its ETag. */
+export async function listFunctions(t: RedfishTransport, system: Found<ComputerSystem>): Promise<Array<Found<NetworkDeviceFunction>>> {
+  return readFunctions(t, await findFunctionUris(t, system));
 }

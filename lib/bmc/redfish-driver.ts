@@ -7,13 +7,15 @@
  * Policy lives here and in the modules it calls (walk links, "already done?" before every write,
  * re-read and retry on 412, follow tasks and jobs); HTTP and error translation live in the
  * transport, which passes every request for one BMC through one gate (many BMCs allow a single
- * session).
+ * session). The links found by walking a BMC are reused for a while (redfish-discovery-cache.ts):
+ * a boot's relay commands then read only the resources they decide on.
  */
 import { SanbootError } from "../errors";
 import type {
   BmcDriverSetting,
   BmcEndpoint,
   BootStatus,
+  ClearResult,
   ConfigureResult,
   FcBootSpec,
   FcPortIdentity,
@@ -24,13 +26,14 @@ import type {
   SanIscsiSpec,
 } from "./driver";
 import { chooseResetType, chooseSanOverride, clearOverridePatch, hasBooted, powerIntent, resetActionOf, type ResetAction } from "./redfish-boot-power";
-import { findSystemUri, getResource, listFunctions, type Found } from "./redfish-discovery";
+import { findFunctionUris, findSystemUri, getResource, readFunctions, type Found } from "./redfish-discovery";
+import { DiscoveryCache } from "./redfish-discovery-cache";
 import { isFcCapable } from "./redfish-fc";
 import { isIscsiCapable, macsOf } from "./redfish-san-boot";
-import { clearFc, clearIscsi, configureFc, configureIscsi, fcInventory, readFunction, type SanContext } from "./redfish-san-targets";
+import { clearFc, clearIscsi, configureFc, configureIscsi, fcInventory, mergeClears, readFunction, type SanContext } from "./redfish-san-targets";
 import { settingsFailures, type MessageSummary } from "./redfish-settings";
 import { RedfishAgentPool, RedfishTransport } from "./redfish-transport";
-import { linkOf, type ActionInfo, type ComputerSystem, type Manager, type ServiceRoot } from "./redfish-types";
+import { linkOf, type ActionInfo, type ComputerSystem, type Manager, type NetworkDeviceFunction, type ServiceRoot } from "./redfish-types";
 import { contains, failed, RedfishWriter, SecretMemory } from "./redfish-writer";
 import { selectVendor, vendorOfSetting, type VendorName } from "./vendor-select";
 import { biosIscsiState, clearBiosIscsi, configureBiosIscsi, findBiosIscsi } from "./vendors/hpe-bios-iscsi";
@@ -50,6 +53,11 @@ export interface RedfishDriverOptions {
   driver?: BmcDriverSetting;
   /** requests in flight per BMC (default 1) */
   perBmcConcurrency?: number;
+  /**
+   * how long the links found by walking a BMC (system, function, BIOS iSCSI URIs) are reused
+   * before walking again (default 300 000 ms; a 404 re-walks at once; 0 turns the cache off)
+   */
+  discoveryTtlMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -75,7 +83,7 @@ export class RedfishDriver implements SanbootBmcDriver {
   private readonly defaultSetting: BmcDriverSetting;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
-  private readonly systemUris = new Map<string, string>();
+  private readonly discovery: DiscoveryCache;
   private readonly vendors = new Map<string, { vendor: VendorName; managerUri: string | undefined }>();
   private readonly secrets = new SecretMemory();
 
@@ -89,6 +97,7 @@ export class RedfishDriver implements SanbootBmcDriver {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = opts.now ?? Date.now;
     this.pool = new RedfishAgentPool(this.timeoutMs, opts.perBmcConcurrency ?? 1);
+    this.discovery = new DiscoveryCache(opts.discoveryTtlMs ?? 300_000, this.now);
   }
 
   /** Closes the per-endpoint connection pools. */
@@ -135,6 +144,15 @@ export class RedfishDriver implements SanbootBmcDriver {
     return powerStateOf(system.body);
   }
 
+  async waitForPowerOff(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState> {
+    const w = this.writer(ep);
+    const system = await this.poll(timeoutMs, `system ${ep.system_id} not powered off`, async () => {
+      const s = await this.system(w);
+      return s.body.PowerState === "Off" ? s : undefined;
+    });
+    return powerStateOf(system.body);
+  }
+
   async waitForBoot(ep: BmcEndpoint, timeoutMs: number): Promise<BootStatus> {
     const w = this.writer(ep);
     let checked = false;
@@ -157,8 +175,8 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   async setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void> {
     const w = this.writer(ep);
-    const uri = await this.systemUri(w);
-    let system = await getResource<ComputerSystem>(w.t, uri);
+    let system = await this.system(w);
+    const uri = system.uri;
     const needsPath = !(system.body.Boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
     let hints: string[] = [];
     if (needsPath) {
@@ -178,7 +196,7 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   async clearBootOverride(ep: BmcEndpoint): Promise<void> {
     const w = this.writer(ep);
-    await this.clearOverride(w, await this.systemUri(w), false);
+    await this.withSystemUri(w, (uri) => this.clearOverride(w, uri, false));
   }
 
   // ---- SAN boot targets ----
@@ -187,46 +205,51 @@ export class RedfishDriver implements SanbootBmcDriver {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
-    const fns = await listFunctions(w.t, system);
-    const bios = ctx.vendor === "hpe" ? await findBiosIscsi(ctx, system) : undefined;
-    if (bios) {
-      const macs = fns.filter((f) => isIscsiCapable(f.body)).map((f) => macsOf(f.body)[0] ?? "");
-      return configureBiosIscsi(ctx, bios, spec, macs);
-    }
-    return configureIscsi(ctx, fns, spec);
+    return this.withFunctions(w, system, async (fns) => {
+      const viaBios =
+        ctx.vendor === "hpe"
+          ? await this.withBiosIscsi(ctx, system, async (bios) => {
+              if (!bios) return undefined;
+              const macs = fns.filter((f) => isIscsiCapable(f.body)).map((f) => macsOf(f.body)[0] ?? "");
+              return configureBiosIscsi(ctx, bios, spec, macs);
+            })
+          : undefined;
+      return viaBios ?? configureIscsi(ctx, fns, spec);
+    });
   }
 
-  async clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<{ changed: boolean }> {
+  async clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<ClearResult> {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
-    let changed = false;
-    const bios = ctx.vendor === "hpe" || previous?.kind === "hpe_bios_iscsi" ? await findBiosIscsi(ctx, system) : undefined;
-    if (bios) changed = await clearBiosIscsi(ctx, bios, previous);
-    changed = (await clearIscsi(ctx, await listFunctions(w.t, system), macAddress, previous)) || changed;
-    // A Once/Continuous override still pointing at the SAN would boot into a target that is gone.
-    changed = (await this.clearOverride(w, system.uri, true)) || changed;
-    return { changed };
+    // The override first: from here on no reset (the one that applies this clear, or anyone's)
+    // boots the SAN device, whose target is about to go.
+    const parts: ClearResult[] = [{ changed: await this.clearOverride(w, system.uri, true) }];
+    if (ctx.vendor === "hpe" || previous?.kind === "hpe_bios_iscsi") {
+      parts.push(await this.withBiosIscsi(ctx, system, async (bios) => (bios ? clearBiosIscsi(ctx, bios, previous) : { changed: false })));
+    }
+    parts.push(await this.withFunctions(w, system, (fns) => clearIscsi(ctx, fns, macAddress, previous)));
+    return mergeClears(parts);
   }
 
   async readFcInventory(ep: BmcEndpoint): Promise<{ ports: FcPortIdentity[] }> {
     const w = this.writer(ep);
-    return { ports: fcInventory(await listFunctions(w.t, await this.system(w))) };
+    return { ports: fcInventory(await this.functions(w, await this.system(w))) };
   }
 
   async configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec): Promise<ConfigureResult> {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
-    return configureFc(ctx, await listFunctions(w.t, await this.system(w)), spec);
+    const system = await this.system(w);
+    return this.withFunctions(w, system, (fns) => configureFc(ctx, fns, spec));
   }
 
-  async clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<{ changed: boolean }> {
+  async clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<ClearResult> {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
-    let changed = await clearFc(ctx, await listFunctions(w.t, system), wwpn, previous);
-    changed = (await this.clearOverride(w, system.uri, true)) || changed;
-    return { changed };
+    const override = { changed: await this.clearOverride(w, system.uri, true) };
+    return mergeClears([override, await this.withFunctions(w, system, (fns) => clearFc(ctx, fns, wwpn, previous))]);
   }
 
   async awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs: number): Promise<void> {
@@ -250,23 +273,29 @@ export class RedfishDriver implements SanbootBmcDriver {
     return `${new URL(ep.address).origin}|${ep.system_id}`;
   }
 
-  private async systemUri(w: RedfishWriter): Promise<string> {
-    let uri = this.systemUris.get(this.key(w.ep));
-    if (!uri) {
-      uri = await findSystemUri(w.t, w.ep.system_id);
-      this.systemUris.set(this.key(w.ep), uri);
-    }
-    return uri;
+  // Discovery: links found by walking are reused (DiscoveryCache); `use` runs again after a re-walk
+  // when a reused link answered 404, so it must plan from fresh reads.
+
+  private withSystemUri<R>(w: RedfishWriter, use: (uri: string) => Promise<R>): Promise<R> {
+    return this.discovery.through(this.key(w.ep), "system", () => findSystemUri(w.t, w.ep.system_id), use);
   }
 
-  private async system(w: RedfishWriter): Promise<Found<ComputerSystem>> {
-    const uri = await this.systemUri(w);
-    try {
-      return await getResource<ComputerSystem>(w.t, uri);
-    } catch (err) {
-      if (err instanceof SanbootError && err.code === "BMC_REJECTED") this.systemUris.delete(this.key(w.ep));
-      throw err;
-    }
+  private system(w: RedfishWriter): Promise<Found<ComputerSystem>> {
+    return this.withSystemUri(w, (uri) => getResource<ComputerSystem>(w.t, uri));
+  }
+
+  /** The system's functions, read fresh, at the links found by walking. */
+  private withFunctions<R>(w: RedfishWriter, system: Found<ComputerSystem>, use: (fns: Array<Found<NetworkDeviceFunction>>) => Promise<R>): Promise<R> {
+    return this.discovery.through(this.key(w.ep), "functions", () => findFunctionUris(w.t, system), async (uris) => use(await readFunctions(w.t, uris)));
+  }
+
+  private functions(w: RedfishWriter, system: Found<ComputerSystem>): Promise<Array<Found<NetworkDeviceFunction>>> {
+    return this.withFunctions(w, system, async (fns) => fns);
+  }
+
+  /** HPE's `Bios/iScsi` URI (undefined: the BIOS has no UEFI iSCSI initiator). */
+  private withBiosIscsi<R>(ctx: SanContext, system: Found<ComputerSystem>, use: (uri: string | undefined) => Promise<R>): Promise<R> {
+    return this.discovery.through(this.key(ctx.w.ep), "bios-iscsi", () => findBiosIscsi(ctx, system), use);
   }
 
   /** The vendor (setting, else ServiceRoot, else Manager) and the manager, once per endpoint. */
@@ -296,7 +325,7 @@ export class RedfishDriver implements SanbootBmcDriver {
   private async sanState(w: RedfishWriter, system: Found<ComputerSystem>): Promise<SanState> {
     const ctx = await this.sanContext(w);
     const state: SanState = { hints: [], pending: false, failures: [] };
-    for (const f of await listFunctions(w.t, system)) {
+    for (const f of await this.functions(w, system)) {
       if (!isIscsiCapable(f.body) && !isFcCapable(f.body)) continue;
       const view = await readFunction(w, f.body["@odata.id"]);
       const fn = view.fn;
@@ -309,9 +338,8 @@ export class RedfishDriver implements SanbootBmcDriver {
       state.failures.push(...settingsFailures(view.resource["@Redfish.Settings"]));
       if (view.target.deferred && !contains(view.resource, (await w.t.get(view.target.uri)).body)) state.pending = true;
     }
-    const bios = ctx.vendor === "hpe" ? await findBiosIscsi(ctx, system) : undefined;
-    if (bios) {
-      const hpe = await biosIscsiState(ctx, bios);
+    const hpe = ctx.vendor === "hpe" ? await this.withBiosIscsi(ctx, system, async (uri) => (uri ? biosIscsiState(ctx, uri) : undefined)) : undefined;
+    if (hpe) {
       state.hints.unshift(...hpe.hints);
       state.pending ||= hpe.pending;
       state.failures.push(...hpe.failures);

@@ -5,7 +5,7 @@
  * once pending settings apply, and what was there before recorded for rollback.
  */
 import { SanbootError } from "../errors";
-import type { ConfigureResult, FcBootSpec, FcPortIdentity, PendingSettings, SanBootSnapshot, SanIscsiSpec } from "./driver";
+import type { ClearResult, ConfigureResult, FcBootSpec, FcPortIdentity, PendingSettings, SanBootSnapshot, SanIscsiSpec } from "./driver";
 import { getResource, type Found } from "./redfish-discovery";
 import { chooseFcFunction, fcBootPatch, fcClearPatch, fcIdentity, fcSnapshot, isFcCapable, normaliseWwn } from "./redfish-fc";
 import {
@@ -21,10 +21,10 @@ import {
   restorePatch,
   sanBootPatch,
 } from "./redfish-san-boot";
-import { withApplyTime, writeTarget, type WriteTarget } from "./redfish-settings";
+import { CLEAR_APPLY_TIME_PREFERENCE, withApplyTime, writeTarget, type ApplyTimePreference, type WriteTarget } from "./redfish-settings";
 import type { NetworkDeviceFunction } from "./redfish-types";
 import type { RedfishReply } from "./redfish-transport";
-import type { RedfishWriter, SecretMemory } from "./redfish-writer";
+import { contains, type RedfishWriter, type SecretMemory } from "./redfish-writer";
 import type { VendorName } from "./vendor-select";
 import { configJobRequest } from "./vendors/dell-idrac";
 
@@ -44,15 +44,17 @@ export interface FunctionView {
   /** of whatever a write goes to (settings object or resource) */
   etag: string | undefined;
   target: WriteTarget;
+  /** settings object only: staged and not yet in force (the resource does not hold it all) */
+  staged: boolean;
 }
 
-export async function readFunction(w: RedfishWriter, fnUri: string): Promise<FunctionView> {
+export async function readFunction(w: RedfishWriter, fnUri: string, preference?: ApplyTimePreference): Promise<FunctionView> {
   const found = await getResource<NetworkDeviceFunction>(w.t, fnUri);
   const resource = { ...found.body, "@odata.id": fnUri };
-  const target = writeTarget(fnUri, resource["@Redfish.Settings"]);
-  if (!target.deferred) return { fn: resource, resource, etag: found.etag, target };
+  const target = writeTarget(fnUri, resource["@Redfish.Settings"], preference);
+  if (!target.deferred) return { fn: resource, resource, etag: found.etag, target, staged: false };
   const settings = await getResource<Partial<NetworkDeviceFunction>>(w.t, target.uri);
-  return { fn: pendingView(resource, settings.body), resource, etag: settings.etag, target };
+  return { fn: pendingView(resource, settings.body), resource, etag: settings.etag, target, staged: !contains(resource, settings.body) };
 }
 
 interface Written {
@@ -60,19 +62,43 @@ interface Written {
   pending: PendingSettings | undefined;
 }
 
-/** Plan from a fresh view, PATCH, settle (task, job, pending). Null when there was nothing to do. */
-async function writeFunction(ctx: SanContext, fnUri: string, decide: (view: FunctionView) => Record<string, unknown> | null): Promise<Written | null> {
+/** Plan from a fresh view, PATCH, settle (task, job, pending). `written` null when there was nothing to do. */
+async function writeFunction(
+  ctx: SanContext,
+  fnUri: string,
+  decide: (view: FunctionView) => Record<string, unknown> | null,
+  preference?: ApplyTimePreference,
+): Promise<{ written: Written | null; last: FunctionView }> {
   let before: FunctionView | undefined;
+  let last: FunctionView | undefined;
   const reply = await ctx.w.patchFresh(async () => {
-    const view = await readFunction(ctx.w, fnUri);
+    const view = (last = await readFunction(ctx.w, fnUri, preference));
     const body = decide(view);
     if (!body) return null;
     before = view;
     return { uri: view.target.uri, body: withApplyTime(body, view.target.applyTime), etag: view.etag };
   });
-  if (!reply || !before) return null;
+  if (!reply || !before) return { written: null, last: last! };
   const settled = await dellJobFallback(ctx, before.target, reply);
-  return { before, pending: await ctx.w.settle(settled, { ...before.target, resourceUri: fnUri }) };
+  return { written: { before, pending: await ctx.w.settle(settled, { ...before.target, resourceUri: fnUri }) }, last: last! };
+}
+
+/**
+ * A clear of one function: what it left pending. When nothing was sent because the staged
+ * settings already clear it but what is in force does not (a retry after an earlier clear, before
+ * its reset), those settings are pending too: "already cleared" was judged on them.
+ */
+async function clearFunction(ctx: SanContext, fnUri: string, decide: (fn: NetworkDeviceFunction) => Record<string, unknown> | null): Promise<ClearResult> {
+  const { written, last } = await writeFunction(ctx, fnUri, (view) => decide(view.fn), CLEAR_APPLY_TIME_PREFERENCE);
+  if (written) return { changed: true, ...(written.pending ? { pending: [written.pending] } : {}) };
+  if (!last.staged || decide(last.resource) === null) return { changed: false };
+  return { changed: false, pending: [{ resource_uri: fnUri, settings_uri: last.target.uri, apply_time: last.target.applyTime ?? "OnReset" }] };
+}
+
+/** Several clears as one answer. */
+export function mergeClears(parts: ClearResult[]): ClearResult {
+  const pending = parts.flatMap((p) => p.pending ?? []);
+  return { changed: parts.some((p) => p.changed), ...(pending.length > 0 ? { pending } : {}) };
 }
 
 /** iDRAC firmware that takes no apply time stages the settings; a config job applies them at reset. */
@@ -105,7 +131,7 @@ export async function configureIscsi(ctx: SanContext, fns: Array<Found<NetworkDe
   const digest = ctx.secrets.digest(wanted.CHAPSecret, wanted.MutualCHAPSecret);
 
   let previous: SanBootSnapshot | undefined;
-  const written = await writeFunction(ctx, fnUri, (view) => {
+  const { written } = await writeFunction(ctx, fnUri, (view) => {
     const plan = sanBootPatch(view.fn, spec, ctx.secrets.known(key, view.etag, digest));
     if (!plan.ok) throw failure(ctx.w.ep.system_id, plan.reason);
     // A rewrite of an unreadable secret alone leaves the readable target as it was: nothing to record.
@@ -124,18 +150,17 @@ export async function clearIscsi(
   fns: Array<Found<NetworkDeviceFunction>>,
   macAddress: string | undefined,
   previous: SanBootSnapshot | undefined,
-): Promise<boolean> {
+): Promise<ClearResult> {
   const wanted = normaliseMac(macAddress);
   const candidates = fns.filter((f) => isIscsiCapable(f.body) && (wanted === undefined || macsOf(f.body).includes(wanted)));
-  let changed = false;
+  const parts: ClearResult[] = [];
   for (const candidate of candidates) {
     const fnUri = candidate.body["@odata.id"];
     ctx.secrets.forget(secretKey(ctx, fnUri));
     const snap = previous?.kind === "iscsi" && previous.function_uri === fnUri ? previous : undefined;
-    const written = await writeFunction(ctx, fnUri, (view) => (snap ? restorePatch(view.fn, snap) : clearPatch(view.fn)));
-    changed ||= written !== null;
+    parts.push(await clearFunction(ctx, fnUri, (fn) => (snap ? restorePatch(fn, snap) : clearPatch(fn))));
   }
-  return changed;
+  return mergeClears(parts);
 }
 
 // ---- Fibre Channel ----
@@ -152,7 +177,7 @@ export async function configureFc(ctx: SanContext, fns: Array<Found<NetworkDevic
   if (!choice.ok) throw failure(ctx.w.ep.system_id, choice.reason);
   const fnUri = choice.fn["@odata.id"];
   let previous: SanBootSnapshot | undefined;
-  const written = await writeFunction(ctx, fnUri, (view) => {
+  const { written } = await writeFunction(ctx, fnUri, (view) => {
     const plan = fcBootPatch(view.fn, spec);
     if (!plan.ok) throw failure(ctx.w.ep.system_id, plan.reason);
     previous = plan.body ? fcSnapshot(view.fn) : undefined;
@@ -166,19 +191,18 @@ export async function clearFc(
   fns: Array<Found<NetworkDeviceFunction>>,
   wwpn: string | undefined,
   previous: SanBootSnapshot | undefined,
-): Promise<boolean> {
+): Promise<ClearResult> {
   const wanted = normaliseWwn(wwpn);
   const candidates = fns.filter(
     (f) => isFcCapable(f.body) && (wanted === undefined || [f.body.FibreChannel?.WWPN, f.body.FibreChannel?.PermanentWWPN].map(normaliseWwn).includes(wanted)),
   );
-  let changed = false;
+  const parts: ClearResult[] = [];
   for (const candidate of candidates) {
     const fnUri = candidate.body["@odata.id"];
     const snap = previous?.kind === "fibre_channel" && previous.function_uri === fnUri ? previous : undefined;
-    const written = await writeFunction(ctx, fnUri, (view) => fcClearPatch(view.fn, snap));
-    changed ||= written !== null;
+    parts.push(await clearFunction(ctx, fnUri, (fn) => fcClearPatch(fn, snap)));
   }
-  return changed;
+  return mergeClears(parts);
 }
 
 function secretKey(ctx: SanContext, uri: string): string {

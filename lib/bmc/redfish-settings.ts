@@ -11,6 +11,15 @@ import type { RedfishMessage, SettingsAnnotation, TaskLike } from "./redfish-typ
  */
 export const APPLY_TIME_PREFERENCE = ["OnReset", "Immediate"] as const;
 
+/**
+ * Immediate first for clears: undeploy must leave no target in force, and applying at once spares
+ * the reset cycle that would otherwise apply it (iDRAC NIC settings and HPE BIOS offer no
+ * Immediate, so there the caller resets).
+ */
+export const CLEAR_APPLY_TIME_PREFERENCE = ["Immediate", "OnReset"] as const;
+
+export type ApplyTimePreference = readonly string[];
+
 export interface WriteTarget {
   uri: string;
   /** undefined: PATCH the resource itself, or a settings object that publishes no apply times */
@@ -19,11 +28,15 @@ export interface WriteTarget {
   deferred: boolean;
 }
 
-export function writeTarget(resourceUri: string, settings: SettingsAnnotation | undefined): WriteTarget {
+export function writeTarget(
+  resourceUri: string,
+  settings: SettingsAnnotation | undefined,
+  preference: ApplyTimePreference = APPLY_TIME_PREFERENCE,
+): WriteTarget {
   const uri = settings?.SettingsObject?.["@odata.id"];
   if (typeof uri !== "string" || uri.length === 0) return { uri: resourceUri, applyTime: undefined, deferred: false };
   const times = settings?.SupportedApplyTimes;
-  const applyTime = Array.isArray(times) ? APPLY_TIME_PREFERENCE.find((t) => times.includes(t)) : undefined;
+  const applyTime = Array.isArray(times) ? preference.find((t) => times.includes(t)) : undefined;
   return { uri, applyTime, deferred: true };
 }
 

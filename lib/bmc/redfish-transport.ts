@@ -9,10 +9,28 @@
  */
 import { createHash } from "node:crypto";
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
-import { SanbootError, type ErrorDetail } from "../errors";
+import { SanbootError, type ErrorCode, type ErrorDetail, type SanbootErrorOptions } from "../errors";
 import type { BmcEndpoint } from "./driver";
 
 export type RedfishBody = Record<string, unknown>;
+
+/** A 4xx the BMC answered, with its status: the driver tells a vanished resource (404) apart. */
+export class RedfishHttpError extends SanbootError {
+  override readonly name = "RedfishHttpError";
+  constructor(
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+    options: SanbootErrorOptions = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** The BMC answered 404: a cached link points at something that is gone. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof RedfishHttpError && err.status === 404;
+}
 
 export interface RedfishReply {
   status: number;
@@ -230,7 +248,7 @@ export class RedfishTransport {
     if (status === 412) return new SanbootError("BMC_ETAG_MISMATCH", message, { retryable: true, details });
     if (status >= 500) return new SanbootError("BMC_UNREACHABLE", message, { retryable: true, details });
     // 409 (a job or power transition in progress) and 429 clear on their own; other 4xx do not.
-    return new SanbootError("BMC_REJECTED", message, { retryable: status === 409 || status === 429, details });
+    return new RedfishHttpError(status, "BMC_REJECTED", message, { retryable: status === 409 || status === 429, details });
   }
 
   private scrub(text: string): string {

@@ -184,7 +184,10 @@ describe("HPE iLO-like", () => {
     await driver.powerOn(ep);
     await driver.waitForBoot(ep, 3_000);
     await driver.powerOff(ep);
-    expect(await driver.clearIscsiBoot(ep, undefined, out.previous)).toEqual({ changed: true });
+    expect(await driver.clearIscsiBoot(ep, undefined, out.previous)).toEqual({
+      changed: true,
+      pending: [{ resource_uri: `/redfish/v1/Systems/${id}/Bios/iScsi`, settings_uri: `/redfish/v1/Systems/${id}/Bios/iScsi/Settings`, apply_time: "OnReset" }],
+    });
     await driver.powerOn(ep);
     await driver.waitForBoot(ep, 3_000);
     const hpe = emu.system(id).hpeIscsi!;

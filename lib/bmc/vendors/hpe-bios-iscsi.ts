@@ -3,7 +3,7 @@
  * object) with the generic write policy. The decisions are in hpe-ilo.ts.
  */
 import { SanbootError } from "../../errors";
-import type { ConfigureResult, SanBootSnapshot, SanIscsiSpec } from "../driver";
+import type { ClearResult, ConfigureResult, PendingSettings, SanBootSnapshot, SanIscsiSpec } from "../driver";
 import { getResource, type Found } from "../redfish-discovery";
 import { settingsFailures, writeTarget, type MessageSummary } from "../redfish-settings";
 import type { SanContext } from "../redfish-san-targets";
@@ -71,14 +71,23 @@ export async function configureBiosIscsi(ctx: SanContext, uri: string, spec: San
   return { changed: true, function_uri: uri, ...(previous ? { previous } : {}), pending };
 }
 
-export async function clearBiosIscsi(ctx: SanContext, uri: string, previous: SanBootSnapshot | undefined): Promise<boolean> {
+/**
+ * Frees our attempts (or puts `previous` back). The BIOS applies it at the next POST, so a clear
+ * that sent something is pending; so is one that found the clear already staged but not in force.
+ */
+export async function clearBiosIscsi(ctx: SanContext, uri: string, previous: SanBootSnapshot | undefined): Promise<ClearResult> {
   const snap = previous?.kind === "hpe_bios_iscsi" && previous.resource_uri === uri ? previous : undefined;
+  let last: IscsiView | undefined;
   const reply = await ctx.w.patchFresh(async () => {
-    const v = await read(ctx, uri);
+    const v = (last = await read(ctx, uri));
     const body = planClear(v.view, snap);
     return body ? { uri: v.settingsUri, body, etag: v.etag } : null;
   });
-  return reply !== null;
+  const v = last!;
+  const base: PendingSettings = { resource_uri: uri, settings_uri: v.settingsUri, apply_time: "OnReset" };
+  if (reply) return { changed: true, pending: [(await ctx.w.settle(reply, { uri: v.settingsUri, applyTime: undefined, deferred: true, resourceUri: uri })) ?? base] };
+  const staged = !contains(v.resource, v.settings) && planClear(v.resource, snap) !== null;
+  return staged ? { changed: false, pending: [base] } : { changed: false };
 }
 
 export interface BiosIscsiState {

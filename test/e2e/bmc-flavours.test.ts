@@ -1,0 +1,99 @@
+/**
+ * Every BMC flavour, and every BMC fault, through the real service and a relay agent, against the
+ * Redfish emulator over HTTPS: the server must boot from the Cinder target (the emulator records
+ * what each boot used), and undeploy must leave the BMC as it was found.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
+import { apiFor, cinderAdmin, type Api } from "../support/api";
+
+let stack: LocalStack;
+let api: Api;
+let n = 0;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ powerDelayMs: 20, leaseSeconds: 20 });
+  api = apiFor(stack);
+});
+afterAll(async () => stack?.close());
+
+type Flavour = "generic" | "generic-settings" | "dell" | "hpe";
+
+async function enroll(flavour: Flavour, extra: Record<string, unknown> = {}) {
+  n++;
+  const systemId = `${flavour}-${n}`;
+  const mac = `02:00:5e:77:00:${n.toString(16).padStart(2, "0")}`;
+  stack.bmc.addSystem({ id: systemId, mac, flavour, powerState: "Off", ...extra });
+  const res = await api.post("/v1/nodes", {
+    site: LAB_SITE,
+    bmc: { driver: "auto", address: stack.bmc.url, system_id: systemId, credentials_ref: LAB_CREDENTIALS_REF },
+    mac_address: mac,
+  });
+  expect(res.status).toBe(201);
+  return { nodeId: res.body.node_id as string, systemId, mac };
+}
+
+async function bootAndCheck(nodeId: string, systemId: string) {
+  const volumeId = await cinderAdmin(stack).createVolume({ bootable: true });
+  const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+  expect(r.status).toBe(202);
+  const done = await api.waitFor(r.body.request_id, ["active", "failed"], 60_000);
+  return { volumeId, requestId: r.body.request_id as string, done, sys: stack.bmc.system(systemId) };
+}
+
+describe.each<Flavour>(["generic", "generic-settings", "dell", "hpe"])("a %s BMC", (flavour) => {
+  it("boots the server from the Cinder target and undeploy leaves the BMC as it was", async () => {
+    const { nodeId, systemId } = await enroll(flavour);
+    const { volumeId, requestId, done, sys } = await bootAndCheck(nodeId, systemId);
+    expect(done.error).toBeNull();
+    expect(done.state).toBe("active");
+    const target = done.target.paths[0];
+    // the boot that made it active used the Cinder target
+    const sanBoots = sys.boots.filter((b) => b.iscsi.some((i) => i.iscsiBoot.PrimaryTargetName === target.iqn));
+    expect(sanBoots.length).toBeGreaterThanOrEqual(1);
+    const used = sanBoots.at(-1)!.iscsi.find((i) => i.iscsiBoot.PrimaryTargetName === target.iqn)!;
+    expect(`${used.iscsiBoot.PrimaryTargetIPAddress}:${used.iscsiBoot.PrimaryTargetTCPPort}`).toBe(target.portal);
+    expect(used.iscsiBoot.AuthenticationMethod).toBe("CHAP");
+    expect(sys.PowerState).toBe("On");
+
+    expect((await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`)).status).toBe(202);
+    expect((await api.waitFor(requestId, ["detached", "failed"], 60_000)).state).toBe("detached");
+    expect((await cinderAdmin(stack).volume(volumeId)).status).toBe("available");
+    const after = stack.bmc.system(systemId);
+    expect(after.PowerState).toBe("Off");
+    for (const f of after.functions) expect(f.iSCSIBoot.PrimaryTargetName ?? "").not.toBe(target.iqn);
+    if (after.hpeIscsi) expect(after.hpeIscsi.sources.some((s) => JSON.stringify(s).includes(target.iqn))).toBe(false);
+  }, 90_000);
+});
+
+describe("BMC faults the relay rides out", () => {
+  it.each<[string, Record<string, unknown>]>([
+    ["a 5xx on the next requests", { failNext: 2, failStatus: 503 }],
+    ["a dropped connection", { dropNext: 1 }],
+    ["a 412 race on the next write", { etagMismatchOnce: true }],
+    ["one session at a time", { maxSessions: 1, sessionLimitStatus: 503 }],
+  ])("%s: the request still becomes active", async (_name, faults) => {
+    const { nodeId, systemId } = await enroll("generic");
+    // let the enrollment's inventory read finish, then arm the fault for the boot
+    await new Promise((r) => setTimeout(r, 300));
+    stack.bmc.setFaults(systemId, faults);
+    const { done } = await bootAndCheck(nodeId, systemId);
+    expect(done.error?.code ?? null).toBeNull();
+    expect(done.state).toBe("active");
+    stack.bmc.clearFaults(systemId);
+  }, 90_000);
+
+  it("settings that fail to apply at reset fail the request and roll everything back", async () => {
+    const { nodeId, systemId, mac } = await enroll("generic-settings");
+    stack.bmc.setFaults(systemId, { settingsFailOnReset: true });
+    const { done, volumeId } = await bootAndCheck(nodeId, systemId);
+    expect(done.state).toBe("failed");
+    expect(done.error.code).toBe("BMC_REJECTED");
+    expect(done.error.message).toMatch(/SettingsFailed/);
+    expect((await cinderAdmin(stack).volume(volumeId)).status).toBe("available");
+    expect(await cinderAdmin(stack).attachments(volumeId)).toEqual([]);
+    const sys = stack.bmc.system(systemId);
+    expect(sys.PowerState).toBe("Off");
+    expect(sys.functions.find((f) => f.mac.toLowerCase() === mac)!.iSCSIBoot.PrimaryTargetName ?? "").toBe("");
+  }, 90_000);
+});
