@@ -18,6 +18,8 @@ export interface BmcCredential {
   password: string;
   /** PEM of the CA that signs the BMC's certificate (read from `ca_file`). */
   ca?: string;
+  /** SHA-256 fingerprint of the BMC's own certificate, pinned */
+  fingerprint_sha256?: string;
   /** Turn TLS verification off for this BMC: the site's explicit choice. */
   insecure?: boolean;
 }
@@ -166,6 +168,11 @@ const credentialsFileSchema = z.record(
     username: z.string().min(1),
     password: z.string(),
     ca_file: z.string().min(1).optional(),
+    /** pin the BMC's own certificate (self-signed BMCs): its SHA-256 fingerprint */
+    fingerprint_sha256: z
+      .string()
+      .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, { error: "must be a SHA-256 fingerprint (64 hex digits, colons optional)" })
+      .optional(),
     insecure: z.boolean().optional(),
   }),
 );
@@ -178,7 +185,8 @@ const realFiles: ConfigFiles = { readFile: (p) => readFileSync(p, "utf8") };
 
 /**
  * Loads the credentials file: `{ "<credentials_ref>": { "username", "password",
- * "ca_file"?: path to PEM (relative to the file), "insecure"?: boolean } }`.
+ * "ca_file"?: path to PEM (relative to the file), "fingerprint_sha256"?: pinned certificate,
+ * "insecure"?: boolean } }`.
  */
 export function loadCredentialsFile(path: string, files: ConfigFiles = realFiles): Map<string, BmcCredential> {
   const where = `--credentials-file (SANBOOT_RELAY_CREDENTIALS) ${path}`;
@@ -212,6 +220,7 @@ export function loadCredentialsFile(path: string, files: ConfigFiles = realFiles
       }
     }
     if (entry.insecure !== undefined) cred.insecure = entry.insecure;
+    if (entry.fingerprint_sha256 !== undefined) cred.fingerprint_sha256 = entry.fingerprint_sha256;
     out.set(ref, cred);
   }
   return out;

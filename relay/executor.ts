@@ -68,6 +68,7 @@ export function resolveEndpoint(bmc: BmcTarget, credentials: CredentialStore): B
   }
   const tls: BmcEndpoint["tls"] = {};
   if (cred.ca !== undefined) tls.ca = cred.ca;
+  if (cred.fingerprint_sha256 !== undefined) tls.fingerprint_sha256 = cred.fingerprint_sha256;
   if (cred.insecure === true || bmc.tls.verify === false) tls.insecure = true;
   return { address: bmc.address, system_id: bmc.system_id, username: cred.username, password: cred.password, tls, driver: bmc.driver };
 }

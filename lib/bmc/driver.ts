@@ -42,6 +42,11 @@ export interface BmcEndpoint {
   tls: {
     /** PEM of the CA that signs the BMC's certificate; verification is on unless insecure */
     ca?: string;
+    /**
+     * SHA-256 fingerprint of the BMC's own certificate (hex, colons optional): the connection is
+     * accepted only for exactly that certificate, whoever signed it (self-signed BMCs).
+     */
+    fingerprint_sha256?: string;
     insecure?: boolean;
   };
   /** the node's `bmc.driver`; the driver's default (auto) when absent */

@@ -8,7 +8,8 @@
  * line is built from it, and text a BMC echoes back is scrubbed of it.
  */
 import { createHash } from "node:crypto";
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import type { TLSSocket } from "node:tls";
+import { Agent, buildConnector, errors as undiciErrors, request, type Dispatcher } from "undici";
 import { SanbootError, type ErrorCode, type ErrorDetail, type SanbootErrorOptions } from "../errors";
 import type { BmcEndpoint } from "./driver";
 
@@ -59,6 +60,7 @@ const TLS_VERIFY_CODES = new Set([
   "CERT_SIGNATURE_FAILURE",
   "CERT_UNTRUSTED",
   "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_FINGERPRINT_MISMATCH",
 ]);
 
 /**
@@ -89,6 +91,28 @@ export class BmcGate {
  * Agents by endpoint origin and TLS settings. BMCs serve few concurrent connections, so each
  * agent keeps a small pool with short keep-alive; requests per origin pass one BmcGate.
  */
+const normaliseFingerprint = (f: string): string => f.replace(/[:\s]/g, "").toLowerCase();
+
+/**
+ * A connector that accepts exactly one certificate, by its SHA-256 fingerprint: chain and name
+ * are not checked (that is what pinning replaces), the certificate itself must match.
+ */
+function pinnedConnector(fingerprint: string, timeoutMs: number): buildConnector.connector {
+  // no TLS session resumption: a resumed session shows no peer certificate to check
+  const base = buildConnector({ timeout: timeoutMs, rejectUnauthorized: false, maxCachedSessions: 0 });
+  return (opts, callback) =>
+    base(opts, (err, socket) => {
+      if (err || !socket) return callback(err ?? new Error("no socket"), null);
+      const seen = normaliseFingerprint((socket as TLSSocket).getPeerCertificate?.()?.fingerprint256 ?? "");
+      if (seen !== fingerprint) {
+        socket.destroy();
+        const mismatch = Object.assign(new Error(`certificate fingerprint ${seen || "(none)"} is not the pinned one`), { code: "CERT_FINGERPRINT_MISMATCH" });
+        return callback(mismatch, null);
+      }
+      callback(null, socket);
+    });
+}
+
 export class RedfishAgentPool {
   private readonly agents = new Map<string, Agent>();
   private readonly gates = new Map<string, BmcGate>();
@@ -111,15 +135,18 @@ export class RedfishAgentPool {
 
   agentFor(ep: BmcEndpoint): Dispatcher {
     const insecure = ep.tls.insecure === true;
+    const pinned = ep.tls.fingerprint_sha256 ? normaliseFingerprint(ep.tls.fingerprint_sha256) : undefined;
     const caHash = ep.tls.ca ? createHash("sha256").update(ep.tls.ca).digest("hex") : "system";
-    const key = `${new URL(ep.address).origin}|${insecure ? "insecure" : caHash}`;
+    const key = `${new URL(ep.address).origin}|${pinned ? `pin:${pinned}` : insecure ? "insecure" : caHash}`;
     let agent = this.agents.get(key);
     if (!agent) {
       agent = new Agent({
-        connect: {
-          timeout: this.timeoutMs,
-          ...(insecure ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(ep.tls.ca ? { ca: ep.tls.ca } : {}) }),
-        },
+        connect: pinned
+          ? pinnedConnector(pinned, this.timeoutMs)
+          : {
+              timeout: this.timeoutMs,
+              ...(insecure ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(ep.tls.ca ? { ca: ep.tls.ca } : {}) }),
+            },
         connections: 4,
         keepAliveTimeout: 4_000,
         headersTimeout: this.timeoutMs,
@@ -221,7 +248,7 @@ export class RedfishTransport {
     if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
       return new SanbootError(
         "BMC_UNREACHABLE",
-        `BMC ${this.origin} failed TLS verification (${code}) on ${where}: give the node the CA that signs its BMC certificate, or set tls.insecure`,
+        `BMC ${this.origin} failed TLS verification (${code}) on ${where}: give the relay the CA that signs its BMC certificate or pin its fingerprint, or set tls.insecure`,
         { retryable: false, cause: err },
       );
     }

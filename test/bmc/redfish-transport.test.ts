@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,6 +59,23 @@ describe("RedfishTransport", () => {
   it("connects to that BMC only when the node is marked insecure", async () => {
     const reply = await transport(endpoint({ tls: { ca: otherCa, insecure: true } })).get("/redfish/v1/Systems");
     expect(reply.status).toBe(200);
+  });
+
+  it("connects to a BMC whose own certificate is pinned by fingerprint, with no CA at all", async () => {
+    const fp = new X509Certificate(ensureLabTls(emu.tlsDir).certPem).fingerprint256;
+    const reply = await transport(endpoint({ tls: { fingerprint_sha256: fp } })).get("/redfish/v1/Systems");
+    expect(reply.status).toBe(200);
+    // colons and case do not matter
+    const bare = fp.replace(/:/g, "").toLowerCase();
+    expect((await transport(endpoint({ tls: { fingerprint_sha256: bare } })).get("/redfish/v1/Systems")).status).toBe(200);
+  });
+
+  it("refuses, for good, a BMC whose certificate is not the pinned one", async () => {
+    const other = new X509Certificate(ensureLabTls(join(otherDir, "tls")).certPem).fingerprint256;
+    const err = await failure(transport(endpoint({ tls: { fingerprint_sha256: other } })).get("/redfish/v1/Systems"));
+    expect(err.code).toBe("BMC_UNREACHABLE");
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/CERT_FINGERPRINT_MISMATCH/);
   });
 
   it("translates 401 to BMC_AUTH_FAILED without the password anywhere", async () => {

@@ -107,4 +107,16 @@ describe("relay configuration", () => {
       "r.ca_file",
     );
   });
+
+  it("reads a pinned certificate fingerprint per BMC credential, and names a malformed one", () => {
+    const pinned = join(dir, "pinned.json");
+    const fp = "9E:4A:21:2B:E5:23:19:67:8A:E8:7D:E3:0B:DB:16:71:4F:85:DE:DF:1D:92:73:BC:97:EA:31:48:D8:71:00:37";
+    writeFileSync(pinned, JSON.stringify({ r: { username: "a", password: "b", fingerprint_sha256: fp } }));
+    const cfg = parseRelayConfig(["--service-url", "http://x", "--site", "s", "--token", "t", "--credentials-file", pinned], {});
+    expect(cfg.credentials.get("r")?.fingerprint_sha256).toBe(fp);
+    writeFileSync(pinned, JSON.stringify({ r: { username: "a", password: "b", fingerprint_sha256: "abc" } }));
+    expect(errorOf(() => parseRelayConfig(["--service-url", "http://x", "--site", "s", "--token", "t", "--credentials-file", pinned], {}))).toContain(
+      "r.fingerprint_sha256",
+    );
+  });
 });
