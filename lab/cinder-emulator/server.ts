@@ -13,7 +13,6 @@
  * Everything is in memory and lives as long as the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CinderApi, type ApiResponse } from "./api-routes";
 import { CinderFault, faults as cinderFaults } from "./cinder-fault";
@@ -21,6 +20,7 @@ import { FaultSwitch, invalidRule, type FaultRule } from "./fault-switch";
 import { KeystoneCheck } from "./keystone-check";
 import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
 import { CinderStore, DEFAULT_TYPE, type BackendSpec, type Caller } from "./store";
+import { listen } from "../listen";
 
 export type { FaultRule } from "./fault-switch";
 export type { BackendSpec } from "./store";
@@ -164,16 +164,7 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
     return { status: 404, body: { error: `no lab endpoint ${method} ${path}` }, headers: {} };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host ?? "127.0.0.1";
-  const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
+  const { port, urlHost } = await listen(server, opts.port, opts.host);
 
   return {
     url: `http://${urlHost}:${port}`,

@@ -13,8 +13,8 @@
  * `?nocatalog` leaves the catalog out. Everything is in memory and lives as long as the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Identity, KeystoneFault, type Realm, type ServiceSpec } from "./identity";
+import { listen } from "../listen";
 
 export type { AppCredSpec, ProjectSpec, Realm, ServiceSpec, UserSpec } from "./identity";
 
@@ -121,16 +121,8 @@ export async function startKeystoneEmulator(opts: KeystoneEmulatorOptions): Prom
     };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host ?? "127.0.0.1";
-  baseUrl = `http://${host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  const { port, urlHost } = await listen(server, opts.port, opts.host);
+  baseUrl = `http://${urlHost}:${port}`;
 
   return {
     url: baseUrl,

@@ -5,13 +5,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { control } from "./control-api";
 import type { Faults, SystemSpec, SystemState } from "./model";
 import { errorBody, msg } from "./redfish-errors";
 import { SystemRegistry, type SystemSnapshot } from "./registry";
 import { route, type RouteResponse } from "./redfish-routes";
 import { DEFAULT_TLS_DIR, ensureLabTls } from "./tls";
+import { listen } from "../listen";
 
 export interface RedfishEmulatorOptions {
   /** 0 (default) picks an ephemeral port */
@@ -148,16 +148,7 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
     );
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host ?? "127.0.0.1";
-  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const { port, urlHost } = await listen(server, opts.port, opts.host);
 
   return {
     url: `https://${urlHost}:${port}`,
