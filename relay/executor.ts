@@ -131,7 +131,7 @@ export class CommandExecutor {
         return { ports: r.ports.map((p) => ({ wwpn: p.wwpn, wwnn: p.wwnn ?? null, id: p.id })) };
       }
       case "power_on": {
-        await this.retry("setSanBootOverride", () => d.setSanBootOverride(ep, body.boot_mode), log);
+        await this.retry("setSanBootOverride", () => d.setSanBootOverride(ep, body.boot_mode, body.boot_override), log);
         await this.powerOnOnce(ep, log);
         return {};
       }

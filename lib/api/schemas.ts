@@ -27,6 +27,8 @@ export const enrollNode = z.strictObject({
   project_id: z.string().min(1).max(64).optional(),
   bmc: bmcInput,
   boot_mode: z.enum(["uefi", "bios"]).default("uefi"),
+  /** once: the SAN override holds for the next boot only; continuous: until undeploy */
+  boot_override: z.enum(["once", "continuous"]).default("once"),
   mac_address: mac.optional(),
   /** the HBA port to boot from over Fibre Channel; the first FC port when absent */
   fc_wwpn: wwn.optional(),
@@ -40,6 +42,7 @@ export const updateNode = z
     site: slug,
     bmc: bmcInput,
     boot_mode: z.enum(["uefi", "bios"]),
+    boot_override: z.enum(["once", "continuous"]),
     mac_address: mac.nullable(),
     fc_wwpn: wwn.nullable(),
     network: initiatorNetwork,

@@ -194,7 +194,7 @@ export interface BootOverridePort {
    * settings, HPE BIOS iSCSI), the driver first resets the system through POST so they apply,
    * waits for the path, then sets the override: it may take minutes and leaves the system on.
    */
-  setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void>;
+  setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios", persistence?: "once" | "continuous"): Promise<void>;
   clearBootOverride(ep: BmcEndpoint): Promise<void>;
 }
 

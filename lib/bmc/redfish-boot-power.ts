@@ -38,7 +38,13 @@ export function sanDevicePath(paths: string[] | undefined, hints: string[] = [])
  * device (see sanDevicePath), because UefiTarget alone says nothing about which device to boot.
  * When the BMC publishes no allowed list, RemoteDrive is tried and the BMC judges.
  */
-export function chooseSanOverride(boot: BootProperties | undefined, mode: BootMode, hints: string[] = []): OverrideDecision {
+export function chooseSanOverride(
+  boot: BootProperties | undefined,
+  mode: BootMode,
+  hints: string[] = [],
+  /** Once: the next boot only (the default); Continuous: every boot until cleared */
+  persistence: "once" | "continuous" = "once",
+): OverrideDecision {
   if (!boot) return { kind: "missing", reason: "the system has no Boot properties" };
   const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
   const wanted: Record<string, string> = {};
@@ -54,9 +60,11 @@ export function chooseSanOverride(boot: BootProperties | undefined, mode: BootMo
   }
 
   const enabledAllowed = boot["BootSourceOverrideEnabled@Redfish.AllowableValues"];
-  if (allows(enabledAllowed, "Once")) wanted.BootSourceOverrideEnabled = "Once";
-  else if (allows(enabledAllowed, "Continuous")) wanted.BootSourceOverrideEnabled = "Continuous";
-  else return { kind: "missing", reason: "the BMC allows neither a Once nor a Continuous boot override" };
+  // The one asked for where allowed, else the other: either boots the SAN device next.
+  const order = persistence === "continuous" ? ["Continuous", "Once"] : ["Once", "Continuous"];
+  const enabled = order.find((e) => allows(enabledAllowed, e));
+  if (!enabled) return { kind: "missing", reason: "the BMC allows neither a Once nor a Continuous boot override" };
+  wanted.BootSourceOverrideEnabled = enabled;
 
   // Only where the BMC reports a mode: older services have no BootSourceOverrideMode at all.
   if ("BootSourceOverrideMode" in boot) {

@@ -173,7 +173,7 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   // ---- boot override ----
 
-  async setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void> {
+  async setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios", persistence: "once" | "continuous" = "once"): Promise<void> {
     const w = this.writer(ep);
     let system = await this.system(w);
     const uri = system.uri;
@@ -188,7 +188,7 @@ export class RedfishDriver implements SanbootBmcDriver {
     }
     await w.patchFresh(async () => {
       system = await getResource<ComputerSystem>(w.t, uri);
-      const decision = chooseSanOverride(system.body.Boot, mode, hints);
+      const decision = chooseSanOverride(system.body.Boot, mode, hints, persistence);
       if (decision.kind === "missing") throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ep.system_id}: ${decision.reason}`);
       return decision.kind === "done" ? null : { uri, body: decision.body, etag: system.etag };
     });

@@ -92,6 +92,8 @@ export const commandBody = z.discriminatedUnion("type", [
     type: z.literal("power_on"),
     bmc: bmcTarget,
     boot_mode: z.enum(["uefi", "bios"]),
+    /** once: the next boot only; continuous: every boot until undeploy clears it */
+    boot_override: z.enum(["once", "continuous"]).default("once"),
   }),
   /** wait (at the site, not in the cloud) until the BMC reports the system on */
   z.strictObject({ type: z.literal("await_power_on"), bmc: bmcTarget, timeout_seconds: z.number().int().positive() }),

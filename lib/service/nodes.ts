@@ -30,6 +30,7 @@ export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeIn
     site: input.site,
     bmc: input.bmc,
     boot_mode: input.boot_mode,
+    boot_override: input.boot_override,
     mac_address: input.mac_address?.toLowerCase() ?? null,
     network: input.network,
     initiator_iqn: initiatorIqn(deps.config.SANBOOT_IQN_PREFIX, nodeId),

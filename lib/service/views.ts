@@ -12,6 +12,7 @@ export function nodeView(n: NodeRecord) {
     site: n.site,
     bmc: n.bmc,
     boot_mode: n.boot_mode,
+    boot_override: n.boot_override ?? "once",
     mac_address: n.mac_address,
     network: n.network,
     initiator_iqn: n.initiator_iqn,

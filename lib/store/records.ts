@@ -14,6 +14,8 @@ export interface NodeRecord {
   site: string;
   bmc: BmcTarget;
   boot_mode: "uefi" | "bios";
+  /** how the SAN boot override is set: for the next boot only, or every boot until undeploy */
+  boot_override: "once" | "continuous";
   /** the NIC port used for SAN boot (MAC); the first iSCSI-capable function when null */
   mac_address: string | null;
   network: InitiatorNetwork;

@@ -37,6 +37,17 @@ describe("chooseSanOverride", () => {
     expect(chooseSanOverride(legacy.Boot, "uefi").kind).toBe("missing");
   });
 
+  it("sets a continuous override when the node asks for one", () => {
+    const d = chooseSanOverride(contoso.Boot, "uefi", [], "continuous");
+    expect(d.kind === "patch" && d.body.Boot.BootSourceOverrideEnabled).toBe("Continuous");
+  });
+
+  it("falls back to a one-time override where the BMC allows no continuous one", () => {
+    const onceOnly = { ...contoso.Boot, "BootSourceOverrideEnabled@Redfish.AllowableValues": ["Disabled", "Once"] };
+    const d = chooseSanOverride(onceOnly, "uefi", [], "continuous");
+    expect(d.kind === "patch" && d.body.Boot.BootSourceOverrideEnabled).toBe("Once");
+  });
+
   it("answers done when the override is already set", () => {
     const boot = { ...contoso.Boot, BootSourceOverrideTarget: "RemoteDrive", BootSourceOverrideEnabled: "Once" };
     expect(chooseSanOverride(boot, "uefi")).toEqual({ kind: "done" });

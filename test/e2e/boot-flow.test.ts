@@ -64,4 +64,16 @@ describe("boot from volume, end to end over the local stack", () => {
     expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Disabled");
     expect((await api.get(`/v1/nodes/${nodeId}`)).body.active_request_id).toBeNull();
   });
+
+  it("a node that asks for a continuous override keeps booting from the SAN until undeploy", async () => {
+    const cinder = cinderAdmin(stack);
+    const volumeId = await cinder.createVolume({ bootable: true });
+    const { nodeId, systemId } = await enrollLabNode(stack, api, { boot_override: "continuous" });
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    expect((await api.waitFor(r.body.request_id, ["active", "failed"])).state).toBe("active");
+    expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Continuous");
+    await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+    expect((await api.waitFor(r.body.request_id, ["detached", "failed"])).state).toBe("detached");
+    expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Disabled");
+  });
 });

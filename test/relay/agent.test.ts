@@ -70,7 +70,7 @@ describe("relay agent", () => {
 
   it("runs each command type as its sequence of driver calls", async () => {
     const { driver } = await setup();
-    const on = leased({ type: "power_on", bmc: bmc(A), boot_mode: "bios" });
+    const on = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "bios" });
     const wait = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 30 });
     const clear = leased({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A), mac_address: "aa:bb:cc:dd:ee:ff" });
     service.enqueue(on, wait, clear);
@@ -92,9 +92,9 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.delayMs = 80;
     await setup({}, driver);
-    const a1 = leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
+    const a1 = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
     const a2 = leased({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(`${A}:443/`) }); // same BMC, other spelling
-    const b1 = leased({ type: "power_on", bmc: bmc(B), boot_mode: "uefi" });
+    const b1 = leased({ type: "power_on", boot_override: "once", bmc: bmc(B), boot_mode: "uefi" });
     service.enqueue(a1, a2, b1);
 
     await eventually(() => service.results.length === 3);
@@ -113,7 +113,7 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.delayMs = 150;
     await setup({ concurrency: 2 }, driver);
-    service.enqueue(leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" }));
+    service.enqueue(leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" }));
     await eventually(() => driver.calls.length > 0);
     await eventually(() => service.leases.length >= 2);
     expect(service.leases[service.leases.length - 1]!.body.max_commands).toBe(1);
@@ -157,7 +157,7 @@ describe("relay agent", () => {
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 300));
     await setup({ heartbeatSeconds: 0.05 }, driver);
     const running = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
-    const waiting = leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
+    const waiting = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
     service.onHeartbeat = (id) =>
       id === waiting.command_id ? { status: 409, body: { error: { code: "LEASE_LOST", message: "moved" } } } : undefined;
     service.enqueue(running, waiting);
@@ -187,7 +187,7 @@ describe("relay agent", () => {
 
   it("reports BMC_CREDENTIALS_MISSING, not retryable, for an unknown credentials_ref", async () => {
     const { driver } = await setup();
-    const cmd = leased({ type: "power_on", bmc: bmc(A, "1", "nope"), boot_mode: "uefi" });
+    const cmd = leased({ type: "power_on", boot_override: "once", bmc: bmc(A, "1", "nope"), boot_mode: "uefi" });
     service.enqueue(cmd);
 
     const result = await eventually(() => service.resultFor(cmd.command_id));
@@ -197,7 +197,7 @@ describe("relay agent", () => {
 
   it("reports a leased command it cannot parse as VALIDATION_FAILED", async () => {
     await setup();
-    const bad = { ...leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" }), body: { type: "reflash_bios", bmc: bmc(A) } };
+    const bad = { ...leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" }), body: { type: "reflash_bios", bmc: bmc(A) } };
     service.enqueue(bad as never);
 
     const result = await eventually(() => service.resultFor(bad.command_id));
@@ -319,7 +319,7 @@ describe("relay agent", () => {
     const { driver } = await setup();
     let refusals = 3;
     service.onLease = () => (refusals-- > 0 ? { status: 503, body: { error: { code: "STORE_UNAVAILABLE", message: "try later" } } } : undefined);
-    const cmd = leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
+    const cmd = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
     service.enqueue(cmd);
 
     await eventually(() => service.resultFor(cmd.command_id));
@@ -332,7 +332,7 @@ describe("relay agent", () => {
     await setup();
     let failures = 2;
     service.onResult = () => (failures-- > 0 ? { status: 502 } : undefined);
-    const cmd = leased({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
+    const cmd = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
     service.enqueue(cmd);
 
     await eventually(() => logs().some((l) => l.msg === "result reported"));

@@ -54,7 +54,7 @@ describe("command executor", () => {
       throw new SanbootError("BMC_AUTH_FAILED", "401 from BMC");
     };
     const { ex } = executor(driver);
-    const out = await ex.execute({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
+    const out = await ex.execute({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
     expect(out).toEqual({ ok: false, error: { code: "BMC_AUTH_FAILED", message: "401 from BMC", retryable: false } });
     expect(driver.calls.map((c) => c.method)).toEqual(["setSanBootOverride"]);
   });
@@ -77,7 +77,7 @@ describe("command executor", () => {
       throw unreachable();
     };
     const { ex } = executor(driver);
-    const out = await ex.execute({ type: "power_on", bmc: bmc(A), boot_mode: "uefi" });
+    const out = await ex.execute({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
     expect(out).toEqual({ ok: true, result: {} });
     expect(driver.calls.map((c) => c.method)).toEqual(["setSanBootOverride", "powerOn", "getPowerState"]);
   });

@@ -28,6 +28,7 @@ function node(project = "p1"): NodeRecord {
     site: "site-a",
     bmc: { driver: "redfish", address: "https://127.0.0.1:8443", system_id: "s1", credentials_ref: "c1", tls: { verify: true } },
     boot_mode: "uefi",
+    boot_override: "once",
     mac_address: null,
     network: { mode: "dhcp" },
     initiator_iqn: `iqn.2026-11.io.sanboot:node-${id}`,
@@ -49,7 +50,7 @@ function command(site: string, id = newId()): CommandRecord {
       node_id: null,
       step: "power_on",
       attempt: 1,
-      body: { type: "power_on", boot_mode: "uefi", bmc: { driver: "redfish", address: "https://127.0.0.1:1", system_id: "s", credentials_ref: "c", tls: { verify: true } } },
+      body: { type: "power_on", boot_override: "once", boot_mode: "uefi", bmc: { driver: "redfish", address: "https://127.0.0.1:1", system_id: "s", credentials_ref: "c", tls: { verify: true } } },
     },
     now,
   );

@@ -58,7 +58,7 @@ export const configureFirmware: StepImpl = (deps, req, node) =>
   );
 
 export const powerOn: StepImpl = (deps, req, node) =>
-  viaRelay(deps, req, "power_on", () => ({ type: "power_on", bmc: node.bmc, boot_mode: node.boot_mode }));
+  viaRelay(deps, req, "power_on", () => ({ type: "power_on", bmc: node.bmc, boot_mode: node.boot_mode, boot_override: node.boot_override ?? "once" }));
 
 export const awaitBoot: StepImpl = (deps, req, node) =>
   viaRelay(deps, req, "await_boot", () => ({ type: "await_power_on", bmc: node.bmc, timeout_seconds: deps.config.SANBOOT_POWER_ON_TIMEOUT_SECONDS }));
