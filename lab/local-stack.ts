@@ -59,6 +59,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const cinder = await startCinderEmulator({
     createDelayMs: opts.cinderCreateDelayMs ?? 0,
     deleteDelayMs: 0,
+    // two portals: a multipath request gets a second path (the BMC's secondary target)
+    portals: ["127.0.0.1:3260", "127.0.0.2:3260"],
     // a second backend, Fibre Channel, for volumes of type "fc"
     fcBackend: { targetWwpns: ["500a098186679c7d", "500a098196679c7d"] },
   });

@@ -76,4 +76,22 @@ describe("boot from volume, end to end over the local stack", () => {
     expect((await api.waitFor(r.body.request_id, ["detached", "failed"])).state).toBe("detached");
     expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Disabled");
   });
+
+  it("multipath: Cinder's second portal becomes the BMC's secondary iSCSI target", async () => {
+    const cinder = cinderAdmin(stack);
+    const volumeId = await cinder.createVolume({ bootable: true });
+    const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId, multipath: true });
+    const active = await api.waitFor(r.body.request_id, ["active", "failed"]);
+    expect(active.state).toBe("active");
+    const attachment = (await cinder.raw("GET", `/v3/${stack.project}/attachments/${active.attachment_id}`)).body.attachment;
+    expect(attachment.connector?.multipath ?? true).toBe(true);
+    expect(active.target.paths.map((p: { portal: string }) => p.portal)).toEqual(["127.0.0.1:3260", "127.0.0.2:3260"]);
+    const fn = iscsiOf(systemId, mac).iSCSIBoot;
+    expect(fn.PrimaryTargetIPAddress).toBe("127.0.0.1");
+    expect(fn.SecondaryTargetIPAddress).toBe("127.0.0.2");
+    expect(fn.SecondaryTargetName).toBe(active.target.paths[1].iqn);
+    await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+    expect((await api.waitFor(r.body.request_id, ["detached", "failed"])).state).toBe("detached");
+  });
 });
