@@ -101,12 +101,25 @@ export async function requestInventory(deps: Deps, node: NodeRecord): Promise<vo
   }
 }
 
-/** Stores FC ports read by the relay; refuses nothing (a newer read simply wins). */
-export async function storeInventory(deps: Deps, nodeId: string, ports: Array<{ wwpn: string; wwnn: string | null }>): Promise<NodeRecord | null> {
+/**
+ * Records what the relay's inventory read found: the FC ports, or why the BMC could not be read
+ * (wrong credentials, no route, an untrusted certificate), so an operator sees at enrollment what
+ * a boot would run into. A newer read simply wins.
+ */
+export async function storeInventory(
+  deps: Deps,
+  nodeId: string,
+  found: { ports: Array<{ wwpn: string; wwnn: string | null }> } | { error: { code: string; message: string } },
+): Promise<NodeRecord | null> {
   for (let i = 0; i < 5; i++) {
     const node = await deps.store.getNode(nodeId);
     if (!node) return null;
-    const next: NodeRecord = { ...node, fc_ports: ports, version: node.version + 1, updated_at: deps.clock.now().toISOString() };
+    const next: NodeRecord = {
+      ...node,
+      ...("ports" in found ? { fc_ports: found.ports, inventory_error: null } : { inventory_error: found.error }),
+      version: node.version + 1,
+      updated_at: deps.clock.now().toISOString(),
+    };
     try {
       await deps.store.saveNode(next, node.version);
       return next;

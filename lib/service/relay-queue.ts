@@ -70,8 +70,12 @@ export async function report(deps: Deps, site: string, commandId: string, leaseT
   const cmd = await deps.store.completeCommand(site, commandId, leaseToken, outcome, deps.clock.now().toISOString());
   if (cmd.request_id === null || cmd.step === "node_inventory") {
     // a node's own command: the inventory read at enrollment
-    if (cmd.node_id && outcome.ok) await storeInventory(deps, cmd.node_id, fcPortsOf(outcome.result));
-    else if (!outcome.ok) deps.log.warn("inventory read failed", { node_id: cmd.node_id, code: outcome.error.code });
+    if (!cmd.node_id) return;
+    if (outcome.ok) await storeInventory(deps, cmd.node_id, { ports: fcPortsOf(outcome.result) });
+    else {
+      deps.log.warn("inventory read failed", { node_id: cmd.node_id, code: outcome.error.code });
+      await storeInventory(deps, cmd.node_id, { error: { code: outcome.error.code, message: outcome.error.message } });
+    }
     return;
   }
   await deps.dispatcher.dispatch(STEP_POLICY[cmd.step].fn, { request_id: cmd.request_id }).catch((err: Error) =>

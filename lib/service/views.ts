@@ -18,6 +18,7 @@ export function nodeView(n: NodeRecord) {
     initiator_iqn: n.initiator_iqn,
     fc_wwpn: n.fc_wwpn ?? null,
     fc_ports: n.fc_ports ?? null,
+    inventory_error: n.inventory_error ?? null,
     active_request_id: n.active_request_id,
     version: n.version,
     created_at: n.created_at,

@@ -25,6 +25,8 @@ export interface NodeRecord {
   fc_wwpn: string | null;
   /** the node's FC ports as its BMC reported them (a relay command at enrollment); null: not read yet */
   fc_ports: Array<{ wwpn: string; wwnn: string | null }> | null;
+  /** why the last inventory read through the relay failed (null when it worked, or none ran yet) */
+  inventory_error?: { code: string; message: string } | null;
   /** the request that holds this node, if any (one at a time, enforced by a conditional write) */
   active_request_id: string | null;
   version: number;

@@ -48,6 +48,24 @@ describe("Fibre Channel boot from volume", () => {
     expect(ports.map((p) => p.wwpn).sort()).toEqual(hbaPorts(systemId).map((f) => plain(f.fc!.wwpn)).sort());
   });
 
+  it("a node whose BMC the relay cannot log in to says so right after enrollment", async () => {
+    const systemId = "fc-badcreds";
+    stack.bmc.addSystem({ id: systemId, fcPorts: 1, powerState: "Off" });
+    const res = await api.post("/v1/nodes", {
+      site: LAB_SITE,
+      bmc: { address: stack.bmc.url, system_id: systemId, credentials_ref: "no-such-credentials" },
+    });
+    let node: any;
+    for (let i = 0; i < 200; i++) {
+      node = (await api.get(`/v1/nodes/${res.body.node_id}`)).body;
+      if (node.inventory_error) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(node.inventory_error?.code).toBe("BMC_CREDENTIALS_MISSING");
+    expect(node.inventory_error?.message).toMatch(/no-such-credentials/);
+    expect(node.fc_ports).toBeNull();
+  });
+
   it("protocol auto on an FC volume: Cinder exports to the HBA WWPNs, the HBA boots from the storage ports; undeploy clears it", async () => {
     const cinder = cinderAdmin(stack);
     const volumeId = await cinder.createVolume({ bootable: true, volumeType: "fc" });

@@ -51,7 +51,7 @@ export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepO
     () => ({ type: "read_fc_inventory", bmc: node.bmc }),
     async (result) => {
       const ports = fcPortsOf(result);
-      await storeInventory(deps, node.node_id, ports);
+      await storeInventory(deps, node.node_id, { ports });
       return { protocol, connector: fcConnector(node, req, ports) };
     },
   );
