@@ -40,14 +40,18 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
       log.error("request refers to a node that is gone");
       return "skipped";
     }
-    // Claim: one conditional write, so two invocations of one step never both do its work.
-    const claimed: BootRequestRecord = {
-      ...req,
-      running_until: new Date(now.getTime() + CLAIM_MS).toISOString(),
-      next_attempt_at: new Date(now.getTime() + CLAIM_MS).toISOString(),
-      version: req.version + 1,
-    };
-    await deps.store.saveRequest(claimed);
+    // Claim: one conditional write, so two invocations of a step that must not race never both
+    // do its work. Other steps are safe side by side; their commit's version check picks one.
+    let claimed: BootRequestRecord = req;
+    if (STEP_POLICY[req.step].exclusive) {
+      claimed = {
+        ...req,
+        running_until: new Date(now.getTime() + CLAIM_MS).toISOString(),
+        next_attempt_at: new Date(now.getTime() + CLAIM_MS).toISOString(),
+        version: req.version + 1,
+      };
+      await deps.store.saveRequest(claimed);
+    }
 
     let outcome: StepOutcome;
     try {
@@ -60,9 +64,15 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
     try {
       await commitTransition(deps, claimed, result, { ...outcome.patch, running_until: null });
     } catch (err) {
-      // Undeploy won the race: the command this run queued is nobody's any more.
+      // Someone else moved the request first. If it moved on from this step and attempt (an
+      // undeploy, say), the command this run queued is nobody's any more; if another run of the
+      // same step won, the command is the very one it waits for and stays.
       const orphan = outcome.patch?.command_id;
-      if (orphan && orphan !== claimed.command_id) await deps.store.cancelCommand(orphan, deps.clock.now().toISOString());
+      if (orphan && orphan !== claimed.command_id) {
+        const current = await deps.store.getRequest(requestId);
+        const stillWanted = current && current.step === claimed.step && current.attempts === claimed.attempts && current.state === claimed.state;
+        if (!stillWanted && current?.command_id !== orphan) await deps.store.cancelCommand(orphan, deps.clock.now().toISOString());
+      }
       throw err;
     }
     return "done";

@@ -15,17 +15,24 @@ export interface StepPolicy {
   waitDeadlineMs: number;
   /** if the chained invocation is lost, the sweeper dispatches the step again after this */
   redispatchAfterMs: number;
+  /**
+   * Claim the request (a conditional write) before working, so that two invocations never do the
+   * work side by side: for steps whose work is not safe to race (Cinder attach and detach). Steps
+   * that only enqueue or read a relay command are safe as they are (the command id is derived,
+   * its creation conditional) and skip the extra write.
+   */
+  exclusive: boolean;
 }
 
 export const STEP_POLICY: Record<StepName, StepPolicy> = {
-  prepare_connector: { fn: "attach", maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
-  attach_volume: { fn: "attach", maxAttempts: 6, baseDelayMs: 2_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
-  configure_firmware: { fn: "firmware", maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
-  power_on: { fn: "firmware", maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 180_000, redispatchAfterMs: 30_000 },
-  await_boot: { fn: "firmware", maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000, waitDeadlineMs: 600_000, redispatchAfterMs: 30_000 },
+  prepare_connector: { fn: "attach", exclusive: false, maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  attach_volume: { fn: "attach", exclusive: true, maxAttempts: 6, baseDelayMs: 2_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
+  configure_firmware: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  power_on: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 180_000, redispatchAfterMs: 30_000 },
+  await_boot: { fn: "firmware", exclusive: false, maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000, waitDeadlineMs: 600_000, redispatchAfterMs: 30_000 },
   // Undo steps try harder: giving up leaves something behind.
-  clear_firmware: { fn: "firmware", maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
-  detach_volume: { fn: "attach", maxAttempts: 10, baseDelayMs: 2_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
+  clear_firmware: { fn: "firmware", exclusive: false, maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  detach_volume: { fn: "attach", exclusive: true, maxAttempts: 10, baseDelayMs: 2_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
 };
 
 /** The forward path: in state `from`, run `step`; success leads to `to`. */
