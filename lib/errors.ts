@@ -31,10 +31,16 @@ export type ErrorCode =
   | "VOLUME_WRONG_PROJECT"
   | "VOLUME_WRONG_PROTOCOL"
   | "CINDER_REJECTED"
+  /** Keystone refused sanboot's (or the service user's) credentials, no block-storage endpoint, no service credentials */
+  | "CINDER_AUTH_FAILED"
   | "CINDER_UNAVAILABLE"
   // BMC and relay
   | "BMC_UNREACHABLE"
+  /** the BMC's certificate failed verification (unknown CA, name mismatch, expired, not the pinned one) */
+  | "BMC_TLS_UNTRUSTED"
   | "BMC_REJECTED"
+  /** a settings object, job or task reported that a change failed to apply (SettingsFailed, job Failed) */
+  | "BMC_SETTINGS_FAILED"
   | "BMC_AUTH_FAILED"
   | "BMC_CAPABILITY_MISSING"
   | "BMC_CREDENTIALS_MISSING"

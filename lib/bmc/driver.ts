@@ -5,13 +5,19 @@
  * Every method throws SanbootError (lib/errors.ts):
  * - BMC_UNREACHABLE (retryable): connection refused / reset / timeout, 5xx (a BMC that allows
  *   one session at a time answers a second one 503 too).
+ * - BMC_TLS_UNTRUSTED: the BMC's certificate failed verification (unknown CA, name mismatch,
+ *   expired, not the pinned fingerprint); the site must give the relay the CA, pin the
+ *   certificate, or mark the BMC insecure.
  * - BMC_AUTH_FAILED: 401/403 from the BMC.
  * - BMC_ETAG_MISMATCH (retryable): a 412 that survived the driver's own re-read and retry.
  * - BMC_CAPABILITY_MISSING: the system lacks what was asked (no iSCSI- or FC-capable function,
  *   no allowed override target, no reset type that powers on).
- * - BMC_REJECTED: any other 4xx, a task or job that ended in failure, or settings the BMC
- *   reported as failed after a reset (`Base.1.x.SettingsFailed`); the message and details carry
- *   the Redfish `@Message.ExtendedInfo` / `Messages` MessageIds.
+ * - BMC_REJECTED: any other 4xx; the message and details carry the Redfish
+ *   `@Message.ExtendedInfo` MessageIds.
+ * - BMC_SETTINGS_FAILED: a change the BMC accepted failed to apply: the task or job that carried
+ *   it ended in failure, or the settings object reported it failed after a reset
+ *   (`Base.1.x.SettingsFailed` in `@Redfish.Settings.Messages`); the message and details carry
+ *   the MessageIds.
  * - BMC_POWER_TIMEOUT (retryable): a wait (power, boot, settings applied at reset) ran out.
  *
  * "Pending": a write that goes to a settings object applied OnReset (Dell's NetworkDeviceFunction
@@ -180,8 +186,8 @@ export interface BootProgressPort {
   getBootStatus(ep: BmcEndpoint): Promise<BootStatus>;
   /**
    * Polls until the system is On and, where the BMC reports BootProgress, its LastState says the
-   * OS started (OSBootStarted / OSRunning). Throws BMC_REJECTED when a SAN settings object reports
-   * that it failed to apply at that reset, BMC_POWER_TIMEOUT (retryable) after timeoutMs.
+   * OS started (OSBootStarted / OSRunning). Throws BMC_SETTINGS_FAILED when a SAN settings object
+   * reports that it failed to apply at that reset, BMC_POWER_TIMEOUT (retryable) after timeoutMs.
    */
   waitForBoot(ep: BmcEndpoint, timeoutMs: number): Promise<BootStatus>;
 }
@@ -249,7 +255,7 @@ export interface FcBootTargetPort {
 export interface SettingsPort {
   /**
    * Polls a pending write's job / task (or, without one, its settings object) until it applied.
-   * Throws BMC_REJECTED when it failed (a failed job / task, or `SettingsFailed` in the resource's
+   * Throws BMC_SETTINGS_FAILED when it failed (a failed job / task, or `SettingsFailed` in the resource's
    * `@Redfish.Settings.Messages`), BMC_POWER_TIMEOUT (retryable) when still pending after
    * timeoutMs (an `OnReset` write waits for a reset: power the system on first; an `Immediate`
    * one only for its task).

@@ -48,7 +48,7 @@ export interface RedfishTransportOptions {
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-/** TLS failures that retrying cannot fix: the node's CA (or its insecure flag) must change. */
+/** TLS failures that retrying cannot fix (BMC_TLS_UNTRUSTED): the node's CA, pin or insecure flag must change. */
 const TLS_VERIFY_CODES = new Set([
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
   "UNABLE_TO_GET_ISSUER_CERT",
@@ -247,8 +247,8 @@ export class RedfishTransport {
     const code = errorCode(err);
     if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
       return new SanbootError(
-        "BMC_UNREACHABLE",
-        `BMC ${this.origin} failed TLS verification (${code}) on ${where}: give the relay the CA that signs its BMC certificate or pin its fingerprint, or set tls.insecure`,
+        "BMC_TLS_UNTRUSTED",
+        `BMC ${this.origin} failed TLS verification (${code}) on ${where}: give the relay the CA that signs the BMC's certificate (ca_file), pin the certificate (fingerprint_sha256), or mark this BMC insecure explicitly (insecure: true, or the node's tls.verify: false)`,
         { retryable: false, cause: err },
       );
     }

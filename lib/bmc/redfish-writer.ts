@@ -87,7 +87,7 @@ export class RedfishWriter {
 
   /**
    * What an accepted write means. A 202 with `Location` is a task monitor (or a Dell job): poll it
-   * until it completes (undefined: in force), fails (BMC_REJECTED with its messages), or says it
+   * until it completes (undefined: in force), fails (BMC_SETTINGS_FAILED with its messages), or says it
    * waits for a reset (pending on it). A write into a settings object with no task is pending
    * unless it was asked Immediate.
    */
@@ -159,7 +159,7 @@ export class RedfishWriter {
 }
 
 export function failed(what: string, messages: MessageSummary[]): SanbootError {
-  return new SanbootError("BMC_REJECTED", `BMC reported ${what} failed${messages.length ? `: ${describeMessages(messages)}` : ""}`, {
+  return new SanbootError("BMC_SETTINGS_FAILED", `BMC reported ${what} failed${messages.length ? `: ${describeMessages(messages)}` : ""}`, {
     details: messages.map((m) => ({ message: `${m.id}: ${m.message}` })),
   });
 }

@@ -4,8 +4,9 @@
  *
  * Throws SanbootError (lib/errors.ts):
  * - VOLUME_NOT_FOUND, VOLUME_NOT_BOOTABLE, VOLUME_NOT_AVAILABLE, VOLUME_WRONG_PROJECT: permanent.
- * - CINDER_REJECTED: any other 4xx, with Cinder's own message; also Keystone refusing sanboot's
- *   credentials, no block-storage endpoint in the catalog, no service credentials for detach.
+ * - CINDER_REJECTED: any other 4xx, with Cinder's own message.
+ * - CINDER_AUTH_FAILED: Keystone refusing sanboot's (or the service user's) credentials, a
+ *   token's catalog without a block-storage endpoint, no service credentials for detach.
  * - VOLUME_WRONG_PROTOCOL: the volume's backend cannot export to this connector (an FC-only
  *   node and an iSCSI backend, or the reverse), or it exported over a protocol the request did
  *   not ask for. Whatever Cinder reserved or exported on the way is removed first.

@@ -23,7 +23,7 @@ export interface CinderAuth {
   /**
    * Headers that give a call the service role: Cinder refuses to delete an attachment or to
    * terminate a connection without it (it asks Nova otherwise, CVE-2023-2088).
-   * Throws SanbootError CINDER_REJECTED when no service credentials are configured.
+   * Throws SanbootError CINDER_AUTH_FAILED when no service credentials are configured.
    */
   serviceHeaders(): Promise<Record<string, string>>;
   /**

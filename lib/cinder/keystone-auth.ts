@@ -61,7 +61,7 @@ export class KeystoneAuth implements CinderAuth {
     const token = await this.main.get();
     if (!token.projectId) {
       throw new SanbootError(
-        "CINDER_REJECTED",
+        "CINDER_AUTH_FAILED",
         "Keystone issued sanboot an unscoped token: scope it to sanboot's project (SANBOOT_KEYSTONE_PROJECT_ID or SANBOOT_KEYSTONE_PROJECT_NAME), or use an application credential made in that project.",
       );
     }
@@ -75,7 +75,7 @@ export class KeystoneAuth implements CinderAuth {
     const source = this.settings.service;
     if (source.kind === "none") {
       throw new SanbootError(
-        "CINDER_REJECTED",
+        "CINDER_AUTH_FAILED",
         "Cinder deletes an attachment or terminates a connection only for a caller with a service token (CVE-2023-2088), and sanboot has no service credentials: set SANBOOT_KEYSTONE_SERVICE_USERNAME and SANBOOT_KEYSTONE_SERVICE_PASSWORD (a user with the 'service' role) or SANBOOT_KEYSTONE_SERVICE_APP_CRED_ID and SANBOOT_KEYSTONE_SERVICE_APP_CRED_SECRET, or SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN=true when sanboot's own user has the service role.",
       );
     }

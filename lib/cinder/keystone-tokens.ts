@@ -126,7 +126,7 @@ export async function issueToken(opts: IssueOptions): Promise<IssuedToken> {
   const message = scrub(keystoneMessage(text), [secret, subject]);
   if (status === 401) {
     throw new SanbootError(
-      "CINDER_REJECTED",
+      "CINDER_AUTH_FAILED",
       `Keystone at ${url} refused the credentials of ${who} (401${message ? `: ${message}` : ""}): check ${opts.configHint}, and that the user has a role on the project.`,
     );
   }
@@ -136,7 +136,7 @@ export async function issueToken(opts: IssueOptions): Promise<IssuedToken> {
     });
   }
   if (status !== 201 && status !== 200) {
-    throw new SanbootError("CINDER_REJECTED", `Keystone at ${url} answered ${status} to a token request for ${who}${message ? `: ${message}` : ""}: check ${opts.configHint}.`);
+    throw new SanbootError("CINDER_AUTH_FAILED", `Keystone at ${url} answered ${status} to a token request for ${who}${message ? `: ${message}` : ""}: check ${opts.configHint}.`);
   }
   const parsed = tokenBody.safeParse(safeJson(text));
   const expires = parsed.success ? Date.parse(parsed.data.token.expires_at) : NaN;

@@ -49,7 +49,7 @@ export function blockStorageEndpoint(catalog: ServiceCatalog, choice: EndpointCh
     .flatMap((s) => s.endpoints.map((e) => `${s.type} ${e.interface} ${e.region_id ?? e.region ?? "(no region)"}`));
   const wanted = `interface '${choice.interface}'${choice.region === undefined ? "" : ` in region '${choice.region}'`}`;
   throw new SanbootError(
-    "CINDER_REJECTED",
+    "CINDER_AUTH_FAILED",
     `Keystone's service catalog has no block-storage or volumev3 endpoint with ${wanted} (it lists ${offered.length ? offered.join(", ") : "no block-storage service at all"}): set SANBOOT_KEYSTONE_INTERFACE / SANBOOT_KEYSTONE_REGION to one it offers, or ask the cloud's administrator for a Cinder endpoint.`,
   );
 }

@@ -133,12 +133,12 @@ describe.each<[Flavour, { applyTimes?: string[] }, RegExp | undefined]>([
 });
 
 describe("SettingsFailed at the reset that applies a clear", () => {
-  it("is reported by awaitSettingsApplied as BMC_REJECTED", async () => {
+  it("is reported by awaitSettingsApplied as BMC_SETTINGS_FAILED", async () => {
     const { id, ep } = system("dell");
     await deployed(ep);
     const { pending } = await driver.clearIscsiBoot(ep);
     emu.setFaults(id, { settingsFailOnReset: true });
     await driver.powerOn(ep);
-    await expect(driver.awaitSettingsApplied(ep, pending![0]!, 3_000)).rejects.toMatchObject({ code: "BMC_REJECTED" });
+    await expect(driver.awaitSettingsApplied(ep, pending![0]!, 3_000)).rejects.toMatchObject({ code: "BMC_SETTINGS_FAILED" });
   });
 });

@@ -85,7 +85,7 @@ describe("settings that fail to apply at the reset", () => {
     await driver.setSanBootOverride(ep, "uefi");
     await driver.powerOn(ep);
     const err = await failure(driver.waitForBoot(ep, 3_000));
-    expect(err).toMatchObject({ code: "BMC_REJECTED", retryable: false });
+    expect(err).toMatchObject({ code: "BMC_SETTINGS_FAILED", retryable: false });
     expect(err.message).toContain("Base.1.8.SettingsFailed");
     expect(emu.system(id).functions.some((f) => f.bootMode === "iSCSI")).toBe(false);
   });
@@ -95,9 +95,10 @@ describe("settings that fail to apply at the reset", () => {
     const out = await driver.configureIscsiBoot(ep, spec);
     emu.setFaults(id, { settingsFailOnReset: true });
     const err = await failure(driver.setSanBootOverride(ep, "uefi"));
-    expect(err.code).toBe("BMC_REJECTED");
+    expect(err.code).toBe("BMC_SETTINGS_FAILED");
     expect(err.message).toContain("SettingsFailed");
     const job = await failure(driver.awaitSettingsApplied(ep, out.pending!, 1_000));
+    expect(job.code).toBe("BMC_SETTINGS_FAILED");
     expect(job.message).toContain("SYS051");
   });
 
@@ -106,6 +107,7 @@ describe("settings that fail to apply at the reset", () => {
     await driver.configureIscsiBoot(ep, spec);
     emu.setFaults(id, { settingsFailOnReset: true });
     const err = await failure(driver.setSanBootOverride(ep, "uefi"));
+    expect(err.code).toBe("BMC_SETTINGS_FAILED");
     expect(err.message).toContain("SettingsFailed");
   });
 });

@@ -49,9 +49,9 @@ describe("RedfishTransport", () => {
     expect(reply.etag).toBe(reply.body["@odata.etag"]);
   });
 
-  it("refuses a BMC whose certificate another CA signed, for good", async () => {
+  it("refuses a BMC whose certificate another CA signed, for good, as BMC_TLS_UNTRUSTED", async () => {
     const err = await failure(transport(endpoint({ tls: { ca: otherCa } })).get("/redfish/v1/Systems"));
-    expect(err.code).toBe("BMC_UNREACHABLE");
+    expect(err.code).toBe("BMC_TLS_UNTRUSTED");
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/TLS verification/);
   });
@@ -70,10 +70,10 @@ describe("RedfishTransport", () => {
     expect((await transport(endpoint({ tls: { fingerprint_sha256: bare } })).get("/redfish/v1/Systems")).status).toBe(200);
   });
 
-  it("refuses, for good, a BMC whose certificate is not the pinned one", async () => {
+  it("refuses, for good, a BMC whose certificate is not the pinned one, as BMC_TLS_UNTRUSTED", async () => {
     const other = new X509Certificate(ensureLabTls(join(otherDir, "tls")).certPem).fingerprint256;
     const err = await failure(transport(endpoint({ tls: { fingerprint_sha256: other } })).get("/redfish/v1/Systems"));
-    expect(err.code).toBe("BMC_UNREACHABLE");
+    expect(err.code).toBe("BMC_TLS_UNTRUSTED");
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/CERT_FINGERPRINT_MISMATCH/);
   });

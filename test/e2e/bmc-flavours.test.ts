@@ -88,7 +88,7 @@ describe("BMC faults the relay rides out", () => {
     stack.bmc.setFaults(systemId, { settingsFailOnReset: true });
     const { done, volumeId } = await bootAndCheck(nodeId, systemId);
     expect(done.state).toBe("failed");
-    expect(done.error.code).toBe("BMC_REJECTED");
+    expect(done.error.code).toBe("BMC_SETTINGS_FAILED");
     expect(done.error.message).toMatch(/SettingsFailed/);
     expect((await cinderAdmin(stack).volume(volumeId)).status).toBe("available");
     expect(await cinderAdmin(stack).attachments(volumeId)).toEqual([]);

@@ -86,7 +86,8 @@ describe("choosing Cinder's endpoint from the catalog", () => {
     expect(blockStorageEndpoint(catalog, choice)).toBe(url);
   });
 
-  it("nothing for the choice is CINDER_REJECTED listing the candidates", () => {
+  it("nothing for the choice is CINDER_AUTH_FAILED listing the candidates", () => {
     expect(() => blockStorageEndpoint(catalog, { interface: "admin" })).toThrow(/volumev3 public R1, volumev3 internal R2, block-storage public R1/);
+    expect(() => blockStorageEndpoint(catalog, { interface: "admin" })).toThrow(expect.objectContaining({ code: "CINDER_AUTH_FAILED" }));
   });
 });

@@ -76,22 +76,22 @@ describe("authenticating", () => {
     expect((await c.transport.auth.session()).projectId).toBe(lab.project);
   });
 
-  it("a wrong password is CINDER_REJECTED naming the user, never the password", async () => {
+  it("a wrong password is CINDER_AUTH_FAILED naming the user, never the password", async () => {
     const wrong = "Wrong-Pass-Word-123";
     const settings = passwordSettings(lab);
     const c = track(keystoneClient({ ...settings, credentials: { method: "password", username: "sanboot", userDomainName: "Default", password: wrong, project: { name: "sanboot", domainName: "Default" } } }));
     const err = (await c.getVolume(volumeId).catch((e: unknown) => e)) as Error & { code: string; retryable: boolean };
-    expect(err).toMatchObject({ code: "CINDER_REJECTED", retryable: false });
+    expect(err).toMatchObject({ code: "CINDER_AUTH_FAILED", retryable: false });
     expect(err.message).toContain("user 'sanboot' in domain 'Default'");
     expect(err.message).toContain("401");
     expect(JSON.stringify({ message: err.message, stack: err.stack, cause: String(err.cause) })).not.toContain(wrong);
   });
 
-  it("a wrong application credential secret is CINDER_REJECTED naming the credential, never the secret", async () => {
+  it("a wrong application credential secret is CINDER_AUTH_FAILED naming the credential, never the secret", async () => {
     const wrong = "not-the-secret-Qq1";
     const c = track(keystoneClient(passwordSettings(lab, { credentials: { method: "application_credential", id: APP_CRED_ID, secret: wrong } })));
     const err = (await c.getVolume(volumeId).catch((e: unknown) => e)) as Error;
-    expect(err).toMatchObject({ code: "CINDER_REJECTED" });
+    expect(err).toMatchObject({ code: "CINDER_AUTH_FAILED", retryable: false });
     expect(err.message).toContain(`application credential ${APP_CRED_ID}`);
     expect(err.message).not.toContain(wrong);
   });
@@ -133,10 +133,10 @@ describe("the endpoint from the catalog", () => {
     }
   });
 
-  it("no endpoint for the choice is CINDER_REJECTED listing what the catalog offers", async () => {
+  it("no endpoint for the choice is CINDER_AUTH_FAILED listing what the catalog offers", async () => {
     const c = track(keystoneClient(passwordSettings(lab, { region: "Nowhere" })));
     const err = (await c.getVolume(volumeId).catch((e: unknown) => e)) as Error;
-    expect(err).toMatchObject({ code: "CINDER_REJECTED" });
+    expect(err).toMatchObject({ code: "CINDER_AUTH_FAILED", retryable: false });
     expect(err.message).toContain("in region 'Nowhere'");
     expect(err.message).toContain("block-storage public RegionOne");
   });
@@ -231,21 +231,21 @@ describe("the service token on detach", () => {
     lab.cinder.failNext({ method: "DELETE", status: 500 });
     const c = track(keystoneClient(passwordSettings(lab, { service: { kind: "none" } })));
     const err = (await c.detach(req.volumeId, req.instanceUuid).catch((e: unknown) => e)) as Error;
-    expect(err).toMatchObject({ code: "CINDER_REJECTED", retryable: false });
+    expect(err).toMatchObject({ code: "CINDER_AUTH_FAILED", retryable: false });
     expect(err.message).toContain("SANBOOT_KEYSTONE_SERVICE_USERNAME");
     expect(await admin.attachments(volumeId)).toHaveLength(1);
     expect(lab.cinder.stats().faultsFired).toBe(0);
     lab.cinder.clearFaults();
   });
 
-  it("a wrong service password is CINDER_REJECTED without the password", async () => {
+  it("a wrong service password is CINDER_AUTH_FAILED without the password", async () => {
     const req = await attached();
     const wrong = "bad-service-pw-77";
     const service = { kind: "separate" as const, credentials: { method: "password" as const, username: "cinder-svc", userDomainName: "Default", password: wrong, project: { name: "service", domainName: "Default" } } };
     const err = (await track(keystoneClient(passwordSettings(lab, { service })))
       .detach(req.volumeId, req.instanceUuid)
       .catch((e: unknown) => e)) as Error;
-    expect(err).toMatchObject({ code: "CINDER_REJECTED" });
+    expect(err).toMatchObject({ code: "CINDER_AUTH_FAILED", retryable: false });
     expect(err.message).toContain("cinder-svc");
     expect(err.message).not.toContain(wrong);
     expect(err.message).not.toContain(SERVICE_PASSWORD);
@@ -260,7 +260,7 @@ describe("the service token on detach", () => {
     expect((await admin.volume(volumeId)).status).toBe("available");
     const none = track(keystoneClient(passwordSettings(lab, { service: { kind: "none" } }), { maxVersion: "3.43" }));
     await c.attach(req);
-    expect(await codeOf(none.detach(req.volumeId, req.instanceUuid, req.connector))).toBe("CINDER_REJECTED");
+    expect(await codeOf(none.detach(req.volumeId, req.instanceUuid, req.connector))).toBe("CINDER_AUTH_FAILED");
     // refused before terminate: rolled back to in-use, still attached
     expect((await admin.volume(volumeId)).status).toBe("in-use");
   });

@@ -183,15 +183,15 @@ describe("clear_san_boot", () => {
     }
   });
 
-  it("powers the system off again and reports BMC_REJECTED when the staged clear failed to apply", async () => {
+  it("powers the system off again and reports BMC_SETTINGS_FAILED when the staged clear failed to apply", async () => {
     const driver = new SettlingDriver();
     clears(driver, { changed: true, pending: [staged()] });
     driver.awaitImpl = async () => {
-      throw new SanbootError("BMC_REJECTED", "BMC reported settings /f/Settings failed: Base.1.8.SettingsFailed");
+      throw new SanbootError("BMC_SETTINGS_FAILED", "BMC reported settings /f/Settings failed: Base.1.8.SettingsFailed");
     };
     const { ex } = executor(driver);
     const out = await ex.execute(clear);
-    expect(out).toMatchObject({ ok: false, error: { code: "BMC_REJECTED", message: expect.stringMatching(/SettingsFailed/) } });
+    expect(out).toMatchObject({ ok: false, error: { code: "BMC_SETTINGS_FAILED", message: expect.stringMatching(/SettingsFailed/) } });
     expect(driver.calls.map((c) => c.method).slice(-2)).toEqual(["awaitSettingsApplied", "powerOff"]);
     expect(driver.power).toBe("Off");
   });
