@@ -26,6 +26,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Long-poll: answers as soon as commands are leasable, or empty after wait_seconds. */
 export async function lease(deps: Deps, site: string, req: LeaseRequest): Promise<LeasedCommand[]> {
   const until = Date.now() + req.wait_seconds * 1000;
+  // The table is asked again at a growing interval (poll, x1.5 each time, up to 8 x poll): a
+  // command that arrives while a workflow runs is picked up within one short interval, an idle
+  // site costs a few queries per long-poll instead of one every poll interval.
+  const base = deps.config.SANBOOT_RELAY_POLL_MS;
+  let interval = base;
   for (;;) {
     const now = deps.clock.now().toISOString();
     const leased = await deps.store.leaseCommands(site, req.relay_id, now, deps.config.SANBOOT_LEASE_SECONDS, req.max_commands);
@@ -42,7 +47,8 @@ export async function lease(deps: Deps, site: string, req: LeaseRequest): Promis
       );
     }
     if (Date.now() >= until) return [];
-    await sleep(Math.min(deps.config.SANBOOT_RELAY_POLL_MS, Math.max(0, until - Date.now())));
+    await sleep(Math.min(interval, Math.max(0, until - Date.now())));
+    interval = Math.min(interval * 1.5, base * 8);
   }
 }
 
