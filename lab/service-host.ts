@@ -14,6 +14,7 @@ import { loadConfig, type Config } from "../lib/config";
 import { createDeps, useDeps, type Deps } from "../lib/deps";
 import { InlineDispatcher } from "../lib/dispatch/dispatcher";
 import type { HttpApiEvent, HttpApiResult } from "../lib/http/api-event";
+import { readBody } from "./http-server";
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -55,11 +56,6 @@ export async function loadFunctions(): Promise<{ routes: Route[]; handlers: Reco
 const lambdaContext = (fn: string): Context =>
   ({ functionName: fn, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 30_000, callbackWaitsForEmptyEventLoop: false }) as unknown as Context;
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 export interface ServiceHost {
   url: string;

@@ -20,7 +20,7 @@ import { FaultSwitch, invalidRule, type FaultRule } from "./fault-switch";
 import { KeystoneCheck } from "./keystone-check";
 import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
 import { CinderStore, DEFAULT_TYPE, type BackendSpec, type Caller } from "./store";
-import { listen } from "../listen";
+import { listen, readBody } from "../http-server";
 
 export type { FaultRule } from "./fault-switch";
 export type { BackendSpec } from "./store";
@@ -101,7 +101,7 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const bodyText = await readBody(req);
+    const bodyText = (await readBody(req)).toString("utf8");
     const url = new URL(req.url ?? "/", "http://emulator");
     const method = req.method ?? "GET";
     if (url.pathname.startsWith("/_lab/")) return send(res, lab(method, url.pathname, bodyText));
@@ -221,14 +221,6 @@ function send(res: ServerResponse, answer: ApiResponse): void {
   res.end(payload);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 function flatHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};

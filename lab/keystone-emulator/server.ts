@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Identity, KeystoneFault, type Realm, type ServiceSpec } from "./identity";
-import { listen } from "../listen";
+import { listen, readBody } from "../http-server";
 
 export type { AppCredSpec, ProjectSpec, Realm, ServiceSpec, UserSpec } from "./identity";
 
@@ -66,7 +66,7 @@ export async function startKeystoneEmulator(opts: KeystoneEmulatorOptions): Prom
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req);
+    const text = (await readBody(req)).toString("utf8");
     const url = new URL(req.url ?? "/", "http://keystone");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     const method = req.method ?? "GET";
@@ -154,11 +154,3 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   res.end(payload);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}

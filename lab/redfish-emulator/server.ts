@@ -11,7 +11,7 @@ import { errorBody, msg } from "./redfish-errors";
 import { SystemRegistry, type SystemSnapshot } from "./registry";
 import { route, type RouteResponse } from "./redfish-routes";
 import { DEFAULT_TLS_DIR, ensureLabTls } from "./tls";
-import { listen } from "../listen";
+import { listen, readBody } from "../http-server";
 
 export interface RedfishEmulatorOptions {
   /** 0 (default) picks an ephemeral port */
@@ -66,7 +66,7 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
     const url = new URL(req.url ?? "/", "https://lab");
     const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? "GET";
-    const raw = await readBody(req);
+    const raw = (await readBody(req, MAX_BODY)).toString("utf8");
     let body: unknown;
     let malformed = false;
     if (raw.length > 0) {
@@ -192,16 +192,6 @@ function send(res: ServerResponse, out: RouteResponse, headOnly = false): void {
   res.writeHead(out.status, headers).end(headOnly ? undefined : text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error("body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");

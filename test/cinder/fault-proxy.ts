@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { CinderFault, faults } from "../../lab/cinder-emulator/cinder-fault";
 import { FaultSwitch, invalidRule, type FaultRule } from "../../lab/cinder-emulator/fault-switch";
+import { readBody } from "../../lab/http-server";
 
 export interface FaultProxy {
   url: string;
@@ -26,7 +27,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    const body = (await readBody(req)).toString("utf8");
     const url = new URL(req.url ?? "/", "http://proxy");
     const method = req.method ?? "GET";
     if (url.pathname === "/_lab/faults") return lab(method, body, res);
@@ -100,11 +101,3 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
