@@ -70,8 +70,3 @@ export async function readFunctions(t: RedfishTransport, uris: string[]): Promis
   }
   return out;
 }
-
-/** Every NetworkDeviceFunction of the system, in link order, with its ETag. */
-export async function listFunctions(t: RedfishTransport, system: Found<ComputerSystem>): Promise<Array<Found<NetworkDeviceFunction>>> {
-  return readFunctions(t, await findFunctionUris(t, system));
-}

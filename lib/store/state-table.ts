@@ -135,18 +135,6 @@ export class StateTable extends CommandQueue {
     );
   }
 
-  /** Removes a request that never started (its node lock was refused). */
-  async deleteRequest(requestId: string, version: number): Promise<void> {
-    try {
-      await this.send(
-        new DeleteCommand({ TableName: this.tableName, Key: KEY.request(requestId), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": version } }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return;
-      throw this.translate(err, "delete request");
-    }
-  }
-
   async listRequests(
     projectId: string,
     filter: { nodeId?: string; state?: RequestState },

@@ -16,11 +16,6 @@ export function isDell(root: ServiceRoot | undefined, manager: Manager | undefin
   return hasOem(manager.Oem, "Dell") || /idrac/i.test(`${manager.Model ?? ""} ${manager.Id ?? ""}`) || /^dell/i.test(manager.Manufacturer ?? "");
 }
 
-/** iDRAC job ids (`JID_...`, `RID_...`) under a manager's Jobs collection. */
-export function isDellJob(uri: string): boolean {
-  return /\/Managers\/[^/]+\/Jobs\/[JR]ID_[^/]+$/.test(uri);
-}
-
 /**
  * The request that creates the configuration job applying `settingsUri` at the next reset, for
  * firmware that does not take `@Redfish.SettingsApplyTime` (the Jobs collection of the manager).
