@@ -2,19 +2,15 @@
  * One active request per node, decided by the database: of concurrent boot requests for one
  * node exactly one is accepted, and the node is locked by that one.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { describe, expect, it } from "vitest";
+import type { LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 import { expectError } from "./helpers";
 
 let stack: LocalStack;
 let api: Api;
 
-beforeAll(async () => {
-  stack = await startLocalStack();
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({}, (s, a) => ((stack = s), (api = a)));
 
 describe("concurrent boot requests for one node", () => {
   it.each([2, 5])("of %i sent at once, exactly one is accepted (202) and the others answer 409 NODE_BUSY", async (n) => {

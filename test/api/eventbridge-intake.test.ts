@@ -4,9 +4,9 @@
  * would make EventBridge retry it forever): it is answered with an error object and writes nothing.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_PROJECT, startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { beforeAll, describe, expect, it } from "vitest";
+import { LAB_PROJECT, type LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 import { createLogger } from "../../lib/log";
 import { UNKNOWN_ID, newToken, settle, visibleState } from "./helpers";
 
@@ -14,11 +14,7 @@ let stack: LocalStack;
 let api: Api;
 const logLines: string[] = [];
 
-beforeAll(async () => {
-  stack = await startLocalStack({ overrides: { log: createLogger("info", {}, (l) => logLines.push(l)) } });
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({ overrides: { log: createLogger("info", {}, (l) => logLines.push(l)) } }, (s, a) => ((stack = s), (api = a)));
 
 function bootEvent(detail: unknown) {
   return {

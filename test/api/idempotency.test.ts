@@ -2,19 +2,15 @@
  * Idempotency-Key on POST /v1/nodes/{node_id}/boot-from-volume: a retried request answers what
  * the first one did and creates nothing new; the key reused for another request is refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { describe, expect, it } from "vitest";
+import type { LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 import { expectError, newToken, visibleState } from "./helpers";
 
 let stack: LocalStack;
 let api: Api;
 
-beforeAll(async () => {
-  stack = await startLocalStack();
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({}, (s, a) => ((stack = s), (api = a)));
 
 async function freshNodeAndVolume(): Promise<{ nodeId: string; volumeId: string; path: string }> {
   const { nodeId } = await enrollLabNode(stack, api);

@@ -1,18 +1,14 @@
 /** Nodes: enroll, show, list page by page, update, delete; refused while a request holds them. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_PROJECT, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
+import { describe, expect, it } from "vitest";
+import { LAB_PROJECT, LAB_SITE, type LocalStack } from "../../lab/local-stack";
 import { UUID_RE } from "../../lib/ids";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 import { RFC3720_IQN, enrollBody, expectError, listAll } from "./helpers";
 
 let stack: LocalStack;
 let api: Api;
 
-beforeAll(async () => {
-  stack = await startLocalStack();
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({}, (s, a) => ((stack = s), (api = a)));
 
 async function enroll(extra: Record<string, unknown> = {}) {
   const r = await api.post("/v1/nodes", { ...enrollBody(stack), ...extra });

@@ -3,19 +3,15 @@
  * Redfish emulator over HTTPS: the server must boot from the Cinder target (the emulator records
  * what each boot used), and undeploy must leave the BMC as it was found.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, type Api } from "../support/api";
+import { describe, expect, it } from "vitest";
+import { LAB_CREDENTIALS_REF, LAB_SITE, type LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, useLocalStack, type Api } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
 let n = 0;
 
-beforeAll(async () => {
-  stack = await startLocalStack({ powerDelayMs: 20, leaseSeconds: 20 });
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({ powerDelayMs: 20, leaseSeconds: 20 }, (s, a) => ((stack = s), (api = a)));
 
 type Flavour = "generic" | "generic-settings" | "dell" | "hpe";
 

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { describe, expect, it } from "vitest";
+import type { LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
 
-beforeAll(async () => {
-  stack = await startLocalStack();
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({}, (s, a) => ((stack = s), (api = a)));
 
 function iscsiOf(systemId: string, mac: string) {
   return stack.bmc.system(systemId).functions.find((f) => f.mac.toLowerCase() === mac)!;

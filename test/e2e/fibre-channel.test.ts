@@ -3,19 +3,15 @@
  * at enrollment), Cinder's FC backend exports the volume to them, and the HBA's boot targets are
  * programmed with the storage ports' WWPNs and the LUN.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, type Api } from "../support/api";
+import { describe, expect, it } from "vitest";
+import { LAB_CREDENTIALS_REF, LAB_SITE, type LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, useLocalStack, type Api } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
 let n = 0;
 
-beforeAll(async () => {
-  stack = await startLocalStack();
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({}, (s, a) => ((stack = s), (api = a)));
 
 async function enrollFcNode(fcPorts = 2) {
   n++;

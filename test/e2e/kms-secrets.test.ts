@@ -1,16 +1,12 @@
 /** The AWS path for secrets at rest: KMS (here its emulator, over HTTP) seals the CHAP secret. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { describe, expect, it } from "vitest";
+import type { LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
 
-beforeAll(async () => {
-  stack = await startLocalStack({ kms: true });
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({ kms: true }, (s, a) => ((stack = s), (api = a)));
 
 describe("secrets at rest under KMS", () => {
   it("a boot stores the CHAP secret only as a KMS ciphertext and still programs the BMC with it", async () => {

@@ -3,25 +3,21 @@
  * for good. Every case ends with what an operator would check: Cinder's view of the volume and
  * the BMC's view of the server.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
+import type { LocalStack } from "../../lab/local-stack";
 import { attachVolume } from "../../lib/service/steps/attach-steps";
 import { configureFirmware, commandIdFor } from "../../lib/service/steps/firmware-steps";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
 let clockOffsetMs = 0;
 
-beforeAll(async () => {
-  stack = await startLocalStack({
+useLocalStack({
     leaseSeconds: 3,
     overrides: { clock: { now: () => new Date(Date.now() + clockOffsetMs) } },
-  });
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+  }, (s, a) => ((stack = s), (api = a)));
 afterEach(() => {
   clockOffsetMs = 0;
   stack.service.dispatcher.drop = () => false;

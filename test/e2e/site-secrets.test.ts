@@ -2,20 +2,16 @@
  * With a site key configured, the CHAP secret is sealed to the site when the command is made:
  * the state table and the relay protocol carry only what that site's relay can open.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { request } from "undici";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import type { LocalStack } from "../../lab/local-stack";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 
 const OTHER_TOKEN = "relay-token-of-another-site";
 let stack: LocalStack;
 let api: Api;
 
-beforeAll(async () => {
-  stack = await startLocalStack({ sealToSite: true, leaseSeconds: 5, extraRelaySites: { other: OTHER_TOKEN } });
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({ sealToSite: true, leaseSeconds: 5, extraRelaySites: { other: OTHER_TOKEN } }, (s, a) => ((stack = s), (api = a)));
 
 async function chapSecretOf(volumeId: string): Promise<string> {
   const admin = cinderAdmin(stack);

@@ -3,20 +3,16 @@
  * the request finally rolls back, detaching the volume. Time is moved forward through the
  * service's injected clock; the sweeper (the scheduled function) drives every retry.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../lab/local-stack";
+import { describe, expect, it } from "vitest";
+import type { LocalStack } from "../../lab/local-stack";
 import { STEP_POLICY } from "../../lib/workflow";
-import { apiFor, cinderAdmin, enrollLabNode, type Api } from "../support/api";
+import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
 let offsetMs = 0;
 
-beforeAll(async () => {
-  stack = await startLocalStack({ relay: false, overrides: { clock: { now: () => new Date(Date.now() + offsetMs) } } });
-  api = apiFor(stack);
-});
-afterAll(async () => stack?.close());
+useLocalStack({ relay: false, overrides: { clock: { now: () => new Date(Date.now() + offsetMs) } } }, (s, a) => ((stack = s), (api = a)));
 
 describe("steps that wait on a relay that never answers", () => {
   it("time out, are retried up to their limit, and the request rolls back with nothing left attached", async () => {

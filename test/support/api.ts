@@ -1,6 +1,7 @@
 /** A caller of the sanboot API over HTTP, as an operator's script would be. */
 import { request } from "undici";
-import { LAB_CREDENTIALS_REF, LAB_SITE, type LocalStack } from "../../lab/local-stack";
+import { afterAll, beforeAll } from "vitest";
+import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack, type LocalStackOptions } from "../../lab/local-stack";
 import { CinderAdmin } from "../cinder/cinder-admin";
 
 export interface Reply {
@@ -76,4 +77,17 @@ export async function enrollLabNode(stack: LocalStack, api: Api, extra: Record<s
   });
   if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${res.text}`);
   return { nodeId: res.body.node_id, systemId, mac: m };
+}
+
+/**
+ * One local stack for the whole file: started before the first test, closed after the last.
+ * `use` receives it and its API caller.
+ */
+export function useLocalStack(opts: LocalStackOptions, use: (stack: LocalStack, api: Api) => void): void {
+  let stack: LocalStack | undefined;
+  beforeAll(async () => {
+    stack = await startLocalStack(opts);
+    use(stack, apiFor(stack));
+  });
+  afterAll(async () => stack?.close());
 }
