@@ -3,29 +3,14 @@
  * them: one session at a time, settings that fail to apply at the reset, ETags changing under a
  * settings write, 5xx and dropped connections during a task, slowness.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedfishEmulator, type RedfishEmulator, type SystemSpec } from "../../lab/redfish-emulator";
-import type { BmcEndpoint, SanIscsiSpec } from "../../lib/bmc/driver";
+import { describe, expect, it } from "vitest";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
+import { useLabBmc } from "./lab-bmc";
+import type { BmcEndpoint, SanIscsiSpec } from "../../lib/bmc/driver";
 import { SanbootError } from "../../lib/errors";
 
-let emu: RedfishEmulator;
-const driver = new RedfishDriver({ timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 3_000 });
-
-beforeAll(async () => {
-  emu = await startRedfishEmulator({ port: 0, powerDelayMs: 40, taskDelayMs: 30 });
-});
-afterAll(async () => {
-  await driver.close();
-  await emu.close();
-});
-
-let n = 0;
-function system(spec: SystemSpec = {}): { id: string; ep: BmcEndpoint } {
-  const id = `ft-${++n}`;
-  emu.addSystem({ id, ...spec });
-  return { id, ep: { address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } } };
-}
+const lab = useLabBmc({ prefix: "ft", driver: { timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 3_000 }, emulator: { powerDelayMs: 40, taskDelayMs: 30 } });
+const { driver, system } = lab;
 
 const spec: SanIscsiSpec = {
   initiator_name: "iqn.2026-11.org.example.sanboot:node-5",
@@ -44,14 +29,14 @@ async function failure(p: Promise<unknown>): Promise<SanbootError> {
 describe("a BMC that allows one session at a time", () => {
   it("serves one driver's concurrent calls, which queue at the driver", async () => {
     const { id, ep } = system();
-    emu.setFaults(id, { maxSessions: 1, latencyMs: 30 });
+    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 30 });
     const states = await Promise.all([driver.getPowerState(ep), driver.getPowerState(ep), driver.getBootStatus(ep)]);
     expect(states.slice(0, 2)).toEqual(["Off", "Off"]);
   });
 
   it("refuses a second client's concurrent request with retryable 503", async () => {
     const { id, ep } = system();
-    emu.setFaults(id, { maxSessions: 1, latencyMs: 60 });
+    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 60 });
     const other = new RedfishDriver({ timeoutMs: 3_000 });
     try {
       const results = await Promise.allSettled([driver.getPowerState(ep), other.getPowerState(ep)]);
@@ -66,7 +51,7 @@ describe("a BMC that allows one session at a time", () => {
 
   it("or with 401, as BMCs out of sessions also answer", async () => {
     const { id, ep } = system();
-    emu.setFaults(id, { maxSessions: 1, latencyMs: 60, sessionLimitStatus: 401 });
+    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 60, sessionLimitStatus: 401 });
     const other = new RedfishDriver({ timeoutMs: 3_000 });
     try {
       const results = await Promise.allSettled([driver.getPowerState(ep), other.getPowerState(ep)]);
@@ -81,19 +66,19 @@ describe("settings that fail to apply at the reset", () => {
   it("generic settings object: waitForBoot surfaces Base SettingsFailed, not a timeout", async () => {
     const { id, ep } = system({ flavour: "generic-settings" });
     await driver.configureIscsiBoot(ep, spec);
-    emu.setFaults(id, { settingsFailOnReset: true });
+    lab.emu.setFaults(id, { settingsFailOnReset: true });
     await driver.setSanBootOverride(ep, "uefi");
     await driver.powerOn(ep);
     const err = await failure(driver.waitForBoot(ep, 3_000));
     expect(err).toMatchObject({ code: "BMC_SETTINGS_FAILED", retryable: false });
     expect(err.message).toContain("Base.1.8.SettingsFailed");
-    expect(emu.system(id).functions.some((f) => f.bootMode === "iSCSI")).toBe(false);
+    expect(lab.emu.system(id).functions.some((f) => f.bootMode === "iSCSI")).toBe(false);
   });
 
   it("Dell: the job fails, and the override that needed it says so", async () => {
     const { id, ep } = system({ flavour: "dell" });
     const out = await driver.configureIscsiBoot(ep, spec);
-    emu.setFaults(id, { settingsFailOnReset: true });
+    lab.emu.setFaults(id, { settingsFailOnReset: true });
     const err = await failure(driver.setSanBootOverride(ep, "uefi"));
     expect(err.code).toBe("BMC_SETTINGS_FAILED");
     expect(err.message).toContain("SettingsFailed");
@@ -105,7 +90,7 @@ describe("settings that fail to apply at the reset", () => {
   it("HPE: the BIOS iSCSI settings fail and the override cannot name the attempt", async () => {
     const { id, ep } = system({ flavour: "hpe" });
     await driver.configureIscsiBoot(ep, spec);
-    emu.setFaults(id, { settingsFailOnReset: true });
+    lab.emu.setFaults(id, { settingsFailOnReset: true });
     const err = await failure(driver.setSanBootOverride(ep, "uefi"));
     expect(err.code).toBe("BMC_SETTINGS_FAILED");
     expect(err.message).toContain("SettingsFailed");
@@ -115,10 +100,10 @@ describe("settings that fail to apply at the reset", () => {
 describe("ETags, 5xx, drops and slowness on settings writes", () => {
   it("every write to a settings object changes its ETag, and a 412 race is re-read and retried", async () => {
     const { id, ep } = system({ flavour: "generic-settings" });
-    emu.setFaults(id, { etagMismatchOnce: true });
+    lab.emu.setFaults(id, { etagMismatchOnce: true });
     const out = await driver.configureIscsiBoot(ep, spec);
     expect(out.changed).toBe(true);
-    expect(emu.system(id).patches.map((p) => p.status)).toEqual([412, 202]);
+    expect(lab.emu.system(id).patches.map((p) => p.status)).toEqual([412, 202]);
   });
 
   it("a 5xx while following the task is retryable BMC_UNREACHABLE", async () => {
@@ -126,25 +111,25 @@ describe("ETags, 5xx, drops and slowness on settings writes", () => {
     const first = driver.configureIscsiBoot(ep, spec);
     // Let the PATCH through, then fail the next request (the task monitor poll).
     await new Promise((r) => setTimeout(r, 5));
-    emu.setFaults(id, { failNext: 1, failStatus: 502 });
+    lab.emu.setFaults(id, { failNext: 1, failStatus: 502 });
     const outcome = await first.then(() => "ok", (e: SanbootError) => e.code);
     expect(["ok", "BMC_UNREACHABLE"]).toContain(outcome);
     // Whatever happened, configuring again converges without a second target write.
-    emu.clearFaults(id);
+    lab.emu.clearFaults(id);
     const again = await driver.configureIscsiBoot(ep, spec);
-    expect(emu.system(id).functions.find((f) => f.uri === again.function_uri)!.pending).toMatchObject({ bootMode: "iSCSI" });
+    expect(lab.emu.system(id).functions.find((f) => f.uri === again.function_uri)!.pending).toMatchObject({ bootMode: "iSCSI" });
   });
 
   it("a dropped connection and a slow BMC are retryable BMC_UNREACHABLE", async () => {
     const { id, ep } = system({ flavour: "dell" });
-    emu.setFaults(id, { dropNext: 1 });
+    lab.emu.setFaults(id, { dropNext: 1 });
     expect(await failure(driver.configureIscsiBoot(ep, spec))).toMatchObject({ code: "BMC_UNREACHABLE", retryable: true });
     const impatient = new RedfishDriver({ timeoutMs: 100 });
     try {
-      emu.setFaults(id, { latencyMs: 300 });
+      lab.emu.setFaults(id, { latencyMs: 300 });
       expect(await failure(impatient.getPowerState(ep))).toMatchObject({ code: "BMC_UNREACHABLE", retryable: true });
     } finally {
-      emu.clearFaults(id);
+      lab.emu.clearFaults(id);
       await impatient.close();
     }
   });

@@ -2,28 +2,12 @@
  * Fibre Channel over HTTPS against the emulator: inventory of the HBA ports (WWPNs, no MAC),
  * boot targets written once, recorded and restored, on a generic BMC and a Dell-like one.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedfishEmulator, type RedfishEmulator, type SystemSpec } from "../../lab/redfish-emulator";
+import { describe, expect, it } from "vitest";
+import { useLabBmc } from "./lab-bmc";
 import type { BmcEndpoint, FcBootSpec } from "../../lib/bmc/driver";
-import { RedfishDriver } from "../../lib/bmc/redfish-driver";
 
-let emu: RedfishEmulator;
-const driver = new RedfishDriver({ timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 5_000 });
-
-beforeAll(async () => {
-  emu = await startRedfishEmulator({ port: 0, powerDelayMs: 40 });
-});
-afterAll(async () => {
-  await driver.close();
-  await emu.close();
-});
-
-let n = 0;
-function system(spec: SystemSpec = {}): { id: string; ep: BmcEndpoint } {
-  const id = `fc-${++n}`;
-  emu.addSystem({ id, fcPorts: 2, ...spec });
-  return { id, ep: { address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } } };
-}
+const lab = useLabBmc({ prefix: "fc", driver: { timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 5_000 }, emulator: { powerDelayMs: 40 }, defaults: { fcPorts: 2 } });
+const { driver, system } = lab;
 
 const targets: FcBootSpec["targets"] = [
   { wwpn: "50:0a:09:82:88:e2:b9:b1", lun: "1" },
@@ -34,7 +18,7 @@ describe("readFcInventory", () => {
   it("lists each HBA port's WWPN and WWNN in Cinder's form, and no NIC", async () => {
     const { id, ep } = system();
     const { ports } = await driver.readFcInventory(ep);
-    const fcFns = emu.system(id).functions.filter((f) => f.fc);
+    const fcFns = lab.emu.system(id).functions.filter((f) => f.fc);
     expect(ports).toHaveLength(2);
     expect(ports.map((p) => p.function_uri)).toEqual(fcFns.map((f) => f.uri));
     expect(ports[0]).toMatchObject({
@@ -59,16 +43,16 @@ describe("configureFcBoot / clearFcBoot", () => {
     const out = await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets });
     expect(out).toMatchObject({ changed: true, function_uri: second.function_uri });
     expect(out.previous).toEqual({ kind: "fibre_channel", function_uri: second.function_uri, boot_mode: "Disabled", boot_targets: [] });
-    const fn = emu.system(id).functions.find((f) => f.uri === second.function_uri)!;
+    const fn = lab.emu.system(id).functions.find((f) => f.uri === second.function_uri)!;
     expect(fn.bootMode).toBe("FibreChannel");
     expect(fn.fc!.bootTargets).toEqual([
       { WWPN: "50:0A:09:82:88:E2:B9:B1", LUNID: "1", BootPriority: 0 },
       { WWPN: "50:0A:09:82:98:E2:B9:B1", LUNID: "1", BootPriority: 1 },
     ]);
 
-    const count = emu.system(id).patchCount;
+    const count = lab.emu.system(id).patchCount;
     expect(await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets })).toEqual({ changed: false, function_uri: second.function_uri });
-    expect(emu.system(id).patchCount).toBe(count);
+    expect(lab.emu.system(id).patchCount).toBe(count);
   });
 
   it("boots the FC target through RemoteDrive and records it", async () => {
@@ -77,7 +61,7 @@ describe("configureFcBoot / clearFcBoot", () => {
     await driver.setSanBootOverride(ep, "uefi");
     await driver.powerOn(ep);
     await driver.waitForBoot(ep, 3_000);
-    expect(emu.system(id).boots.at(-1)!.fc![0]!.bootTargets[0]!.WWPN).toBe("50:0A:09:82:88:E2:B9:B1");
+    expect(lab.emu.system(id).boots.at(-1)!.fc![0]!.bootTargets[0]!.WWPN).toBe("50:0A:09:82:88:E2:B9:B1");
   });
 
   it("restores what the port held before, and clears only when asked for that port", async () => {
@@ -89,15 +73,15 @@ describe("configureFcBoot / clearFcBoot", () => {
     expect(ours.previous).toMatchObject({ boot_mode: "FibreChannel", boot_targets: [{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7" }] });
 
     expect(await driver.clearFcBoot(ep, a!.wwpn, ours.previous)).toEqual({ changed: true });
-    const fns = emu.system(id).functions;
+    const fns = lab.emu.system(id).functions;
     expect(fns.find((f) => f.uri === a!.function_uri)!.fc!.bootTargets).toEqual([{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7", BootPriority: 0 }]);
     expect(fns.find((f) => f.uri === b!.function_uri)!.bootMode).toBe("FibreChannel");
 
     await driver.clearFcBoot(ep, b!.wwpn);
-    expect(emu.system(id).functions.find((f) => f.uri === b!.function_uri)).toMatchObject({ bootMode: "Disabled", fc: { bootTargets: [] } });
-    const count = emu.system(id).patchCount;
+    expect(lab.emu.system(id).functions.find((f) => f.uri === b!.function_uri)).toMatchObject({ bootMode: "Disabled", fc: { bootTargets: [] } });
+    const count = lab.emu.system(id).patchCount;
     expect(await driver.clearFcBoot(ep, b!.wwpn)).toEqual({ changed: false });
-    expect(emu.system(id).patchCount).toBe(count);
+    expect(lab.emu.system(id).patchCount).toBe(count);
   });
 
   it("reports BMC_CAPABILITY_MISSING for an unknown WWPN and a server without FC", async () => {
@@ -113,6 +97,6 @@ describe("configureFcBoot / clearFcBoot", () => {
     expect(out.pending?.task_uri).toMatch(/JID_/);
     expect((await driver.configureFcBoot(ep, { targets })).changed).toBe(false);
     await driver.setSanBootOverride(ep, "uefi");
-    expect(emu.system(id).Boot.UefiTargetBootSourceOverride).toMatch(/FibreEx\(0x500A098288E2B9B1,/);
+    expect(lab.emu.system(id).Boot.UefiTargetBootSourceOverride).toMatch(/FibreEx\(0x500A098288E2B9B1,/);
   });
 });

@@ -3,29 +3,15 @@
  * monitors, Dell-like (settings objects, jobs completing at the next reset, UefiTarget only),
  * HPE-like (BIOS UEFI iSCSI initiator), chosen from the Manager or the node's setting.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedfishEmulator, type RedfishEmulator, type SystemSpec } from "../../lab/redfish-emulator";
+import { describe, expect, it } from "vitest";
+import { RedfishDriver } from "../../lib/bmc/redfish-driver";
+import { startRedfishEmulator } from "../../lab/redfish-emulator";
+import { useLabBmc } from "./lab-bmc";
 import type { BmcEndpoint, SanIscsiSpec } from "../../lib/bmc/driver";
 import { createBmcDriver } from "../../lib/bmc/factory";
-import { RedfishDriver } from "../../lib/bmc/redfish-driver";
 
-let emu: RedfishEmulator;
-const driver = new RedfishDriver({ timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 5_000, taskTimeoutMs: 2_000 });
-
-beforeAll(async () => {
-  emu = await startRedfishEmulator({ port: 0, powerDelayMs: 40, taskDelayMs: 30 });
-});
-afterAll(async () => {
-  await driver.close();
-  await emu.close();
-});
-
-let n = 0;
-function system(spec: SystemSpec = {}): { id: string; ep: BmcEndpoint } {
-  const id = `fl-${++n}`;
-  emu.addSystem({ id, ...spec });
-  return { id, ep: { address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } } };
-}
+const lab = useLabBmc({ prefix: "fl", driver: { timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 5_000, taskTimeoutMs: 2_000 }, emulator: { powerDelayMs: 40, taskDelayMs: 30 } });
+const { driver, system } = lab;
 
 const spec: SanIscsiSpec = {
   initiator_name: "iqn.2026-11.org.example.sanboot:node-3",
@@ -35,7 +21,7 @@ const spec: SanIscsiSpec = {
   boot_mode: "uefi",
 };
 
-const fnOf = (id: string, uri: string) => emu.system(id).functions.find((f) => f.uri === uri)!;
+const fnOf = (id: string, uri: string) => lab.emu.system(id).functions.find((f) => f.uri === uri)!;
 
 describe("vendor selection", () => {
   it("detects Dell and HPE from each system's Manager in a mixed lab, generic otherwise", async () => {
@@ -71,19 +57,19 @@ describe("generic BMC with a settings object", () => {
     const out = await driver.configureIscsiBoot(ep, spec);
     expect(out.changed).toBe(true);
     expect(out.pending).toMatchObject({ apply_time: "OnReset", settings_uri: `${out.function_uri}/Settings` });
-    expect(emu.system(id).patches.at(-1)).toMatchObject({ status: 202, body: { "@Redfish.SettingsApplyTime": { ApplyTime: "OnReset" } } });
-    expect(emu.system(id).jobs[0]).toMatchObject({ kind: "task", state: "Completed" });
+    expect(lab.emu.system(id).patches.at(-1)).toMatchObject({ status: 202, body: { "@Redfish.SettingsApplyTime": { ApplyTime: "OnReset" } } });
+    expect(lab.emu.system(id).jobs[0]).toMatchObject({ kind: "task", state: "Completed" });
     expect(fnOf(id, out.function_uri)).toMatchObject({ bootMode: "Disabled", pending: { bootMode: "iSCSI" } });
 
-    const count = emu.system(id).patchCount;
+    const count = lab.emu.system(id).patchCount;
     expect((await driver.configureIscsiBoot(ep, spec)).changed).toBe(false);
-    expect(emu.system(id).patchCount).toBe(count);
+    expect(lab.emu.system(id).patchCount).toBe(count);
 
     await driver.setSanBootOverride(ep, "uefi");
     await driver.powerOn(ep);
     expect(await driver.waitForBoot(ep, 3_000)).toEqual({ power_state: "On", boot_progress: "OSRunning" });
     await driver.awaitSettingsApplied(ep, out.pending!, 1_000);
-    expect(emu.system(id).boots.at(-1)!.iscsi[0]!.iscsiBoot).toMatchObject({ PrimaryTargetName: spec.targets[0]!.name, CHAPSecret: "chap-secret-333" });
+    expect(lab.emu.system(id).boots.at(-1)!.iscsi[0]!.iscsiBoot).toMatchObject({ PrimaryTargetName: spec.targets[0]!.name, CHAPSecret: "chap-secret-333" });
   });
 
   it("applies Immediate settings when the task ends: nothing pending", async () => {
@@ -118,12 +104,12 @@ describe("Dell iDRAC-like", () => {
     const { id, ep } = system({ flavour: "dell" });
     const out = await driver.configureIscsiBoot(ep, spec);
     expect(out.pending?.task_uri).toMatch(/^\/redfish\/v1\/Managers\/iDRAC\.Embedded\.1\/Jobs\/JID_[0-9A-F]+$/);
-    expect(emu.system(id).jobs).toEqual([expect.objectContaining({ kind: "dell-job", state: "Scheduled" })]);
+    expect(lab.emu.system(id).jobs).toEqual([expect.objectContaining({ kind: "dell-job", state: "Scheduled" })]);
     await expect(driver.awaitSettingsApplied(ep, out.pending!, 100)).rejects.toMatchObject({ code: "BMC_POWER_TIMEOUT", retryable: true });
 
     // No RemoteDrive: the NIC's iSCSI device path appears once the job ran at a POST.
     await driver.setSanBootOverride(ep, "uefi");
-    const snap = emu.system(id);
+    const snap = lab.emu.system(id);
     expect(snap.jobs[0]!.state).toBe("Completed");
     expect(snap.Boot).toMatchObject({ BootSourceOverrideTarget: "UefiTarget", BootSourceOverrideEnabled: "Once" });
     expect(snap.Boot.UefiTargetBootSourceOverride).toContain(`iSCSI(${spec.targets[0]!.name},`);
@@ -131,7 +117,7 @@ describe("Dell iDRAC-like", () => {
 
     await driver.powerOn(ep);
     await driver.waitForBoot(ep, 3_000);
-    const boot = emu.system(id).boots.at(-1)!;
+    const boot = lab.emu.system(id).boots.at(-1)!;
     expect(boot.override).toMatchObject({ target: "UefiTarget" });
     expect(boot.iscsi[0]!.iscsiBoot.PrimaryTargetName).toBe(spec.targets[0]!.name);
   });
@@ -140,13 +126,13 @@ describe("Dell iDRAC-like", () => {
     const { id, ep } = system({ flavour: "dell", applyTimes: [] });
     const out = await driver.configureIscsiBoot(ep, spec);
     expect(out.pending?.task_uri).toMatch(/JID_/);
-    expect(emu.system(id).patches.at(-1)!.body).not.toHaveProperty("@Redfish.SettingsApplyTime");
+    expect(lab.emu.system(id).patches.at(-1)!.body).not.toHaveProperty("@Redfish.SettingsApplyTime");
   });
 
   it("refuses a PATCH of the function itself: changes go to the settings object", async () => {
     const { id, ep } = system({ flavour: "dell" });
     const out = await driver.configureIscsiBoot(ep, spec);
-    expect(emu.system(id).patches.every((p) => p.path.endsWith("/Settings"))).toBe(true);
+    expect(lab.emu.system(id).patches.every((p) => p.path.endsWith("/Settings"))).toBe(true);
     expect(out.function_uri).not.toMatch(/Settings$/);
   });
 });
@@ -157,20 +143,20 @@ describe("HPE iLO-like", () => {
     const out = await driver.configureIscsiBoot(ep, spec);
     expect(out).toMatchObject({ changed: true, function_uri: `/redfish/v1/Systems/${id}/Bios/iScsi`, pending: { apply_time: "OnReset" } });
     expect(out.previous).toMatchObject({ kind: "hpe_bios_iscsi", initiator_name: null });
-    expect(emu.system(id).functions.every((f) => f.bootMode !== "iSCSI")).toBe(true);
+    expect(lab.emu.system(id).functions.every((f) => f.bootMode !== "iSCSI")).toBe(true);
 
-    const count = emu.system(id).patchCount;
+    const count = lab.emu.system(id).patchCount;
     expect((await driver.configureIscsiBoot(ep, spec)).changed).toBe(false);
-    expect(emu.system(id).patchCount).toBe(count);
+    expect(lab.emu.system(id).patchCount).toBe(count);
 
     await driver.setSanBootOverride(ep, "uefi");
-    const attempt = emu.system(id).hpeIscsi!.sources[0]!;
+    const attempt = lab.emu.system(id).hpeIscsi!.sources[0]!;
     expect(attempt).toMatchObject({ iSCSIAttemptName: "sanboot-1", iSCSINicSource: "NicBoot1", iSCSIChapSecret: "chap-secret-333" });
-    expect(emu.system(id).Boot.UefiTargetBootSourceOverride).toBe(attempt.UEFIDevicePath);
+    expect(lab.emu.system(id).Boot.UefiTargetBootSourceOverride).toBe(attempt.UEFIDevicePath);
 
     await driver.powerOn(ep);
     await driver.waitForBoot(ep, 3_000);
-    expect(emu.system(id).boots.at(-1)!.iscsi[0]!.iscsiBoot).toMatchObject({
+    expect(lab.emu.system(id).boots.at(-1)!.iscsi[0]!.iscsiBoot).toMatchObject({
       InitiatorName: spec.initiator_name,
       PrimaryTargetName: spec.targets[0]!.name,
       PrimaryLUN: 2,
@@ -190,7 +176,7 @@ describe("HPE iLO-like", () => {
     });
     await driver.powerOn(ep);
     await driver.waitForBoot(ep, 3_000);
-    const hpe = emu.system(id).hpeIscsi!;
+    const hpe = lab.emu.system(id).hpeIscsi!;
     expect(hpe.initiatorName).toBeNull();
     expect(hpe.sources[0]).toMatchObject({ iSCSIConnection: "Disabled", iSCSITargetName: null, iSCSIChapSecret: null });
   });
