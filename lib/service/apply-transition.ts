@@ -44,7 +44,8 @@ export async function carryOut(deps: Deps, req: BootRequestRecord, commands: Wor
       }
     } catch (err) {
       // The transition is committed; what follows is repaired later (the sweeper re-dispatches
-      // due steps and releases nodes of ended requests). Record it, don't undo the commit.
+      // due steps; a node lock held by an ended request is freed when the node is next used,
+      // see freeAbandonedLock). Record it, don't undo the commit.
       deps.log.warn("follow-up of a committed transition failed", { request_id: req.request_id, command: c.type, error: String((err as Error).message) });
     }
   }

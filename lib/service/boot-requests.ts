@@ -8,7 +8,7 @@ import type { BootRequestRecord } from "../store/records";
 import type { Page } from "../store/state-table";
 import { TransitionRejected, start, transition, type RequestState } from "../workflow";
 import { carryOut, commitTransition, stateChange } from "./apply-transition";
-import { loadOwnNode } from "./nodes";
+import { freeAbandonedLock, loadOwnNode } from "./nodes";
 
 /**
  * Accepts a boot request. The node lock comes first (the one conditional write that decides
@@ -16,7 +16,7 @@ import { loadOwnNode } from "./nodes";
  * lock is given back, so a refused request leaves nothing behind.
  */
 export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, input: BootFromVolumeInput): Promise<BootRequestRecord> {
-  const node = await loadOwnNode(deps, caller, nodeId);
+  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
   if (node.active_request_id) throw new ConflictError("NODE_BUSY", `node ${nodeId} already has an active boot request (${node.active_request_id})`);
   const now = deps.clock.now();
   const requestId = newId();
@@ -57,7 +57,7 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
 
 /** Undeploy: power off, clear the boot target, detach; the request ends `detached`. */
 export async function requestUndeploy(deps: Deps, caller: Caller, nodeId: string): Promise<BootRequestRecord> {
-  const node = await loadOwnNode(deps, caller, nodeId);
+  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
   if (!node.active_request_id) throw new SanbootError("NO_ACTIVE_DEPLOYMENT", `node ${nodeId} has no boot request to undeploy`);
   for (let tries = 0; tries < 5; tries++) {
     const req = await deps.store.getRequest(node.active_request_id);

@@ -4,6 +4,7 @@ import type { Deps } from "../deps";
 import { SanbootError } from "../errors";
 import type { Caller } from "../http/api-handler";
 import { initiatorIqn, newId } from "../ids";
+import { isTerminal } from "../workflow";
 import type { Page } from "../store/state-table";
 import { queuedCommand, type NodeRecord } from "../store/records";
 
@@ -14,6 +15,27 @@ export async function loadOwnNode(deps: Deps, caller: Caller, nodeId: string): P
     throw new SanbootError("NODE_NOT_FOUND", `node ${nodeId} not found`, { details: [{ field: "node_id", message: "not found" }] });
   }
   return node;
+}
+
+/** A lock younger than this may belong to an intake still between its two writes. */
+const LOCK_GRACE_MS = 60_000;
+
+/**
+ * Frees a node lock that nothing holds any more, and answers the node as it is now. Two ways a
+ * lock outlives its request: intake died between locking the node and writing the request, or a
+ * request ended and releasing its node failed after the end was committed. Checked where a lock
+ * matters (boot, change, delete, undeploy) rather than by a scan.
+ */
+export async function freeAbandonedLock(deps: Deps, node: NodeRecord): Promise<NodeRecord> {
+  const holderId = node.active_request_id;
+  if (!holderId) return node;
+  const holder = await deps.store.getRequest(holderId);
+  const now = deps.clock.now();
+  const abandoned = holder ? isTerminal(holder.state) : now.getTime() - Date.parse(node.updated_at) > LOCK_GRACE_MS;
+  if (!abandoned) return node;
+  deps.log.warn("freeing a node lock nothing holds", { node_id: node.node_id, request_id: holderId, request_state: holder?.state ?? "missing" });
+  await deps.store.releaseNode(node.node_id, holderId, now.toISOString());
+  return (await deps.store.getNode(node.node_id)) ?? node;
 }
 
 export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeInput): Promise<NodeRecord> {
@@ -51,7 +73,7 @@ export async function listNodes(deps: Deps, caller: Caller, limit: number, curso
 }
 
 export async function updateNode(deps: Deps, caller: Caller, nodeId: string, patch: UpdateNodeInput): Promise<NodeRecord> {
-  const node = await loadOwnNode(deps, caller, nodeId);
+  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
   if (node.active_request_id) {
     throw new SanbootError("NODE_BUSY", `node ${nodeId} has an active boot request; undeploy it before changing the node`);
   }
@@ -71,7 +93,7 @@ export async function updateNode(deps: Deps, caller: Caller, nodeId: string, pat
 }
 
 export async function deleteNode(deps: Deps, caller: Caller, nodeId: string): Promise<void> {
-  await loadOwnNode(deps, caller, nodeId);
+  await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
   await deps.store.deleteNode(nodeId);
 }
 

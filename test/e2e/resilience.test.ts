@@ -203,3 +203,38 @@ describe("failures roll back everything", () => {
     await expectNothingLeft(volumeId, systemId, mac);
   });
 });
+
+describe("node locks that nothing holds any more", () => {
+  const boot = (nodeId: string, volumeId: string) => api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+
+  it("a lock whose request was never written (intake died between its two writes) is freed once it is old", async () => {
+    const { nodeId } = await enrollLabNode(stack, api);
+    const store = stack.service.deps.store;
+    await store.lockNode(nodeId, stack.project, "00000000-0000-4000-8000-000000000001", new Date(Date.now() - 120_000).toISOString());
+    const r = await boot(nodeId, await bootableVolume());
+    expect(r.status).toBe(202);
+    expect((await api.waitFor(r.body.request_id, ["active", "failed"])).state).toBe("active");
+  });
+
+  it("a fresh lock without its request may still be an intake in progress: the node stays busy", async () => {
+    const { nodeId } = await enrollLabNode(stack, api);
+    await stack.service.deps.store.lockNode(nodeId, stack.project, "00000000-0000-4000-8000-000000000002", new Date().toISOString());
+    const r = await boot(nodeId, await bootableVolume());
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe("NODE_BUSY");
+    expect((await api.get(`/v1/boot-requests?node_id=${nodeId}`)).body.boot_requests).toEqual([]);
+  });
+
+  it("a lock left by a request that already ended (its release failed) does not keep the node busy", async () => {
+    const { nodeId } = await enrollLabNode(stack, api);
+    const first = await boot(nodeId, await bootableVolume());
+    await api.waitFor(first.body.request_id, ["active"]);
+    await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+    await api.waitFor(first.body.request_id, ["detached"]);
+    // as if releasing the node had failed after `detached` was committed
+    await stack.service.deps.store.lockNode(nodeId, stack.project, first.body.request_id, new Date().toISOString());
+    const second = await boot(nodeId, await bootableVolume());
+    expect(second.status).toBe(202);
+    expect((await api.waitFor(second.body.request_id, ["active", "failed"])).state).toBe("active");
+  });
+});
