@@ -31,7 +31,7 @@ export async function freeAbandonedLock(deps: Deps, node: NodeRecord): Promise<N
   if (!holderId) return node;
   const holder = await deps.store.getRequest(holderId);
   const now = deps.clock.now();
-  const abandoned = holder ? isTerminal(holder.state) : now.getTime() - Date.parse(node.updated_at) > LOCK_GRACE_MS;
+  const abandoned = holder ? isTerminal(holder.state) : now.getTime() - Date.parse(node.locked_at ?? node.updated_at) > LOCK_GRACE_MS;
   if (!abandoned) return node;
   deps.log.warn("freeing a node lock nothing holds", { node_id: node.node_id, request_id: holderId, request_state: holder?.state ?? "missing" });
   await deps.store.releaseNode(node.node_id, holderId, now.toISOString());

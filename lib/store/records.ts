@@ -29,6 +29,8 @@ export interface NodeRecord {
   inventory_error?: { code: string; message: string } | null;
   /** the request that holds this node, if any (one at a time, enforced by a conditional write) */
   active_request_id: string | null;
+  /** when the active request took the node */
+  locked_at?: string | null;
   version: number;
   created_at: string;
   updated_at: string;

@@ -74,7 +74,7 @@ export class StateTable extends CommandQueue {
         new UpdateCommand({
           TableName: this.tableName,
           Key: KEY.node(nodeId),
-          UpdateExpression: "SET active_request_id = :r, updated_at = :now, version = version + :one",
+          UpdateExpression: "SET active_request_id = :r, locked_at = :now, updated_at = :now, version = version + :one",
           ConditionExpression: "attribute_exists(pk) AND project_id = :p AND (attribute_not_exists(active_request_id) OR active_request_id = :none)",
           ExpressionAttributeValues: { ":r": requestId, ":p": projectId, ":none": null, ":now": now, ":one": 1 },
         }),
@@ -92,7 +92,7 @@ export class StateTable extends CommandQueue {
         new UpdateCommand({
           TableName: this.tableName,
           Key: KEY.node(nodeId),
-          UpdateExpression: "SET active_request_id = :none, updated_at = :now, version = version + :one",
+          UpdateExpression: "SET active_request_id = :none, locked_at = :none, updated_at = :now, version = version + :one",
           ConditionExpression: "active_request_id = :r",
           ExpressionAttributeValues: { ":r": requestId, ":none": null, ":now": now, ":one": 1 },
         }),
