@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
-import { heartbeatRequest, leaseRequest, resultRequest } from "../lib/relay/protocol";
+import { heartbeatRequest, leaseRequest, releaseRequest, resultRequest } from "../lib/relay/protocol";
 import { authenticateRelay, heartbeat, lease, release, report } from "../lib/service/relay-queue";
 
 const commandId = z.string().regex(/^[0-9a-f-]{36}\.[a-z_]+\.\d+$/, "must be a command id");
@@ -18,10 +18,10 @@ export const handler = apiHandler(
     const id = parseInput(commandId, req.params.command_id, "command_id");
     if (req.path.endsWith("/heartbeat")) {
       const body = parseInput(heartbeatRequest, req.body ?? {});
-      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token) } };
+      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token, body.checkpoint) } };
     }
     if (req.path.endsWith("/release")) {
-      const body = parseInput(heartbeatRequest, req.body ?? {});
+      const body = parseInput(releaseRequest, req.body ?? {});
       await release(deps, site, id, body.lease_token);
       return { status: 200, body: { released: true } };
     }

@@ -36,6 +36,12 @@ export interface LocalStackOptions {
   relayConcurrency?: number;
   env?: Record<string, string>;
   overrides?: Partial<Deps>;
+  /**
+   * run the sweeper every this many ms, as the schedule does on AWS (every minute) and `npm start`
+   * does (every few seconds): retries after a failure wait for it. Off by default, so tests that
+   * drive the sweeper themselves see only their own sweeps.
+   */
+  sweepMs?: number;
   log?: (line: string) => void;
 }
 
@@ -113,6 +119,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     return agent;
   };
   const relay = opts.relay === false ? null : startRelay({ relayId: "relay-1" });
+  let sweeping: NodeJS.Timeout | undefined;
+  let sweepRun: Promise<unknown> = Promise.resolve();
+  if (opts.sweepMs) {
+    const tick = () => {
+      sweepRun = service.invoke("sweeper", {}).catch(() => undefined).finally(() => {
+        if (sweeping) sweeping = setTimeout(tick, opts.sweepMs);
+      });
+    };
+    sweeping = setTimeout(tick, opts.sweepMs);
+  }
   return {
     store,
     cinder,
@@ -125,6 +141,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     project: LAB_PROJECT,
     startRelay,
     close: async () => {
+      clearTimeout(sweeping);
+      sweeping = undefined;
+      await sweepRun;
       await Promise.all(relays.map((r) => r.stop()));
       await service.close();
       await Promise.all([cinder.close(), bmc.close(), store.close(), kms?.close()]);

@@ -312,7 +312,10 @@ async function main(): Promise<void> {
     const systems = expectStatus("GET /_lab/systems", await call(`${url.bmc}/_lab/systems`, { dispatcher: bmcAgent }), 200).body.systems as string[];
     const systemId = systems[0]!;
     const system = expectStatus("GET /_lab/systems/{id}", await call(`${url.bmc}/_lab/systems/${systemId}`, { dispatcher: bmcAgent }), 200).body;
-    const port = (system.functions as Array<{ mac: string; uri: string; capabilities: string[] }>).find((f) => f.capabilities.includes("iSCSI"))!;
+    // the system's own first iSCSI port that nobody configured (port 2 holds an operator's target, the DPU is not the system's)
+    const port = (system.functions as Array<{ mac: string; uri: string; capabilities: string[]; foreign: boolean; iSCSIBoot: { PrimaryTargetName?: string | null } }>).find(
+      (f) => f.capabilities.includes("iSCSI") && !f.foreign && !f.iSCSIBoot.PrimaryTargetName,
+    )!;
     const node = expectStatus(
       "enrolling the demo node",
       await call(`${url.api}/v1/nodes`, {

@@ -89,7 +89,6 @@ export const configSchema = z.object({
   SANBOOT_MAX_BODY_BYTES: z.coerce.number().int().positive().default(16_384),
   SANBOOT_LEASE_SECONDS: z.coerce.number().int().positive().default(60),
   SANBOOT_RELAY_POLL_MS: z.coerce.number().int().positive().default(250),
-  SANBOOT_POWER_ON_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(120),
   SANBOOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 

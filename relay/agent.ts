@@ -15,6 +15,7 @@
  * service when their lease expires, which the protocol makes safe.
  */
 import type { KeyObject } from "node:crypto";
+import { SanbootError } from "../lib/errors";
 import { openCommandAtSite } from "../lib/relay/command-secrets";
 import type { Dispatcher } from "undici";
 import type { BmcDriver } from "../lib/bmc/driver";
@@ -43,9 +44,6 @@ export interface RelayAgentOptions {
   heartbeatSeconds?: number;
   /** How long stop() lets held commands finish. Default 60. */
   stopTimeoutSeconds?: number;
-  /** Tries per driver call for retryable BMC faults. Default 3. */
-  bmcAttempts?: number;
-  bmcBackoff?: BackoffPolicy;
   /** Backoff while the service is unreachable. Default 1 s doubling to 30 s. */
   serviceBackoff?: BackoffPolicy;
   /** Pause after a lease call that came back empty at once (a service not long-polling). */
@@ -115,8 +113,6 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
     credentials: toStore(options.credentials),
     clock,
     onSecret: (s) => secrets.add(s),
-    ...(options.bmcAttempts !== undefined ? { attempts: options.bmcAttempts } : {}),
-    ...(options.bmcBackoff ? { backoff: options.bmcBackoff } : {}),
   });
 
   const locks = new BmcLock();
@@ -212,7 +208,23 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
         if (h.lost.signal.aborted) return;
         h.log.info("executing command");
         const started = clock.now();
-        outcome = await executor.execute(h.command.body, h.log);
+        outcome = await executor.execute(h.command.body, {
+          log: h.log,
+          signal: AbortSignal.any([h.lost.signal, shutdown.signal]),
+          ...(h.command.checkpoint ? { checkpoint: h.command.checkpoint } : {}),
+          // Evidence goes to the service before the write it describes; a lost lease stops the work.
+          record: async (evidence) => {
+            try {
+              const r = await client.heartbeat(h.command.command_id, { lease_token: h.leaseToken, checkpoint: evidence });
+              const t = Date.parse(r.lease_expires_at);
+              if (Number.isFinite(t)) h.expiresAt = t;
+            } catch (err) {
+              if (err instanceof ServiceCallError && err.leaseLost) h.lost.abort();
+              throw new SanbootError(err instanceof ServiceCallError && err.leaseLost ? "LEASE_LOST" : "RELAY_TIMEOUT",
+                `the service did not store the command's evidence, so nothing was written (${err instanceof Error ? err.message : "error"})`, { retryable: true });
+            }
+          },
+        });
         h.log.info("command finished", { ...outcomeFields(outcome), duration_ms: clock.now() - started });
       } finally {
         release();

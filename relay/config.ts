@@ -40,7 +40,6 @@ export interface RelayConfig {
   waitSeconds: number;
   heartbeatSeconds: number;
   stopTimeoutSeconds: number;
-  bmcAttempts: number;
   /** PEM of the site's X25519 private key, when the service seals secrets to this site */
   siteKeyPem?: string;
 }
@@ -66,7 +65,6 @@ interface RawConfig {
   waitSeconds?: string;
   heartbeatSeconds?: string;
   stopTimeoutSeconds?: string;
-  bmcAttempts?: string;
   siteKeyFile?: string;
 }
 
@@ -82,7 +80,6 @@ const FLAGS: FlagSpec[] = [
   { flag: "--wait-seconds", env: "SANBOOT_RELAY_WAIT_SECONDS", key: "waitSeconds" },
   { flag: "--heartbeat-seconds", env: "SANBOOT_RELAY_HEARTBEAT_SECONDS", key: "heartbeatSeconds" },
   { flag: "--stop-timeout-seconds", env: "SANBOOT_RELAY_STOP_TIMEOUT_SECONDS", key: "stopTimeoutSeconds" },
-  { flag: "--bmc-attempts", env: "SANBOOT_RELAY_BMC_ATTEMPTS", key: "bmcAttempts" },
 ];
 
 export const RELAY_USAGE = `usage: npm run relay -- [flags]   (each flag also reads the environment variable shown)
@@ -148,7 +145,6 @@ const shape = {
   waitSeconds: numIn(0, 25).default(20),
   heartbeatSeconds: numIn(0.05, 3600).default(10),
   stopTimeoutSeconds: numIn(0, 3600).default(60),
-  bmcAttempts: intIn(1, 10).default(3),
 } as const;
 
 /** Validates one field, throwing an error that names the flag (and its environment variable). */
@@ -258,7 +254,6 @@ export function parseRelayConfig(
   const waitSeconds = field("waitSeconds", raw);
   const heartbeatSeconds = field("heartbeatSeconds", raw);
   const stopTimeoutSeconds = field("stopTimeoutSeconds", raw);
-  const bmcAttempts = field("bmcAttempts", raw);
   const credentials = loadCredentialsFile(credentialsFile, files);
   let siteKeyPem: string | undefined;
   if (raw.siteKeyFile !== undefined) {
@@ -282,7 +277,6 @@ export function parseRelayConfig(
     waitSeconds,
     heartbeatSeconds,
     stopTimeoutSeconds,
-    bmcAttempts,
   };
 }
 

@@ -1,39 +1,45 @@
 /**
  * Executes one command body against a BmcDriver and answers a CommandOutcome; it never throws.
  *
- * Policy that belongs at the site lives here: credentials are resolved from the relay's own
- * configuration, and retryable BMC faults (unreachable, 412 ETag mismatch, ...) are retried a
- * bounded number of times with backoff before the failure is reported. Each driver call is
- * retried on its own so a retry never repeats a step that already succeeded; the service's
- * workflow owns every retry beyond these.
+ * What belongs at the site lives here: credentials are resolved from the relay's own
+ * configuration; the command's time budget (its deadline, less a margin to report, and the lease:
+ * a lost lease aborts the work) is handed to every driver call; and the evidence of each write is
+ * stored through `record` (the service's checkpoint) before the write goes out, so a command run
+ * again (a lost result, a re-leased command, a later attempt) knows what is sanboot's.
+ *
+ * Nothing here retries after a failure: a retryable failure is reported as such and the workflow
+ * decides when to try again (lib/workflow/policy.ts), one layer for every retry.
  */
-import type { BmcDriver, BmcEndpoint, ClearResult, ConfigureResult, PendingSettings, SanBootSnapshot, SanbootBmcDriver, SanIscsiSpec } from "../lib/bmc/driver";
+import { mergeEvidence, type BmcEvidence, type Claim } from "../lib/bmc/claims";
+import type { BmcDriver, BmcEndpoint, PendingSettings, SanChange, SanbootBmcDriver, SanIscsiSpec, WriteGuard } from "../lib/bmc/driver";
 import { SanbootError, asSanbootError } from "../lib/errors";
 import type { BmcTarget, CommandBody, CommandOutcome } from "../lib/relay/protocol";
 import type { CredentialStore } from "./config";
 import { REDACTED, type Logger } from "./log";
-import { backoffDelay, systemClock, type BackoffPolicy, type Clock } from "./timing";
+import { systemClock, type Clock } from "./timing";
 
 export interface ExecutorOptions {
   driver: RelayDriver;
   credentials: CredentialStore;
-  /** Tries per driver call for retryable BMC faults (default 3). */
-  attempts?: number;
-  backoff?: BackoffPolicy;
   clock?: Clock;
   /** Called with each password the executor resolves, so the logger can redact it. */
   onSecret?: (secret: string) => void;
-  /**
-   * How long clear_san_boot waits for a clear the BMC applies only at a reset (Dell NIC settings,
-   * HPE BIOS iSCSI) to apply once it powered the system on (default 600 000 ms: a POST that runs
-   * configuration jobs takes minutes).
-   */
-  settingsTimeoutMs?: number;
-  /** How long clear_san_boot waits for the system to be Off after powering it off (default 300 000 ms). */
-  powerOffTimeoutMs?: number;
+  /** The budget of a command that carries no deadline (default 600 000 ms). */
+  defaultBudgetMs?: number;
+  /** Time kept back from a command's deadline to report its outcome (default 10 000 ms, at most a tenth of the budget). */
+  reportMarginMs?: number;
 }
 
-export const DEFAULT_BMC_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 15_000 };
+/** What the agent knows about the run of a command beyond its body. */
+export interface RunContext {
+  log?: Logger;
+  /** aborted when the lease went to another relay: the work stops */
+  signal?: AbortSignal;
+  /** what an earlier run of this very command recorded (the service hands it back with the lease) */
+  checkpoint?: BmcEvidence;
+  /** stores the command's evidence with the service; resolves once stored (a write waits for it) */
+  record?: (evidence: BmcEvidence) => Promise<void>;
+}
 
 /** The secrets a command body carries: its CHAP secret, if any. Never log a body. */
 export function bodySecrets(body: CommandBody): string[] {
@@ -46,7 +52,7 @@ export function bodySecrets(body: CommandBody): string[] {
 
 /** The optional ports: a driver without them cannot do Fibre Channel or report boot progress. */
 export type RelayDriver = BmcDriver &
-  Partial<Pick<SanbootBmcDriver, "readFcInventory" | "configureFcBoot" | "clearFcBoot" | "waitForBoot" | "awaitSettingsApplied" | "waitForPowerOff">>;
+  Partial<Pick<SanbootBmcDriver, "readFcInventory" | "configureFcBoot" | "waitForBoot" | "getBootStatus" | "awaitSettingsApplied" | "waitForPowerOff">>;
 
 function need<T>(fn: T | undefined, what: string): T {
   if (!fn) throw new SanbootError("BMC_CAPABILITY_MISSING", `this relay's BMC driver cannot ${what}`);
@@ -73,211 +79,232 @@ export function resolveEndpoint(bmc: BmcTarget, credentials: CredentialStore): B
   return { address: bmc.address, system_id: bmc.system_id, username: cred.username, password: cred.password, tls, driver: bmc.driver };
 }
 
-type Step<T> = () => Promise<T>;
+const SAN_KINDS = new Set<Claim["kind"]>(["nic_iscsi", "nic_fc", "hpe_bios_iscsi"]);
+
+/** One run's evidence: what the body and checkpoint brought, and what this run records. */
+class Evidence implements WriteGuard {
+  constructor(
+    public current: BmcEvidence,
+    private readonly store: ((e: BmcEvidence) => Promise<void>) | undefined,
+  ) {}
+
+  get prior(): BmcEvidence {
+    return this.current;
+  }
+
+  async record(e: BmcEvidence): Promise<void> {
+    const next = mergeEvidence(this.current, e);
+    // Stored before the caller writes: if the service cannot take it, nothing is written.
+    await this.store?.(next);
+    this.current = next;
+  }
+}
 
 export class CommandExecutor {
   private readonly driver: RelayDriver;
   private readonly credentials: CredentialStore;
-  private readonly attempts: number;
-  private readonly backoff: BackoffPolicy;
   private readonly clock: Clock;
   private readonly onSecret: (secret: string) => void;
-  private readonly settingsTimeoutMs: number;
-  private readonly powerOffTimeoutMs: number;
+  private readonly defaultBudgetMs: number;
+  private readonly reportMarginMs: number;
 
   constructor(options: ExecutorOptions) {
     this.driver = options.driver;
     this.credentials = options.credentials;
-    this.attempts = Math.max(1, options.attempts ?? 3);
-    this.backoff = options.backoff ?? DEFAULT_BMC_BACKOFF;
     this.clock = options.clock ?? systemClock;
     this.onSecret = options.onSecret ?? (() => {});
-    this.settingsTimeoutMs = options.settingsTimeoutMs ?? 600_000;
-    this.powerOffTimeoutMs = options.powerOffTimeoutMs ?? 300_000;
+    this.defaultBudgetMs = options.defaultBudgetMs ?? 600_000;
+    this.reportMarginMs = options.reportMarginMs ?? 10_000;
   }
 
-  async execute(body: CommandBody, log?: Logger): Promise<CommandOutcome> {
+  async execute(body: CommandBody, ctx: RunContext = {}): Promise<CommandOutcome> {
     const secrets = bodySecrets(body);
     try {
-      const ep = resolveEndpoint(body.bmc, this.credentials);
+      const ep = { ...resolveEndpoint(body.bmc, this.credentials), budget: this.budget(body, ctx.signal) };
       if (ep.password) this.onSecret(ep.password);
       secrets.push(ep.password);
-      const result = await this.run(body, ep, log);
+      const evidence = new Evidence(mergeEvidence("evidence" in body ? body.evidence : undefined, ctx.checkpoint), ctx.record);
+      const result = await this.run(body, ep, evidence, ctx.log);
       return { ok: true, result };
     } catch (err) {
       const e = asSanbootError(err);
       if (!(err instanceof SanbootError)) {
-        log?.error("command failed with an unexpected error", { error: err instanceof Error ? err.name : typeof err });
+        ctx.log?.error("command failed with an unexpected error", { error: err instanceof Error ? err.name : typeof err });
       }
       return { ok: false, error: { code: e.code, message: scrub(e.message, secrets), retryable: e.retryable } };
     }
   }
 
-  private async run(body: CommandBody, ep: BmcEndpoint, log?: Logger): Promise<Record<string, unknown>> {
+  /** The command's deadline less the margin to report; the lease's signal. */
+  private budget(body: CommandBody, signal: AbortSignal | undefined): BmcEndpoint["budget"] {
+    const now = this.clock.now();
+    const given = body.deadline_at ? Date.parse(body.deadline_at) : NaN;
+    const end = Number.isFinite(given) ? given : now + this.defaultBudgetMs;
+    const margin = Math.min(this.reportMarginMs, Math.max(0, (end - now) / 10));
+    return { deadline: end - margin, ...(signal ? { signal } : {}) };
+  }
+
+  private async run(body: CommandBody, ep: BmcEndpoint, evidence: Evidence, log?: Logger): Promise<Record<string, unknown>> {
     const d = this.driver;
     switch (body.type) {
       case "configure_san_boot": {
-        const r: ConfigureResult = await this.retry("configureIscsiBoot", () => d.configureIscsiBoot(ep, body.iscsi as SanIscsiSpec), log);
-        return { changed: r.changed, function_uri: r.function_uri, ...(r.previous ? { previous: r.previous } : {}), ...(r.pending ? { pending: r.pending } : {}) };
+        const r = await d.configureIscsiBoot(ep, body.iscsi as SanIscsiSpec, evidence);
+        return configured(r, evidence.current);
       }
       case "configure_fc_boot": {
         const configure = need(d.configureFcBoot?.bind(d), "program Fibre Channel boot targets");
-        const r = await this.retry("configureFcBoot", () => configure(ep, body.fc), log);
-        return { changed: r.changed, function_uri: r.function_uri, ...(r.previous ? { previous: r.previous } : {}), ...(r.pending ? { pending: r.pending } : {}) };
+        return configured(await configure(ep, body.fc, evidence), evidence.current);
       }
       case "read_fc_inventory": {
         const read = need(d.readFcInventory?.bind(d), "read Fibre Channel inventory");
-        const r = await this.retry("readFcInventory", () => read(ep), log);
+        const r = await read(ep);
         return { ports: r.ports.map((p) => ({ wwpn: p.wwpn, wwnn: p.wwnn ?? null, id: p.id })) };
       }
-      case "power_on": {
-        await this.retry("setSanBootOverride", () => d.setSanBootOverride(ep, body.boot_mode, body.boot_override), log);
-        await this.powerOnOnce(ep, log);
-        return {};
-      }
+      case "power_on":
+        return this.powerOn(body, ep, evidence);
       case "await_power_on": {
-        const deadline = this.clock.now() + body.timeout_seconds * 1000;
-        // Where the driver can, wait for the OS to start (BootProgress), not only for power.
-        const wait = d.waitForBoot
-          ? async (ms: number) => {
-              const s = await d.waitForBoot!(ep, ms);
-              return s.boot_progress ? `${s.power_state}/${s.boot_progress}` : s.power_state;
-            }
-          : (ms: number) => d.waitForPowerOn(ep, ms);
-        const state = await this.retry(
-          "waitForBoot",
-          () => wait(Math.max(1, deadline - this.clock.now())),
-          log,
-          // Waiting again after the BMC said "still off" only stretches the caller's timeout.
-          (e) => e.code !== "BMC_POWER_TIMEOUT" && deadline - this.clock.now() > 0,
-        );
-        return { power_state: state };
+        const e = evidence.current;
+        if (!d.waitForBoot) {
+          const state = await d.waitForPowerOn(ep);
+          return { power_state: state, boot_confirmed: false, boot_evidence: "this relay's driver reads no boot progress: PowerState On is all it saw" };
+        }
+        const seen = await d.waitForBoot(ep, {
+          ...(e.power?.marks ? { before: e.power.marks } : {}),
+          ...(e.power ? { powerBefore: e.power.before } : {}),
+          claims: e.claims.filter((c) => SAN_KINDS.has(c.kind)),
+        });
+        return {
+          power_state: seen.boot_progress ? `${seen.power_state}/${seen.boot_progress}` : seen.power_state,
+          boot_confirmed: seen.confirmed,
+          boot_evidence: seen.evidence,
+        };
       }
       case "clear_san_boot":
-        return this.clearSanBoot(body, ep, log);
+        return this.clearSanBoot(ep, evidence.current, log);
     }
   }
 
   /**
-   * Undeploy and rollback: leaves the server off with no SAN boot target in force. The clear
-   * disables a SAN override before it touches the target, and every override is gone before any
-   * reset, so no reset (ours or anyone's) boots the SAN device. A clear the BMC only stages (a
-   * settings object applied at the next POST) is applied here, by a power cycle that boots nothing
-   * of ours, and checked; a clear in place, or Immediate, needs no reset. Run again, it finds
-   * nothing to clear and cycles nothing.
+   * Override to the SAN device, then the reset that boots it. The power state (and what the BMC
+   * shows of the last boot) is recorded before the first write, the reset's time right after it
+   * was accepted: a run that finds a reset recorded does not reset again.
    */
-  private async clearSanBoot(body: Extract<CommandBody, { type: "clear_san_boot" }>, ep: BmcEndpoint, log?: Logger): Promise<Record<string, unknown>> {
+  private async powerOn(body: Extract<CommandBody, { type: "power_on" }>, ep: BmcEndpoint, evidence: Evidence): Promise<Record<string, unknown>> {
     const d = this.driver;
-    await this.retry("powerOff", () => d.powerOff(ep), log);
-    const previous = body.previous as SanBootSnapshot | undefined;
-    const [step, clear]: [string, () => Promise<ClearResult>] =
-      body.protocol === "fibre_channel"
-        ? ["clearFcBoot", () => need(d.clearFcBoot?.bind(d), "clear Fibre Channel boot targets")(ep, body.wwpn, previous)]
-        : ["clearIscsiBoot", () => d.clearIscsiBoot(ep, body.mac_address, previous)];
-    const r = await this.retry(step, clear, log);
-    // Any override (a PXE one someone left too): the reset below must boot nothing it names.
-    await this.retry("clearBootOverride", () => d.clearBootOverride(ep), log);
-    const pending = r.pending ?? [];
-    if (pending.length === 0) {
-      await this.powerOffSettled(ep, log);
-      return { changed: r.changed };
+    const prior = evidence.current.power;
+    if (prior?.reset_at) {
+      return { changed: false, changes: [], reset_at: prior.reset_at, evidence: evidence.current, note: "already reset by an earlier run of this step" };
+    }
+    const status = d.getBootStatus ? await d.getBootStatus(ep) : { power_state: await d.getPowerState(ep), marks: {} };
+    await evidence.record({ claims: [], power: { before: prior?.before ?? status.power_state, marks: status.marks } });
+    const override = await d.setSanBootOverride(ep, { mode: body.boot_mode, persistence: body.boot_override, targets: body.san_targets }, evidence);
+    await d.powerOn(ep);
+    const resetAt = new Date(this.clock.now()).toISOString();
+    await evidence.record({ claims: [], power: { before: prior?.before ?? status.power_state, reset_at: resetAt } });
+    const changes: SanChange[] = [
+      ...(override.changed && override.claim ? [{ kind: "override" as const, uri: override.claim.uri, action: "set to the SAN device" }] : []),
+      { kind: "power", uri: ep.system_id, action: status.power_state === "Off" ? "powered on" : "restarted" },
+    ];
+    return { changed: true, changes, reset_at: resetAt, evidence: evidence.current };
+  }
+
+  /**
+   * Undeploy and rollback: undoes exactly what the evidence says sanboot did, and nothing else.
+   * The server is powered off only if sanboot powered it on; each SAN place is put back only while
+   * it still holds what sanboot wrote; the override is put back as power_on found it, only while it
+   * is still sanboot's. An undo the BMC only stages (applied at the next POST) is applied by a power
+   * cycle with sanboot's override disabled (so it boots nothing of ours) and checked. No evidence:
+   * nothing is written and power is left as it is. Run again, it finds nothing to do.
+   */
+  private async clearSanBoot(ep: BmcEndpoint, e: BmcEvidence, log?: Logger): Promise<Record<string, unknown>> {
+    const d = this.driver;
+    const changes: SanChange[] = [];
+    const override = e.claims.find((c) => c.kind === "boot_override");
+    const san = e.claims.filter((c) => SAN_KINDS.has(c.kind));
+
+    if (e.power && (e.power.reset_at !== undefined || e.power.before === "Off")) {
+      const state = await d.getPowerState(ep);
+      if (state !== "Off") {
+        await d.powerOff(ep);
+        changes.push({ kind: "power", uri: ep.system_id, action: `${state} -> Off` });
+      }
+      await this.powerOffSettled(ep);
     }
 
-    await this.applyPending(ep, pending, log);
-    // What was staged is now in force: a clear finds nothing left to clear, or the BMC dropped it.
-    const check = await this.retry(step, clear, log);
-    if (check.changed || (check.pending ?? []).length > 0) {
-      throw new SanbootError(
-        "BMC_REJECTED",
-        `system ${ep.system_id} still holds its SAN boot target after the cleared settings applied (${pending.map((p) => p.settings_uri).join(", ")})`,
-      );
+    const undone = san.length > 0 ? await d.undoSanBoot(ep, san) : { changed: false, changes: [] };
+    changes.push(...undone.changes);
+    const pending = undone.pending ?? [];
+    if (pending.length > 0) {
+      if (override) changes.push(...(await d.disableBootOverride(ep, override)).changes);
+      changes.push(...(await this.applyPending(ep, pending, log)));
+      // What was staged is now in force: a second undo finds nothing left of ours.
+      const check = await d.undoSanBoot(ep, san);
+      if (check.changed || (check.pending ?? []).length > 0) {
+        throw new SanbootError(
+          "BMC_SETTINGS_FAILED",
+          `system ${ep.system_id} still holds sanboot's SAN boot settings after the undo applied (${pending.map((p) => p.settings_uri).join(", ")})`,
+        );
+      }
     }
-    return { changed: true, applied: pending.map((p) => p.settings_uri) };
+    if (override) changes.push(...(await d.restoreBootOverride(ep, override)).changes);
+    return { changed: changes.length > 0, changes };
   }
 
   /**
    * Applies staged settings: Immediate ones only need their task to end; any other needs a POST,
-   * so the system is powered on (the override is already gone), watched until they applied or
-   * failed, and powered off again, whatever happened.
+   * so the system is powered on (sanboot's override is already off) and watched until they applied
+   * or failed; then power goes back to what it was, whatever happened.
    */
-  private async applyPending(ep: BmcEndpoint, pending: PendingSettings[], log?: Logger): Promise<void> {
+  private async applyPending(ep: BmcEndpoint, pending: PendingSettings[], log?: Logger): Promise<SanChange[]> {
     const d = this.driver;
     const needsReset = pending.some((p) => p.apply_time !== "Immediate");
-    const deadline = this.clock.now() + this.settingsTimeoutMs;
-    const left = () => Math.max(1, deadline - this.clock.now());
-    const wait = this.settingsWaiter(ep, left);
-    if (needsReset) log?.info("applying a staged SAN boot clear through a power cycle", { settings: pending.map((p) => p.settings_uri) });
-    try {
-      if (needsReset) {
-        await this.powerOffSettled(ep, log);
-        await this.powerOnOnce(ep, log);
-      }
-      for (const p of pending) {
-        await this.retry("awaitSettingsApplied", () => wait(p), log, (e) => e.code !== "BMC_POWER_TIMEOUT" && deadline - this.clock.now() > 0);
-      }
-    } catch (err) {
-      if (needsReset) await this.retry("powerOff", () => d.powerOff(ep), log).catch(() => undefined);
-      throw err;
+    const wait = this.settingsWaiter(ep);
+    const changes: SanChange[] = pending.map((p) => ({ kind: "settings", uri: p.settings_uri, action: needsReset ? "applied by a power cycle" : "applied" }));
+    if (!needsReset) {
+      for (const p of pending) await wait(p);
+      return changes;
     }
-    if (needsReset) await this.retry("powerOff", () => d.powerOff(ep), log);
-    await this.powerOffSettled(ep, log);
+    log?.info("applying a staged SAN boot undo through a power cycle", { settings: pending.map((p) => p.settings_uri) });
+    const was = await d.getPowerState(ep);
+    try {
+      if (was !== "Off") {
+        await d.powerOff(ep);
+        await this.powerOffSettled(ep);
+      }
+      await d.powerOn(ep);
+      for (const p of pending) await wait(p);
+    } finally {
+      if (was === "Off" || was === "PoweringOff") {
+        await d.powerOff(ep).catch(() => undefined);
+        await this.powerOffSettled(ep).catch(() => undefined);
+      }
+    }
+    changes.push({ kind: "power", uri: ep.system_id, action: was === "Off" || was === "PoweringOff" ? "cycled On -> Off" : "restarted" });
+    return changes;
   }
 
   /** Waits until an earlier powerOff took effect, where the driver can tell. */
-  private async powerOffSettled(ep: BmcEndpoint, log?: Logger): Promise<void> {
-    const wait = this.driver.waitForPowerOff?.bind(this.driver);
-    if (!wait) return;
-    const deadline = this.clock.now() + this.powerOffTimeoutMs;
-    await this.retry("waitForPowerOff", () => wait(ep, Math.max(1, deadline - this.clock.now())), log, (e) => e.code !== "BMC_POWER_TIMEOUT");
+  private async powerOffSettled(ep: BmcEndpoint): Promise<void> {
+    await this.driver.waitForPowerOff?.(ep);
   }
 
   /** awaitSettingsApplied, else waitForBoot, which also reports settings that failed at the reset. */
-  private settingsWaiter(ep: BmcEndpoint, left: () => number): (p: PendingSettings) => Promise<unknown> {
+  private settingsWaiter(ep: BmcEndpoint): (p: PendingSettings) => Promise<unknown> {
     const d = this.driver;
-    if (d.awaitSettingsApplied) return (p) => d.awaitSettingsApplied!(ep, p, left());
+    if (d.awaitSettingsApplied) return (p) => d.awaitSettingsApplied!(ep, p);
     const waitForBoot = need(d.waitForBoot?.bind(d), "wait for staged BMC settings to apply");
-    return () => waitForBoot(ep, left());
+    return () => waitForBoot(ep);
   }
+}
 
-  /**
-   * powerOn restarts a server that is already on; a retry after an answer we never saw must not
-   * restart it a second time, so it asks first.
-   */
-  private async powerOnOnce(ep: BmcEndpoint, log?: Logger): Promise<void> {
-    const d = this.driver;
-    let first = true;
-    await this.retry(
-      "powerOn",
-      async () => {
-        if (!first) {
-          const state = await d.getPowerState(ep);
-          if (state === "On" || state === "PoweringOn") return;
-        }
-        first = false;
-        await d.powerOn(ep);
-      },
-      log,
-    );
-  }
-
-  private async retry<T>(
-    step: string,
-    fn: Step<T>,
-    log: Logger | undefined,
-    mayRetry: (e: SanbootError) => boolean = () => true,
-  ): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        // Only BMC faults the driver marked retryable; a bug (not a SanbootError) will not fix itself.
-        if (!(err instanceof SanbootError) || !err.retryable || attempt >= this.attempts || !mayRetry(err)) throw err;
-        const delay = backoffDelay(attempt, this.backoff, this.clock.random);
-        log?.warn("BMC call failed, retrying", { step, code: err.code, attempt, retry_in_ms: delay });
-        await this.clock.sleep(delay);
-      }
-    }
-  }
+function configured(r: { changed: boolean; function_uri: string; pending?: PendingSettings }, evidence: BmcEvidence): Record<string, unknown> {
+  return {
+    changed: r.changed,
+    changes: r.changed ? [{ kind: "function", uri: r.function_uri, action: "written" }] : [],
+    function_uri: r.function_uri,
+    ...(r.pending ? { pending: r.pending } : {}),
+    evidence,
+  };
 }
 
 function scrub(message: string, secrets: readonly string[]): string {

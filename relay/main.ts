@@ -42,7 +42,6 @@ function main(): void {
     waitSeconds: config.waitSeconds,
     heartbeatSeconds: config.heartbeatSeconds,
     stopTimeoutSeconds: config.stopTimeoutSeconds,
-    bmcAttempts: config.bmcAttempts,
     ...(config.siteKeyPem ? { siteKey: parseSitePrivateKey(config.siteKeyPem) } : {}),
   });
 

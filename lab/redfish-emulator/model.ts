@@ -5,6 +5,13 @@
  * Ids are generated per system (adapter `NIC.Slot.<n>`, function `NIC.Slot.<n>-<port>-1`, with
  * <n> varying between systems) so a client that hard-codes ids fails against the lab, as it
  * would against a real fleet.
+ *
+ * Like the trees of real BMCs (and DMTF's own mockups), a default system is not a blank slate:
+ * the second port of its iSCSI NIC holds an operator's iSCSI boot configuration (with CHAP), the
+ * on-board port PXE boots, someone left a one-time PXE boot override set, and its chassis holds a
+ * DPU whose functions belong to the DPU, not to the system: the system names its own through
+ * `NetworkInterfaces`. A client that clears what it did not write, or walks the chassis instead of
+ * the system's links, is caught here before a real BMC catches it.
  */
 import { blankIscsiBoot, type IscsiBootValues } from "./iscsi-fields";
 import type { ExtendedInfo } from "./redfish-errors";
@@ -51,6 +58,16 @@ export interface SystemSpec {
   resetTypes?: string[];
   /** publish Links.Chassis on the system (default true); false makes clients walk /Chassis */
   linkChassis?: boolean;
+  /**
+   * how the system's NICs are linked: "all" (NetworkInterfaces, Links.Chassis and the chassis'
+   * ComputerSystems, default), "interfaces" (NetworkInterfaces only: no chassis link either way),
+   * "chassis" (no NetworkInterfaces: clients must walk the chassis)
+   */
+  links?: "all" | "interfaces" | "chassis";
+  /** operator configuration on what sanboot does not use (default true): see the header */
+  operatorConfig?: boolean;
+  /** the override someone else left (default Pxe, Once, UEFI when operatorConfig) */
+  bootOverride?: { target: string; enabled: "Disabled" | "Once" | "Continuous"; mode?: "UEFI" | "Legacy" };
   /** answer weak ETags (W/"...") as some BMCs do */
   weakEtags?: boolean;
   /** default generic */
@@ -140,6 +157,8 @@ export interface AdapterState {
   id: string;
   model: string;
   functions: FunctionState[];
+  /** in the chassis but not the system's (a DPU's own functions): absent from NetworkInterfaces */
+  foreign?: boolean;
 }
 
 export interface Faults {
@@ -181,6 +200,7 @@ export interface SystemState {
   username: string | undefined;
   password: string | undefined;
   linkChassis: boolean;
+  links: "all" | "interfaces" | "chassis";
   weakEtags: boolean;
   flavour: Flavour;
   hpe: HpeState | null;
@@ -189,6 +209,10 @@ export interface SystemState {
   inFlight: number;
   power: PowerState;
   bootProgress: string;
+  /** BootProgress.LastStateTime: when bootProgress last changed */
+  bootProgressAt: string;
+  /** LastResetTime: the last reset action that changed power */
+  lastResetAt: string | null;
   boot: {
     target: string;
     enabled: "Disabled" | "Once" | "Continuous";
@@ -258,12 +282,36 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
   };
   const fcCount = spec.fcPorts ?? 0;
   const embeddedMac = macFor(0x20, index, 1);
+  const operator = spec.operatorConfig ?? true;
+  const slotPorts = [port(1), port(2)];
+  if (operator) {
+    // An operator's own iSCSI boot set up on port 2 (not booting it now): not sanboot's to touch.
+    slotPorts[1]!.iscsiBoot = {
+      ...slotPorts[1]!.iscsiBoot,
+      IPAddressType: "IPv4",
+      InitiatorName: "iqn.1998-01.com.example.ops:rescue-initiator",
+      IPMaskDNSViaDHCP: false,
+      InitiatorIPAddress: "198.51.100.20",
+      InitiatorNetmask: "255.255.255.0",
+      InitiatorDefaultGateway: "198.51.100.1",
+      PrimaryTargetName: "iqn.1998-01.com.example.ops:rescue-image",
+      PrimaryTargetIPAddress: "198.51.100.5",
+      PrimaryTargetTCPPort: 3260,
+      PrimaryLUN: 7,
+      AuthenticationMethod: "CHAP",
+      CHAPUsername: "ops-rescue",
+      CHAPSecret: "ops-rescue-secret",
+    };
+  }
+  const dpuMac = macFor(0x30, index, 1);
+  const override = spec.bootOverride ?? (operator ? { target: "Pxe", enabled: "Once" as const, mode: "UEFI" as const } : { target: "None", enabled: "Disabled" as const });
   return {
     id: spec.id ?? `lab-node-${index + 1}`,
     index,
     username: spec.username,
     password: spec.password,
-    linkChassis: spec.linkChassis ?? true,
+    linkChassis: (spec.linkChassis ?? true) && spec.links !== "interfaces",
+    links: spec.links ?? "all",
     weakEtags: spec.weakEtags ?? false,
     flavour,
     hpe:
@@ -281,10 +329,37 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
     inFlight: 0,
     power: spec.powerState ?? "Off",
     bootProgress: spec.powerState === "On" ? "OSRunning" : "None",
-    boot: { target: "None", enabled: "Disabled", mode: "UEFI", uefiTarget: null },
+    bootProgressAt: new Date().toISOString(),
+    lastResetAt: null,
+    boot: { target: override.target, enabled: override.enabled, mode: override.mode ?? "UEFI", uefiTarget: null },
     bootTargets: spec.bootTargets ?? [...(flavour === "dell" ? DELL_BOOT_TARGETS : flavour === "hpe" ? HPE_BOOT_TARGETS : DEFAULT_BOOT_TARGETS)],
     resetTypes: spec.resetTypes ?? [...DEFAULT_RESET_TYPES],
     adapters: [
+      ...(operator
+        ? [
+            {
+              // A DPU in the chassis, first in its list: its iSCSI-capable port is the DPU's, not the system's.
+              id: "DPU.Slot.1",
+              model: "Lab DPU 2x100GbE",
+              foreign: true,
+              functions: [
+                {
+                  id: "DPU.Slot.1-1-1",
+                  adapterId: "DPU.Slot.1",
+                  netDevFuncType: "Ethernet",
+                  capabilities: ["Ethernet", "iSCSI"],
+                  bootModes: ["Disabled", "PXE", "iSCSI"],
+                  bootMode: "Disabled",
+                  mac: dpuMac,
+                  permanentMac: dpuMac,
+                  iscsiBoot: blankIscsiBoot(),
+                  pending: null,
+                  version: 0,
+                } satisfies FunctionState,
+              ],
+            },
+          ]
+        : []),
       {
         // An on-board port that can PXE but not iSCSI: "first function" is not "first iSCSI function".
         id: "NIC.Embedded.1",
@@ -305,7 +380,7 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
           },
         ],
       },
-      { id: `NIC.Slot.${slot}`, model: "Lab 25GbE 2P iSCSI", functions: [port(1), port(2)] },
+      { id: `NIC.Slot.${slot}`, model: "Lab 25GbE 2P iSCSI", functions: slotPorts },
       ...(fcCount > 0
         ? [{ id: `FC.Slot.${slot + 4}`, model: "Lab 32Gb FC HBA", functions: Array.from({ length: fcCount }, (_, i) => fcPort(i + 1)) }]
         : []),
@@ -346,7 +421,13 @@ export function blankAttempt(instance: number): HpeAttempt {
   };
 }
 
+/** The system's own functions (a foreign adapter's are its device's, not the system's). */
 export function allFunctions(sys: SystemState): FunctionState[] {
+  return sys.adapters.filter((a) => !a.foreign).flatMap((a) => a.functions);
+}
+
+/** Every function in the system's chassis, its own and foreign ones. */
+export function chassisFunctions(sys: SystemState): FunctionState[] {
   return sys.adapters.flatMap((a) => a.functions);
 }
 

@@ -20,6 +20,7 @@ export function reset(sys: SystemState, resetType: unknown, delayMs: number): Re
   const conflict = (why: string): ResetOutcome => ({ ok: false, status: 409, messages: [msg.operationNotAllowed(why)] });
   sys.counters.resets += 1;
   sys.resets.push({ at: new Date().toISOString(), resetType });
+  if (resetType !== "Nmi") sys.lastResetAt = new Date().toISOString();
   switch (resetType) {
     case "On":
     case "ForceOn":
@@ -65,7 +66,7 @@ function later(sys: SystemState, delayMs: number, fn: () => void): void {
 
 function startPowerOn(sys: SystemState, delayMs: number): void {
   sys.power = "PoweringOn";
-  sys.bootProgress = "PrimaryProcessorInitializationStarted";
+  progress(sys, "PrimaryProcessorInitializationStarted");
   later(sys, delayMs, () => boot(sys));
 }
 
@@ -73,7 +74,7 @@ function startPowerOff(sys: SystemState, delayMs: number): void {
   sys.power = "PoweringOff";
   later(sys, delayMs, () => {
     sys.power = "Off";
-    sys.bootProgress = "None";
+    progress(sys, "None");
   });
 }
 
@@ -117,5 +118,10 @@ function boot(sys: SystemState): void {
     sys.version += 1;
   }
   sys.power = "On";
-  sys.bootProgress = "OSRunning";
+  progress(sys, "OSRunning");
+}
+
+function progress(sys: SystemState, state: string): void {
+  sys.bootProgress = state;
+  sys.bootProgressAt = new Date().toISOString();
 }

@@ -173,6 +173,7 @@ function resolve(ctx: RouteContext, s: string[]): Resource | undefined {
         bump: () => void (sys.version += 1),
       };
     }
+    if (sub === "NetworkInterfaces" && sys.links !== "chassis") return resolveInterfaces(sys, s.slice(3), own);
     return sub === "Bios" && sys.hpe ? resolveHpe(ctx, sys, s.slice(3)) : undefined;
   }
   if (kind !== "Chassis") return undefined;
@@ -208,6 +209,21 @@ function resolve(ctx: RouteContext, s: string[]): Resource | undefined {
     patch: (b) => (fn.settings ? { ok: false, status: 405, messages: [msg.operationNotAllowed(`PATCH the settings object ${r.uris.fnSettings(sys, fn)}`)] } : checkFunctionPatch(fn, b)),
     bump: () => void (fn.version += 1),
   };
+}
+
+/** Systems/{id}/NetworkInterfaces[/{adapter}[/NetworkDeviceFunctions]]: the system's own adapters only. */
+function resolveInterfaces(sys: SystemState, s: string[], own: (render: () => r.Body) => Resource): Resource | undefined {
+  const mine = sys.adapters.filter((a) => !a.foreign);
+  if (s.length === 0) return own(() => r.collection(r.uris.interfaces(sys), "NetworkInterface", "Network Interface Collection", mine.map((a) => r.uris.iface(sys, a))));
+  const adapter = mine.find((a) => a.id === s[0]);
+  if (!adapter) return undefined;
+  if (s.length === 1) return own(() => r.networkInterface(sys, adapter));
+  if (s.length === 2 && s[1] === "NetworkDeviceFunctions") {
+    return own(() =>
+      r.collection(r.uris.ifaceFunctions(sys, adapter), "NetworkDeviceFunction", "Network Device Function Collection", adapter.functions.map((f) => r.uris.fn(sys, adapter, f))),
+    );
+  }
+  return undefined;
 }
 
 function resolveHpe(ctx: RouteContext, sys: SystemState, s: string[]): Resource | undefined {

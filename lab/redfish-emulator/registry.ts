@@ -18,6 +18,8 @@ export interface FunctionSnapshot {
   mac: string;
   netDevFuncType: string;
   capabilities: string[];
+  /** a function in the chassis that is not the system's (a DPU's) */
+  foreign: boolean;
   bootMode: string;
   /** full iSCSIBoot, CHAPSecret / MutualCHAPSecret included */
   iSCSIBoot: IscsiBootValues;
@@ -128,6 +130,7 @@ export class SystemRegistry {
           mac: f.mac,
           netDevFuncType: f.netDevFuncType,
           capabilities: f.capabilities,
+          foreign: a.foreign === true,
           bootMode: f.bootMode,
           iSCSIBoot: f.iscsiBoot,
           ...(f.fc ? { fc: f.fc } : {}),

@@ -26,6 +26,9 @@ export const uris = {
   bios: (s: SystemState) => `${V1}/Systems/${s.id}/Bios`,
   hpeIscsi: (s: SystemState) => `${V1}/Systems/${s.id}/Bios/iScsi`,
   hpeIscsiSettings: (s: SystemState) => `${V1}/Systems/${s.id}/Bios/iScsi/Settings`,
+  interfaces: (s: SystemState) => `${V1}/Systems/${s.id}/NetworkInterfaces`,
+  iface: (s: SystemState, a: AdapterState) => `${V1}/Systems/${s.id}/NetworkInterfaces/${a.id}`,
+  ifaceFunctions: (s: SystemState, a: AdapterState) => `${V1}/Systems/${s.id}/NetworkInterfaces/${a.id}/NetworkDeviceFunctions`,
 };
 
 const VENDOR = { dell: { Vendor: "Dell", Product: "Integrated Dell Remote Access Controller", oem: "Dell" }, hpe: { Vendor: "HPE", Product: "ProLiant DL360 Gen10", oem: "Hpe" } } as const;
@@ -74,7 +77,9 @@ export function computerSystem(s: SystemState): Body {
     Model: "Redfish emulator",
     SerialNumber: `LAB${String(s.index + 1).padStart(5, "0")}`,
     PowerState: s.power,
-    BootProgress: { LastState: s.bootProgress },
+    BootProgress: { LastState: s.bootProgress, LastStateTime: s.bootProgressAt },
+    LastResetTime: s.lastResetAt,
+    ...(s.links !== "chassis" ? { NetworkInterfaces: { "@odata.id": uris.interfaces(s) } } : {}),
     Boot: {
       BootSourceOverrideEnabled: s.boot.enabled,
       "BootSourceOverrideEnabled@Redfish.AllowableValues": ["Disabled", "Once", "Continuous"],
@@ -199,7 +204,7 @@ export function chassis(s: SystemState): Body {
     Name: `Chassis of ${s.id}`,
     ChassisType: "RackMount",
     NetworkAdapters: { "@odata.id": uris.adapters(s) },
-    Links: { ComputerSystems: [{ "@odata.id": uris.system(s) }] },
+    Links: s.links === "interfaces" ? {} : { ComputerSystems: [{ "@odata.id": uris.system(s) }] },
     Status: { State: "Enabled", Health: "OK" },
   };
 }
@@ -213,6 +218,19 @@ export function networkAdapter(s: SystemState, a: AdapterState): Body {
     Manufacturer: "sanboot lab",
     Model: a.model,
     NetworkDeviceFunctions: { "@odata.id": uris.functions(s, a) },
+    Status: { State: "Enabled", Health: "OK" },
+  };
+}
+
+/** NetworkInterface: the system's view of one of its own adapters. */
+export function networkInterface(s: SystemState, a: AdapterState): Body {
+  return {
+    "@odata.id": uris.iface(s, a),
+    "@odata.type": "#NetworkInterface.v1_2_3.NetworkInterface",
+    Id: a.id,
+    Name: `${a.model} interface`,
+    Links: { NetworkAdapter: { "@odata.id": uris.adapter(s, a) } },
+    NetworkDeviceFunctions: { "@odata.id": uris.ifaceFunctions(s, a) },
     Status: { State: "Enabled", Health: "OK" },
   };
 }

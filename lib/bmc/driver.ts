@@ -20,21 +20,29 @@
  *   the MessageIds.
  * - BMC_POWER_TIMEOUT (retryable): a wait (power, boot, settings applied at reset) ran out.
  *
+ * Ownership (claims.ts): every write is described by a Claim that the driver hands to the
+ * caller's WriteGuard *before* sending it, so the evidence is stored before anything changes;
+ * undo (`undoSanBoot`, `restoreBootOverride`) is given those claims and touches only a place that
+ * still holds what sanboot wrote. Without a claim nothing is undone.
+ *
  * "Pending": a write that goes to a settings object applied OnReset (Dell's NetworkDeviceFunction
  * `/Settings`, HPE's `Bios/iScsi/Settings`, any BMC publishing `@Redfish.Settings`) is accepted
  * but not in force until the next reset. Such writes answer `pending` (where, when, and the job or
  * task that tracks it); `awaitSettingsApplied` or `waitForBoot` after the reset say whether it
- * took. "Already done?" checks judge the pending values, so a retry sends nothing; a clear that
- * sends nothing still answers `pending` while what it judged by is staged and not yet in force,
- * so a retried undeploy still applies it. Clears ask `Immediate` where the settings object offers
- * it (nothing then stays pending); Dell NIC settings and HPE BIOS iSCSI do not, and need a reset.
+ * took. "Already done?" checks judge the pending values, so a retry sends nothing; an undo that
+ * sends nothing still answers `pending` while the undo it finds staged is not yet in force, so a
+ * retried undeploy still applies it.
  *
- * Methods return once the BMC accepted the change. Nothing here waits for power to settle except
- * the `waitFor*` / `await*` methods and `setSanBootOverride` on a BMC whose SAN boot device only
- * appears once pending settings applied (see BootOverridePort), which the relay (not a Lambda)
- * may block on.
+ * Time: an endpoint may carry a budget (the relay command's deadline and an abort signal, set
+ * when the lease is lost); every wait and every HTTP call ends by then. Methods return once the
+ * BMC accepted the change. Nothing here waits for power to settle except the `waitFor*` /
+ * `await*` methods and `setSanBootOverride` on a BMC whose SAN boot device only appears once
+ * pending settings applied (see BootOverridePort), which the relay (not a Lambda) may block on.
+ * Nothing here retries after a failure: the workflow does (lib/workflow/policy.ts); inside a call
+ * the only repetition is re-planning a write the BMC refused with 412, which changed nothing.
  */
 import type { IscsiBootSpec } from "../relay/protocol";
+import { mergeEvidence, type BmcEvidence, type BootMarks, type Claim } from "./claims";
 
 /** Which driver a node asks for (`bmc.driver`): `redfish` is the generic one, `auto` detects. */
 export type BmcDriverSetting = "redfish" | "idrac" | "ilo" | "auto";
@@ -57,6 +65,48 @@ export interface BmcEndpoint {
   };
   /** the node's `bmc.driver`; the driver's default (auto) when absent */
   driver?: BmcDriverSetting;
+  /** when the caller's time is up; every wait and call ends by then */
+  budget?: CallBudget;
+}
+
+export interface CallBudget {
+  /** ms since the epoch */
+  deadline: number;
+  /** aborted when the work is no longer wanted (the relay lost its lease) */
+  signal?: AbortSignal;
+}
+
+/**
+ * Where a driver hands its evidence before it writes: `prior` is what is recorded so far (earlier
+ * steps and runs of the request, the same command leased again, and what this run recorded);
+ * `record` stores a claim (merged into what the caller keeps) and resolves once it is stored. A
+ * write never goes out before its `record` resolved; when `record` throws, nothing is written.
+ */
+export interface WriteGuard {
+  readonly prior: BmcEvidence;
+  record(evidence: BmcEvidence): Promise<void>;
+}
+
+/** A guard that keeps claims in memory only (tests, and callers that store the result themselves). */
+export function memoryGuard(start: BmcEvidence = { claims: [] }): WriteGuard & { evidence: BmcEvidence } {
+  const g = {
+    evidence: structuredClone(start),
+    get prior() {
+      return g.evidence;
+    },
+    async record(e: BmcEvidence) {
+      g.evidence = mergeEvidence(g.evidence, e);
+    },
+  };
+  return g;
+}
+
+/** One change a BMC operation made, for the operator: what, where, how. */
+export interface SanChange {
+  kind: "function" | "bios_iscsi" | "override" | "power" | "settings";
+  uri: string;
+  /** e.g. "written", "restored", "On -> Off", "applied by a power cycle" */
+  action: string;
 }
 
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
@@ -85,39 +135,13 @@ export interface FcBootTarget {
 }
 
 export interface FcBootSpec {
-  /** which HBA port, by its WWPN (or PermanentWWPN); the first FC-capable function when absent */
+  /** which HBA port, by its WWPN (or PermanentWWPN); the first FC-typed function when absent */
   wwpn?: string;
+  /** how the node boots (the override must be able to name the FC device in this mode) */
+  boot_mode?: "uefi" | "bios";
   /** several with multipath: each storage port that exports the LUN */
   targets: FcBootTarget[];
 }
-
-/**
- * What a function held before sanboot wrote to it, so rollback can put it back. JSON, safe to
- * store: it holds only readable values (BMCs never answer secrets, so a restored CHAP target
- * comes back without its secret, for its owner to re-enter).
- */
-export type SanBootSnapshot =
-  | {
-      kind: "iscsi";
-      /** the NetworkDeviceFunction */
-      function_uri: string;
-      boot_mode: string | null;
-      iscsi_boot: Record<string, string | number | boolean | null>;
-    }
-  | {
-      kind: "fibre_channel";
-      function_uri: string;
-      boot_mode: string | null;
-      boot_targets: Array<{ WWPN: string; LUNID: string; BootPriority: number }>;
-    }
-  | {
-      /** HPE iLO UEFI iSCSI initiator (`Bios/iScsi`): the initiator name and the attempts we used */
-      kind: "hpe_bios_iscsi";
-      resource_uri: string;
-      initiator_name: string | null;
-      /** by `iSCSIAttemptInstance`: what each attempt we overwrote held (readable values) */
-      attempts: Array<{ instance: number; values: Record<string, string | number | boolean | null> }>;
-    };
 
 /** A write accepted but applied later (see "Pending" above). */
 export interface PendingSettings {
@@ -131,10 +155,12 @@ export interface PendingSettings {
   task_uri?: string;
 }
 
-/** What a clear did: `pending` lists the settings that stay staged until a reset applies them. */
+/** What an undo did: `pending` lists the settings that stay staged until a reset applies them. */
 export interface ClearResult {
-  /** false: nothing held (or had pending) a target to clear; nothing was sent */
+  /** false: nothing of ours was there (or our undo was already staged); nothing was sent */
   changed: boolean;
+  /** every change made */
+  changes: SanChange[];
   /**
    * Present when the clear is not yet in force: reset the system (or, for `Immediate`, only wait),
    * then `awaitSettingsApplied` each, or the old target is what the next boot tries.
@@ -147,12 +173,8 @@ export interface ConfigureResult {
   changed: boolean;
   /** the NetworkDeviceFunction (or HPE `Bios/iScsi` resource) that holds the target */
   function_uri: string;
-  /**
-   * What was there before, only when this call changed the target (absent when `changed` is false
-   * or only an unreadable secret was rewritten). Store the first one received: a retried
-   * configure finds its own target in place and reports none.
-   */
-  previous?: SanBootSnapshot;
+  /** the claim recorded (through the guard) for the write, when one was sent */
+  claim?: Claim;
   /** present when the write waits for the next reset */
   pending?: PendingSettings;
 }
@@ -163,8 +185,8 @@ export interface PowerPort {
   powerOn(ep: BmcEndpoint): Promise<void>;
   /** ForceOff (or what the BMC allows); no-op when already off. */
   powerOff(ep: BmcEndpoint): Promise<void>;
-  /** Polls PowerState until On; throws BMC_POWER_TIMEOUT (retryable) after timeoutMs. */
-  waitForPowerOn(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState>;
+  /** Polls PowerState until On; throws BMC_POWER_TIMEOUT (retryable) after timeoutMs (default: the budget). */
+  waitForPowerOn(ep: BmcEndpoint, timeoutMs?: number): Promise<PowerState>;
 }
 
 /**
@@ -172,52 +194,90 @@ export interface PowerPort {
  * graceful shutdown, minutes). Separate from PowerPort so a driver may lack it.
  */
 export interface PowerSettlePort {
-  /** Polls PowerState until Off; throws BMC_POWER_TIMEOUT (retryable) after timeoutMs. */
-  waitForPowerOff(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState>;
+  /** Polls PowerState until Off; throws BMC_POWER_TIMEOUT (retryable) after timeoutMs (default: the budget). */
+  waitForPowerOff(ep: BmcEndpoint, timeoutMs?: number): Promise<PowerState>;
 }
 
 export interface BootStatus {
   power_state: PowerState;
   /** `BootProgress.LastState` where the BMC offers it (ComputerSystem 1_13) */
   boot_progress?: string;
+  /** what changes with each boot, where the BMC offers it (`LastResetTime`, `BootProgress.LastStateTime`) */
+  marks: BootMarks;
+}
+
+export interface BootWait {
+  /** the marks power_on saw before its reset: a boot is new only if they moved */
+  before?: BootMarks;
+  /** PowerState before power_on */
+  powerBefore?: PowerState;
+  /** the SAN places written: a failure reported at this reset fails the wait */
+  claims?: Claim[];
+  timeoutMs?: number;
+}
+
+/** What a wait for the boot saw: whether it is evidence that an OS started, and why. */
+export interface BootOutcome extends BootStatus {
+  confirmed: boolean;
+  /** one sentence an operator reads: what the BMC showed, or what it does not offer */
+  evidence: string;
 }
 
 export interface BootProgressPort {
   getBootStatus(ep: BmcEndpoint): Promise<BootStatus>;
   /**
-   * Polls until the system is On and, where the BMC reports BootProgress, its LastState says the
-   * OS started (OSBootStarted / OSRunning). Throws BMC_SETTINGS_FAILED when a SAN settings object
-   * reports that it failed to apply at that reset, BMC_POWER_TIMEOUT (retryable) after timeoutMs.
+   * Polls until the system is On and, where the BMC reports BootProgress, its LastState says a
+   * new boot reached the OS (OSBootStarted / OSRunning, after the marks moved). A BMC without
+   * BootProgress answers On as unconfirmed: power is no evidence that anything booted. Throws
+   * BMC_SETTINGS_FAILED when a claimed settings object reports that it failed to apply at that
+   * reset, BMC_POWER_TIMEOUT (retryable) when the time is up.
    */
-  waitForBoot(ep: BmcEndpoint, timeoutMs: number): Promise<BootStatus>;
+  waitForBoot(ep: BmcEndpoint, wait?: BootWait): Promise<BootOutcome>;
+}
+
+/** What setSanBootOverride is asked for. */
+export interface OverrideWant {
+  mode: "uefi" | "bios";
+  persistence: "once" | "continuous";
+  /** the SAN targets (iSCSI target IQNs, FC target WWPNs) a UEFI device path must name */
+  targets: string[];
 }
 
 export interface BootOverridePort {
   /**
-   * One-time override to the SAN device: RemoteDrive where allowed, else UefiTarget with the
-   * allowed UEFI device path that names the configured target (iSCSI target IQN, FC WWPN, HPE's
-   * iSCSI attempt). Where that device path only appears once pending settings applied (Dell NIC
-   * settings, HPE BIOS iSCSI), the driver first resets the system through POST so they apply,
-   * waits for the path, then sets the override: it may take minutes and leaves the system on.
+   * Reads only: throws BMC_CAPABILITY_MISSING when the system offers no way to boot a SAN device
+   * in `mode` (no RemoteDrive; in UEFI, no UefiTarget or no source of device paths to name one),
+   * or no reset that powers it on. Configure asks this before it writes anything.
    */
-  setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios", persistence?: "once" | "continuous"): Promise<void>;
-  clearBootOverride(ep: BmcEndpoint): Promise<void>;
+  checkSanBootCapability(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void>;
+  /**
+   * Override to the SAN device the guard's claims name: RemoteDrive where allowed, else UefiTarget
+   * with the allowed UEFI device path that names the claimed target (iSCSI target IQN, FC WWPN,
+   * HPE's iSCSI attempt). Where that device path only appears once pending settings applied (Dell
+   * NIC settings, HPE BIOS iSCSI), the driver first resets the system through POST so they apply,
+   * waits for the path, then sets the override: it may take minutes and leaves the system on.
+   * The claim (what Boot held before) is recorded before the PATCH.
+   */
+  setSanBootOverride(ep: BmcEndpoint, want: OverrideWant, guard: WriteGuard): Promise<{ changed: boolean; claim?: Claim }>;
+  /** Puts Boot back as the claim found it, only while the override is still the one sanboot set. */
+  restoreBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult>;
+  /** Disables the override, only while it is still the one sanboot set (before a power cycle). */
+  disableBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult>;
 }
 
 export interface SanBootTargetPort {
   /**
    * Writes iSCSIBoot on the chosen function (or the vendor's equivalent); answers changed=false
-   * when it already held it. The result may also carry `previous` and `pending` (ConfigureResult).
+   * when it already held it. Checks first that the system can boot the SAN device at all
+   * (checkSanBootCapability): a missing capability writes nothing.
    */
-  configureIscsiBoot(ep: BmcEndpoint, spec: SanIscsiSpec): Promise<{ changed: boolean; function_uri: string } & Partial<ConfigureResult>>;
+  configureIscsiBoot(ep: BmcEndpoint, spec: SanIscsiSpec, guard: WriteGuard): Promise<ConfigureResult>;
   /**
-   * Clears the target on every function that holds one we could have written (idempotent), or
-   * only the function with `macAddress`; with `previous` (from configure), restores what that
-   * function held instead of blanking it. First disables a boot override that names a SAN device
-   * (RemoteDrive, UefiTarget), so no reset boots the target being cleared. Answers `pending`
-   * (ClearResult) where the clear waits for a reset; never resets itself.
+   * Puts back what the claims (NIC, HBA, BIOS iSCSI; override claims are ignored here) say
+   * sanboot wrote, on each place still ours. Answers `pending` where the undo waits for a reset;
+   * never resets itself. Nothing of ours there: nothing sent.
    */
-  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<ClearResult>;
+  undoSanBoot(ep: BmcEndpoint, claims: Claim[]): Promise<ClearResult>;
 }
 
 export interface FcPortIdentity {
@@ -236,20 +296,15 @@ export interface FcPortIdentity {
 
 export interface InventoryPort {
   /**
-   * The system's Fibre Channel ports (functions whose capabilities include FibreChannel, found by
+   * The system's Fibre Channel ports (its functions whose personality is FibreChannel, found by
    * walking links). An empty list means the system has no FC HBA; never throws for that.
    */
   readFcInventory(ep: BmcEndpoint): Promise<{ ports: FcPortIdentity[] }>;
 }
 
 export interface FcBootTargetPort {
-  /** Writes `FibreChannel.BootTargets` and `BootMode: FibreChannel`; no PATCH when already set. */
-  configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec): Promise<ConfigureResult>;
-  /**
-   * Clears (or with `previous`, restores) the FC boot targets; only the port `wwpn` when given.
-   * The SAN override first, and `pending`, as for clearIscsiBoot.
-   */
-  clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<ClearResult>;
+  /** Writes `FibreChannel.BootTargets` and `BootMode: FibreChannel`; no PATCH when already set. Undo: undoSanBoot. */
+  configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec, guard: WriteGuard): Promise<ConfigureResult>;
 }
 
 export interface SettingsPort {
@@ -260,10 +315,10 @@ export interface SettingsPort {
    * timeoutMs (an `OnReset` write waits for a reset: power the system on first; an `Immediate`
    * one only for its task).
    */
-  awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs: number): Promise<void>;
+  awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs?: number): Promise<void>;
 }
 
-/** The ports the relay's executor uses today. */
+/** The ports the relay's executor needs at least. */
 export interface BmcDriver extends PowerPort, BootOverridePort, SanBootTargetPort {}
 
 /** Every port: what the Redfish drivers (generic, iDRAC, iLO) implement. */

@@ -1,8 +1,11 @@
 /**
- * Pure decisions about ComputerSystem boot override and power: which override target the BMC
- * allows for a SAN boot, whether it is already set, and which ResetType to use. Allowed values
- * come from the resource (`@Redfish.AllowableValues`, or an ActionInfo the driver fetched).
+ * Pure decisions about ComputerSystem boot override and power: whether the BMC can be told to
+ * boot a SAN device at all, which override target it allows for that, whether it is already set,
+ * what undo puts back, which ResetType to use, and what a BootProgress says about a boot.
+ * Allowed values come from the resource (`@Redfish.AllowableValues`, or an ActionInfo the driver
+ * fetched).
  */
+import { stillOurs, restoreValues, type BootMarks, type Claim, type JsonValue } from "./claims";
 import type { BootProperties, ComputerSystem } from "./redfish-types";
 
 export type BootMode = "uefi" | "bios";
@@ -14,6 +17,32 @@ export type OverrideDecision =
 
 const allows = (list: string[] | undefined, value: string) => !Array.isArray(list) || list.includes(value);
 
+/** The override paths a claim may write; the first two make the override ours. */
+export const OVERRIDE_IDENTITY = ["Boot.BootSourceOverrideTarget", "Boot.UefiTargetBootSourceOverride"] as const;
+
+/**
+ * Can this system be told to boot a SAN device in `mode`? RemoteDrive (either mode) where the BMC
+ * allows it (or publishes no list: then the BMC judges); in UEFI, else UefiTarget, but only where
+ * the BMC offers a source of device paths to name the device with (the allowed values of
+ * UefiTargetBootSourceOverride, or Boot.BootOptions). Reads only; the reason names what is missing.
+ */
+export function sanBootCapability(system: ComputerSystem, mode: BootMode): { ok: true } | { ok: false; reason: string } {
+  const boot = system.Boot;
+  if (!boot) return { ok: false, reason: "the system has no Boot properties, so no boot override can name the SAN device" };
+  const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
+  if (allows(targets, "RemoteDrive")) return { ok: true };
+  if (mode === "uefi" && allows(targets, "UefiTarget")) {
+    const paths = boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"];
+    const options = (boot as Record<string, unknown>).BootOptions;
+    if (Array.isArray(paths) || (options && typeof options === "object")) return { ok: true };
+    return {
+      ok: false,
+      reason: "UefiTarget is allowed but the BMC lists no UEFI device paths (no UefiTargetBootSourceOverride@Redfish.AllowableValues, no Boot.BootOptions), so the SAN device cannot be named; RemoteDrive is not allowed",
+    };
+  }
+  return { ok: false, reason: `no boot override target can name a ${mode} SAN device (allowed: ${(targets ?? []).join(", ") || "none"}; needs RemoteDrive${mode === "uefi" ? " or UefiTarget with device paths" : ""})` };
+}
+
 const SAN_DEVICE_PATH = /iSCSI\(|Fibre(Ex)?\(/i;
 
 /**
@@ -23,7 +52,8 @@ const SAN_DEVICE_PATH = /iSCSI\(|Fibre(Ex)?\(/i;
 export function sanDevicePath(paths: string[] | undefined, hints: string[] = []): string | undefined {
   const list = paths ?? [];
   if (hints.length === 0) return list.find((p) => SAN_DEVICE_PATH.test(p));
-  const lower = hints.map((h) => h.toLowerCase());
+  // a WWN hint in any notation (colons, dashes, 0x) is 16 hex digits to look for
+  const lower = hints.map((h) => (/^(0x)?([0-9a-f]{2}[:-]?){7}[0-9a-f]{2}$/i.test(h) ? h.replace(/^0x/i, "").replace(/[:-]/g, "") : h).toLowerCase());
   const names = (p: string) => {
     const flat = p.toLowerCase();
     const hex = flat.replace(/[:-]/g, "");
@@ -91,18 +121,52 @@ export function chooseSanOverride(
   };
 }
 
-const SAN_TARGETS = new Set(["RemoteDrive", "UefiTarget"]);
+/** The override as a flat path map (claims.ts) of what a decision writes. */
+export function overrideValues(body: { Boot: Record<string, string> }): Record<string, JsonValue> {
+  return Object.fromEntries(Object.entries(body.Boot).map(([k, v]) => [`Boot.${k}`, v]));
+}
+
+/** Target and Enabled travel together: some BMCs reset one when the other is written alone. */
+function withPair(values: Record<string, JsonValue>, system: ComputerSystem): Record<string, JsonValue> {
+  if (!("Boot.BootSourceOverrideTarget" in values) && !("Boot.BootSourceOverrideEnabled" in values)) return values;
+  return {
+    "Boot.BootSourceOverrideTarget": system.Boot?.BootSourceOverrideTarget ?? null,
+    "Boot.BootSourceOverrideEnabled": system.Boot?.BootSourceOverrideEnabled ?? null,
+    ...values,
+  };
+}
 
 /**
- * The PATCH that disables the override (null when none is active). With `onlySan`, an override
- * someone set to another device (PXE for a reinstall, say) is left alone.
+ * What undo writes to Boot: what the claim found there, only while the override is still the one
+ * sanboot set (its target, and its device path when it named one). Null: not ours, or as found.
  */
-export function clearOverridePatch(boot: BootProperties | undefined, onlySan = false): { Boot: Record<string, string> } | null {
-  if (!boot || boot.BootSourceOverrideEnabled === "Disabled" || boot.BootSourceOverrideEnabled == null) return null;
-  if (onlySan && !SAN_TARGETS.has(boot.BootSourceOverrideTarget ?? "")) return null;
-  const body: Record<string, string> = { BootSourceOverrideEnabled: "Disabled" };
-  if (allows(boot["BootSourceOverrideTarget@Redfish.AllowableValues"], "None")) body.BootSourceOverrideTarget = "None";
-  return { Boot: body };
+export function overrideRestore(system: ComputerSystem, claim: Claim): Record<string, JsonValue> | null {
+  if (!stillOurs(system, claim)) return null;
+  const values = restoreValues(system, claim);
+  return values ? withPair(values, system) : null;
+}
+
+/**
+ * While a POST only applies staged settings (before the SAN device can be named), the system
+ * must boot nothing: a one-time BiosSetup override where allowed (it stops in setup), else none
+ * at all. Whatever override was there is in the claim this write records first.
+ */
+export function overridePark(system: ComputerSystem): Record<string, JsonValue> | null {
+  const boot = system.Boot;
+  if (!boot) return null;
+  const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
+  const wanted: Record<string, JsonValue> = allows(targets, "BiosSetup") && allows(boot["BootSourceOverrideEnabled@Redfish.AllowableValues"], "Once")
+    ? { "Boot.BootSourceOverrideTarget": "BiosSetup", "Boot.BootSourceOverrideEnabled": "Once" }
+    : { "Boot.BootSourceOverrideEnabled": "Disabled" };
+  const current = system as unknown as Record<string, unknown>;
+  const differs = Object.entries(wanted).some(([k, v]) => (current.Boot as Record<string, unknown>)[k.slice(5)] !== v);
+  return differs ? withPair(wanted, system) : null;
+}
+
+/** Disables the override sanboot set (before a power cycle that must boot nothing of ours). */
+export function overrideDisable(system: ComputerSystem, claim: Claim): Record<string, JsonValue> | null {
+  if (!stillOurs(system, claim) || system.Boot?.BootSourceOverrideEnabled === "Disabled" || system.Boot?.BootSourceOverrideEnabled == null) return null;
+  return withPair({ "Boot.BootSourceOverrideEnabled": "Disabled" }, system);
 }
 
 export interface ResetAction {
@@ -143,12 +207,45 @@ export function powerIntent(powerState: string | undefined): "on" | "restart" {
   return powerState === "On" || powerState === "PoweringOn" ? "restart" : "on";
 }
 
-/** BootProgress.LastState values that say the OS is starting or running: the SAN boot worked. */
-const OS_STARTED = new Set(["OSBootStarted", "OSRunning"]);
+/** BootProgress.LastState values that say the OS is starting or running. */
+export const OS_STARTED = new Set(["OSBootStarted", "OSRunning"]);
 
-/** Booted: On, and where the BMC reports BootProgress, an OS state. */
-export function hasBooted(system: ComputerSystem): boolean {
-  if (system.PowerState !== "On") return false;
-  const last = system.BootProgress?.LastState;
-  return typeof last !== "string" || OS_STARTED.has(last);
+export function bootMarks(system: ComputerSystem): BootMarks {
+  const bp = system.BootProgress;
+  return {
+    ...(typeof system.LastResetTime === "string" && system.LastResetTime ? { last_reset_time: system.LastResetTime } : {}),
+    ...(typeof bp?.LastState === "string" && bp.LastState ? { boot_progress: bp.LastState } : {}),
+    ...(typeof bp?.LastStateTime === "string" && bp.LastStateTime ? { boot_progress_time: bp.LastStateTime } : {}),
+  };
+}
+
+export type BootJudgement =
+  | { state: "booted"; evidence: string }
+  | { state: "unconfirmed"; evidence: string }
+  | { state: "waiting" };
+
+/**
+ * What the system says about the boot power_on started, given what it showed before the reset
+ * (`before`) and whether a pre-OS state was seen since (`sawPreOs`, tracked by the caller).
+ * Booted: an OS state whose time moved past the one before the reset, or one reached after a
+ * pre-OS state was seen. Unconfirmed: On, but the BMC reports no BootProgress at all.
+ */
+export function judgeBoot(system: ComputerSystem, before: BootMarks | undefined, sawPreOs: boolean): BootJudgement {
+  if (system.PowerState !== "On") return { state: "waiting" };
+  const m = bootMarks(system);
+  if (m.boot_progress === undefined) {
+    const extra = m.last_reset_time && m.last_reset_time !== before?.last_reset_time ? ` (LastResetTime moved to ${m.last_reset_time})` : "";
+    return { state: "unconfirmed", evidence: `the BMC reports no BootProgress: PowerState On after the reset${extra} is all it shows, not that anything booted` };
+  }
+  if (!OS_STARTED.has(m.boot_progress)) return { state: "waiting" };
+  const timeMoved = m.boot_progress_time !== undefined && m.boot_progress_time !== before?.boot_progress_time;
+  if (timeMoved) return { state: "booted", evidence: `BootProgress ${m.boot_progress} at ${m.boot_progress_time} (BMC time), after the reset` };
+  if (sawPreOs) return { state: "booted", evidence: `BootProgress went through POST to ${m.boot_progress} after the reset` };
+  if (before?.boot_progress !== undefined && !OS_STARTED.has(before.boot_progress)) {
+    return { state: "booted", evidence: `BootProgress moved from ${before.boot_progress} to ${m.boot_progress} after the reset` };
+  }
+  if (before === undefined || (before.boot_progress === undefined && before.boot_progress_time === undefined)) {
+    return { state: "booted", evidence: `BootProgress ${m.boot_progress} after the reset` };
+  }
+  return { state: "waiting" };
 }

@@ -1,11 +1,13 @@
 /**
  * Finding things on a BMC by walking links, never by assumed ids: the system in the Systems
- * collection, its chassis (`Links.Chassis`, else the Chassis collection filtered by
- * `Links.ComputerSystems`), their NetworkAdapters and NetworkDeviceFunctions.
+ * collection; its NetworkDeviceFunctions through `ComputerSystem.NetworkInterfaces` where the
+ * system publishes them (the system then says which functions are its own, and no other is
+ * considered), else through its chassis (`Links.Chassis`, else the Chassis collection filtered by
+ * `Links.ComputerSystems`, following `Chassis.Links.Contains`) and their NetworkAdapters.
  */
 import { SanbootError } from "../errors";
 import type { RedfishReply, RedfishTransport } from "./redfish-transport";
-import { linkOf, memberLinks, type Chassis, type ComputerSystem, type NetworkAdapter, type NetworkDeviceFunction } from "./redfish-types";
+import { linkOf, memberLinks, type Chassis, type ComputerSystem, type NetworkAdapter, type NetworkDeviceFunction, type NetworkInterface } from "./redfish-types";
 
 const SYSTEMS = "/redfish/v1/Systems";
 const CHASSIS = "/redfish/v1/Chassis";
@@ -46,11 +48,39 @@ async function chassisOf(t: RedfishTransport, system: Found<ComputerSystem>): Pr
   return mine.length > 0 ? mine : all.length === 1 ? all : [];
 }
 
+/** Through NetworkInterfaces: undefined when the system publishes none (walk the chassis instead). */
+async function functionsOfInterfaces(t: RedfishTransport, system: Found<ComputerSystem>): Promise<string[] | undefined> {
+  const interfacesUri = linkOf(system.body.NetworkInterfaces);
+  if (!interfacesUri) return undefined;
+  const interfaces = memberLinks((await t.get(interfacesUri)).body);
+  if (interfaces.length === 0) return undefined;
+  const out: string[] = [];
+  for (const uri of interfaces) {
+    const ni = (await t.get(uri)).body as NetworkInterface;
+    const fnsUri = linkOf(ni.NetworkDeviceFunctions);
+    if (fnsUri) out.push(...memberLinks((await t.get(fnsUri)).body));
+  }
+  return [...new Set(out)];
+}
+
 /** The URIs of every NetworkDeviceFunction of the system, in link order: the walk alone. */
 export async function findFunctionUris(t: RedfishTransport, system: Found<ComputerSystem>): Promise<string[]> {
+  const own = await functionsOfInterfaces(t, system);
+  if (own) return own;
   const out: string[] = [];
-  for (const chassisUri of await chassisOf(t, system)) {
-    const adaptersUri = linkOf((await t.get(chassisUri)).body.NetworkAdapters);
+  const seen = new Set<string>();
+  const queue = await chassisOf(t, system);
+  while (queue.length > 0) {
+    const chassisUri = queue.shift()!;
+    if (seen.has(chassisUri)) continue;
+    seen.add(chassisUri);
+    const chassis = (await t.get(chassisUri)).body as Chassis;
+    // A chassis may hold the adapters in chassis of its own (a blade in its enclosure, a riser).
+    for (const inner of chassis.Links?.Contains ?? []) {
+      const u = linkOf(inner);
+      if (u) queue.push(u);
+    }
+    const adaptersUri = linkOf(chassis.NetworkAdapters);
     if (!adaptersUri) continue;
     for (const adapterUri of memberLinks((await t.get(adaptersUri)).body)) {
       const fnsUri = linkOf(((await t.get(adapterUri)).body as NetworkAdapter).NetworkDeviceFunctions);

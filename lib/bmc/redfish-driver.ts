@@ -11,32 +11,50 @@
  * a boot's relay commands then read only the resources they decide on.
  */
 import { SanbootError } from "../errors";
+import { claimFor, patchBody, type Claim } from "./claims";
 import type {
   BmcDriverSetting,
   BmcEndpoint,
+  BootOutcome,
   BootStatus,
+  BootWait,
   ClearResult,
   ConfigureResult,
   FcBootSpec,
   FcPortIdentity,
+  OverrideWant,
   PendingSettings,
   PowerState,
-  SanBootSnapshot,
   SanbootBmcDriver,
   SanIscsiSpec,
+  WriteGuard,
 } from "./driver";
-import { chooseResetType, chooseSanOverride, clearOverridePatch, hasBooted, powerIntent, resetActionOf, type ResetAction } from "./redfish-boot-power";
+import {
+  bootMarks,
+  chooseResetType,
+  chooseSanOverride,
+  judgeBoot,
+  OS_STARTED,
+  OVERRIDE_IDENTITY,
+  overrideDisable,
+  overridePark,
+  overrideRestore,
+  overrideValues,
+  powerIntent,
+  resetActionOf,
+  sanBootCapability,
+  type ResetAction,
+} from "./redfish-boot-power";
 import { findFunctionUris, findSystemUri, getResource, readFunctions, type Found } from "./redfish-discovery";
 import { DiscoveryCache } from "./redfish-discovery-cache";
-import { isFcCapable } from "./redfish-fc";
 import { isIscsiCapable, macsOf } from "./redfish-san-boot";
-import { clearFc, clearIscsi, configureFc, configureIscsi, fcInventory, mergeClears, readFunction, type SanContext } from "./redfish-san-targets";
+import { configureFc, configureIscsi, fcInventory, isStaged, mergeClears, readFunction, undoPlace, type SanContext } from "./redfish-san-targets";
 import { settingsFailures, type MessageSummary } from "./redfish-settings";
 import { RedfishAgentPool, RedfishTransport } from "./redfish-transport";
 import { linkOf, type ActionInfo, type ComputerSystem, type Manager, type NetworkDeviceFunction, type ServiceRoot } from "./redfish-types";
-import { contains, failed, RedfishWriter, SecretMemory } from "./redfish-writer";
+import { failed, RedfishWriter } from "./redfish-writer";
 import { selectVendor, vendorOfSetting, type VendorName } from "./vendor-select";
-import { biosIscsiState, clearBiosIscsi, configureBiosIscsi, findBiosIscsi } from "./vendors/hpe-bios-iscsi";
+import { biosIscsiState, configureBiosIscsi, findBiosIscsi, readBiosIscsi } from "./vendors/hpe-bios-iscsi";
 
 export interface RedfishDriverOptions {
   /** per HTTP call (default 15 000 ms) */
@@ -45,9 +63,9 @@ export interface RedfishDriverOptions {
   etagRetries?: number;
   /** polling interval of every wait: power, boot, tasks, jobs (default 2 000 ms) */
   pollIntervalMs?: number;
-  /** follow a running task this long before answering pending on it (default 120 000 ms) */
+  /** follow a running task this long before answering pending on it (default 120 000 ms; never past the endpoint's budget) */
   taskTimeoutMs?: number;
-  /** setSanBootOverride's wait for pending settings to apply through POST (default 600 000 ms) */
+  /** the longest wait for settings to apply through POST, and of every other wait without a budget (default 1 800 000 ms: vendor jobs take 20-30 min) */
   settingsApplyTimeoutMs?: number;
   /** for endpoints that name no driver (default auto: detect) */
   driver?: BmcDriverSetting;
@@ -64,14 +82,16 @@ export interface RedfishDriverOptions {
 
 const POWER_STATES: readonly PowerState[] = ["On", "Off", "PoweringOn", "PoweringOff"];
 
-/** What the system's SAN boot configuration says right now, across functions and vendor places. */
+/** What our claimed SAN places say right now. */
 interface SanState {
-  /** target IQNs, FC target WWPNs, UEFI device paths the override must name */
+  /** UEFI device paths and target names (HPE attempts) the override may name */
   hints: string[];
-  /** some SAN settings wait for a reset */
+  /** something we wrote waits for a reset */
   pending: boolean;
   failures: MessageSummary[];
 }
+
+const SAN_KINDS = new Set(["nic_iscsi", "nic_fc", "hpe_bios_iscsi"]);
 
 export class RedfishDriver implements SanbootBmcDriver {
   private readonly pool: RedfishAgentPool;
@@ -85,14 +105,13 @@ export class RedfishDriver implements SanbootBmcDriver {
   private readonly now: () => number;
   private readonly discovery: DiscoveryCache;
   private readonly vendors = new Map<string, { vendor: VendorName; managerUri: string | undefined }>();
-  private readonly secrets = new SecretMemory();
 
   constructor(opts: RedfishDriverOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.etagRetries = opts.etagRetries ?? 2;
     this.pollIntervalMs = opts.pollIntervalMs ?? 2_000;
     this.taskTimeoutMs = opts.taskTimeoutMs ?? 120_000;
-    this.settingsApplyTimeoutMs = opts.settingsApplyTimeoutMs ?? 600_000;
+    this.settingsApplyTimeoutMs = opts.settingsApplyTimeoutMs ?? 1_800_000;
     this.defaultSetting = opts.driver ?? "auto";
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = opts.now ?? Date.now;
@@ -117,9 +136,7 @@ export class RedfishDriver implements SanbootBmcDriver {
   }
 
   async getBootStatus(ep: BmcEndpoint): Promise<BootStatus> {
-    const system = (await this.system(this.writer(ep))).body;
-    const last = system.BootProgress?.LastState;
-    return { power_state: powerStateOf(system), ...(typeof last === "string" ? { boot_progress: last } : {}) };
+    return statusOf((await this.system(this.writer(ep))).body);
   }
 
   async powerOn(ep: BmcEndpoint): Promise<void> {
@@ -135,100 +152,125 @@ export class RedfishDriver implements SanbootBmcDriver {
     await this.reset(w, system, "off");
   }
 
-  async waitForPowerOn(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState> {
+  async waitForPowerOn(ep: BmcEndpoint, timeoutMs?: number): Promise<PowerState> {
     const w = this.writer(ep);
-    const system = await this.poll(timeoutMs, `system ${ep.system_id} not powered on`, async () => {
+    const system = await this.poll(w, timeoutMs, `system ${ep.system_id} not powered on`, async () => {
       const s = await this.system(w);
       return s.body.PowerState === "On" ? s : undefined;
     });
     return powerStateOf(system.body);
   }
 
-  async waitForPowerOff(ep: BmcEndpoint, timeoutMs: number): Promise<PowerState> {
+  async waitForPowerOff(ep: BmcEndpoint, timeoutMs?: number): Promise<PowerState> {
     const w = this.writer(ep);
-    const system = await this.poll(timeoutMs, `system ${ep.system_id} not powered off`, async () => {
+    const system = await this.poll(w, timeoutMs, `system ${ep.system_id} not powered off`, async () => {
       const s = await this.system(w);
       return s.body.PowerState === "Off" ? s : undefined;
     });
     return powerStateOf(system.body);
   }
 
-  async waitForBoot(ep: BmcEndpoint, timeoutMs: number): Promise<BootStatus> {
+  async waitForBoot(ep: BmcEndpoint, wait: BootWait = {}): Promise<BootOutcome> {
     const w = this.writer(ep);
     let checked = false;
-    const system = await this.poll(timeoutMs, `system ${ep.system_id} has not booted`, async () => {
+    let sawPreOs = false;
+    return this.poll(w, wait.timeoutMs, `system ${ep.system_id} has not booted`, async () => {
       const s = await this.system(w);
+      const last = s.body.BootProgress?.LastState;
+      if (typeof last === "string" && last && !OS_STARTED.has(last) && last !== "None") sawPreOs = true;
       if (s.body.PowerState !== "On") return undefined;
       if (!checked) {
         // Settings that failed at this reset leave the old target in force: say so now, not at timeout.
-        const state = await this.sanState(w, s);
+        const state = await this.sanState(w, wait.claims ?? []);
         if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
         checked = true;
       }
-      return hasBooted(s.body) ? s : undefined;
+      const judged = judgeBoot(s.body, wait.before, sawPreOs);
+      if (judged.state === "waiting") return undefined;
+      return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence: judged.evidence };
     });
-    const last = system.body.BootProgress?.LastState;
-    return { power_state: powerStateOf(system.body), ...(typeof last === "string" ? { boot_progress: last } : {}) };
   }
 
   // ---- boot override ----
 
-  async setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios", persistence: "once" | "continuous" = "once"): Promise<void> {
+  async checkSanBootCapability(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void> {
+    const w = this.writer(ep);
+    await this.assertCapable(w, await this.system(w), mode);
+  }
+
+  async setSanBootOverride(ep: BmcEndpoint, want: OverrideWant, guard: WriteGuard): Promise<{ changed: boolean; claim?: Claim }> {
     const w = this.writer(ep);
     let system = await this.system(w);
     const uri = system.uri;
+    await this.assertCapable(w, system, want.mode);
+    const claims = guard.prior.claims.filter((c) => SAN_KINDS.has(c.kind));
     const needsPath = !(system.body.Boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
-    let hints: string[] = [];
+    let hints = [...want.targets];
     if (needsPath) {
-      const state = await this.sanState(w, system);
-      hints = state.hints;
-      if (chooseSanOverride(system.body.Boot, mode, hints).kind === "missing" && state.pending) {
-        hints = await this.applyThroughPost(w, system, mode);
+      const state = await this.sanState(w, claims);
+      hints = [...state.hints, ...want.targets];
+      if (chooseSanOverride(system.body.Boot, want.mode, hints).kind === "missing" && state.pending) {
+        await this.parkOverride(w, uri, guard);
+        hints = [...(await this.applyThroughPost(w, await getResource<ComputerSystem>(w.t, uri), want.mode, claims)), ...want.targets];
       }
     }
-    await w.patchFresh(async () => {
+    let claim: Claim | undefined;
+    const reply = await w.patchFresh(async () => {
       system = await getResource<ComputerSystem>(w.t, uri);
-      const decision = chooseSanOverride(system.body.Boot, mode, hints, persistence);
+      const decision = chooseSanOverride(system.body.Boot, want.mode, hints, want.persistence);
       if (decision.kind === "missing") throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ep.system_id}: ${decision.reason}`);
-      return decision.kind === "done" ? null : { uri, body: decision.body, etag: system.etag };
+      if (decision.kind === "done") return null;
+      claim = claimFor("boot_override", uri, system.body, overrideValues(decision.body), [], OVERRIDE_IDENTITY);
+      await guard.record({ claims: [claim] });
+      return { uri, body: decision.body, etag: system.etag };
     });
+    return reply ? { changed: true, ...(claim ? { claim } : {}) } : { changed: false };
   }
 
-  async clearBootOverride(ep: BmcEndpoint): Promise<void> {
-    const w = this.writer(ep);
-    await this.withSystemUri(w, (uri) => this.clearOverride(w, uri, false));
+  async restoreBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult> {
+    return this.writeOverride(this.writer(ep), claim, overrideRestore, "restored");
+  }
+
+  async disableBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult> {
+    return this.writeOverride(this.writer(ep), claim, overrideDisable, "disabled");
   }
 
   // ---- SAN boot targets ----
 
-  async configureIscsiBoot(ep: BmcEndpoint, spec: SanIscsiSpec): Promise<ConfigureResult> {
+  async configureIscsiBoot(ep: BmcEndpoint, spec: SanIscsiSpec, guard: WriteGuard): Promise<ConfigureResult> {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
+    await this.assertCapable(w, system, spec.boot_mode);
     return this.withFunctions(w, system, async (fns) => {
       const viaBios =
         ctx.vendor === "hpe"
           ? await this.withBiosIscsi(ctx, system, async (bios) => {
               if (!bios) return undefined;
               const macs = fns.filter((f) => isIscsiCapable(f.body)).map((f) => macsOf(f.body)[0] ?? "");
-              return configureBiosIscsi(ctx, bios, spec, macs);
+              return configureBiosIscsi(ctx, bios, spec, macs, guard);
             })
           : undefined;
-      return viaBios ?? configureIscsi(ctx, fns, spec);
+      return viaBios ?? configureIscsi(ctx, fns, spec, guard);
     });
   }
 
-  async clearIscsiBoot(ep: BmcEndpoint, macAddress?: string, previous?: SanBootSnapshot): Promise<ClearResult> {
+  async configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec, guard: WriteGuard): Promise<ConfigureResult> {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
-    // The override first: from here on no reset (the one that applies this clear, or anyone's)
-    // boots the SAN device, whose target is about to go.
-    const parts: ClearResult[] = [{ changed: await this.clearOverride(w, system.uri, true) }];
-    if (ctx.vendor === "hpe" || previous?.kind === "hpe_bios_iscsi") {
-      parts.push(await this.withBiosIscsi(ctx, system, async (bios) => (bios ? clearBiosIscsi(ctx, bios, previous) : { changed: false })));
+    await this.assertCapable(w, system, spec.boot_mode ?? "uefi");
+    return this.withFunctions(w, system, (fns) => configureFc(ctx, fns, spec, guard));
+  }
+
+  async undoSanBoot(ep: BmcEndpoint, claims: Claim[]): Promise<ClearResult> {
+    const w = this.writer(ep);
+    const ctx = await this.sanContext(w);
+    const parts: ClearResult[] = [];
+    for (const claim of claims) {
+      if (claim.kind === "nic_iscsi" || claim.kind === "nic_fc") parts.push(await undoPlace(ctx, claim, readFunction));
+      else if (claim.kind === "hpe_bios_iscsi") parts.push(await undoPlace(ctx, claim, readBiosIscsi));
     }
-    parts.push(await this.withFunctions(w, system, (fns) => clearIscsi(ctx, fns, macAddress, previous)));
     return mergeClears(parts);
   }
 
@@ -237,22 +279,7 @@ export class RedfishDriver implements SanbootBmcDriver {
     return { ports: fcInventory(await this.functions(w, await this.system(w))) };
   }
 
-  async configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec): Promise<ConfigureResult> {
-    const w = this.writer(ep);
-    const ctx = await this.sanContext(w);
-    const system = await this.system(w);
-    return this.withFunctions(w, system, (fns) => configureFc(ctx, fns, spec));
-  }
-
-  async clearFcBoot(ep: BmcEndpoint, wwpn?: string, previous?: SanBootSnapshot): Promise<ClearResult> {
-    const w = this.writer(ep);
-    const ctx = await this.sanContext(w);
-    const system = await this.system(w);
-    const override = { changed: await this.clearOverride(w, system.uri, true) };
-    return mergeClears([override, await this.withFunctions(w, system, (fns) => clearFc(ctx, fns, wwpn, previous))]);
-  }
-
-  async awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs: number): Promise<void> {
+  async awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs?: number): Promise<void> {
     await this.writer(ep).awaitApplied(pending, timeoutMs);
   }
 
@@ -264,6 +291,7 @@ export class RedfishDriver implements SanbootBmcDriver {
       etagRetries: this.etagRetries,
       pollIntervalMs: this.pollIntervalMs,
       taskTimeoutMs: this.taskTimeoutMs,
+      settingsApplyTimeoutMs: this.settingsApplyTimeoutMs,
       sleep: this.sleep,
       now: this.now,
     });
@@ -318,31 +346,36 @@ export class RedfishDriver implements SanbootBmcDriver {
       known = { vendor, managerUri };
       this.vendors.set(cacheKey, known);
     }
-    return { w, secrets: this.secrets, vendor: known.vendor, managerUri: known.managerUri };
+    return { w, vendor: known.vendor, managerUri: known.managerUri };
   }
 
-  /** One walk over the SAN places (functions, HPE BIOS iSCSI): override hints, pending, failures. */
-  private async sanState(w: RedfishWriter, system: Found<ComputerSystem>): Promise<SanState> {
+  /** BMC_CAPABILITY_MISSING, before anything is written, when the system cannot SAN boot at all. */
+  private async assertCapable(w: RedfishWriter, system: Found<ComputerSystem>, mode: "uefi" | "bios"): Promise<void> {
+    const cap = sanBootCapability(system.body, mode);
+    if (!cap.ok) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: ${cap.reason}`);
+    const action = resetActionOf(system.body);
+    if (!action) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: no ComputerSystem.Reset action to boot it with`);
+    const allowed = await this.allowedResetTypes(w, action);
+    if (!chooseResetType(allowed, "on") && !chooseResetType(allowed, "restart")) {
+      throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: no reset type powers it on (allowed: ${(allowed ?? []).join(", ")})`);
+    }
+  }
+
+  /** Our claimed SAN places only: override hints, whether something we wrote waits for a reset, failures. */
+  private async sanState(w: RedfishWriter, claims: Claim[]): Promise<SanState> {
     const ctx = await this.sanContext(w);
     const state: SanState = { hints: [], pending: false, failures: [] };
-    for (const f of await this.functions(w, system)) {
-      if (!isIscsiCapable(f.body) && !isFcCapable(f.body)) continue;
-      const view = await readFunction(w, f.body["@odata.id"]);
-      const fn = view.fn;
-      if (fn.BootMode === "iSCSI") {
-        for (const n of [fn.iSCSIBoot?.PrimaryTargetName, fn.iSCSIBoot?.SecondaryTargetName]) if (typeof n === "string" && n) state.hints.push(n);
+    for (const claim of claims) {
+      if (claim.kind === "nic_iscsi" || claim.kind === "nic_fc") {
+        const view = await readFunction(ctx, claim.uri);
+        state.failures.push(...settingsFailures((view.now as unknown as NetworkDeviceFunction)["@Redfish.Settings"]));
+        if (isStaged(view)) state.pending = true;
+      } else if (claim.kind === "hpe_bios_iscsi") {
+        const hpe = await biosIscsiState(ctx, claim);
+        state.hints.push(...hpe.hints);
+        state.pending ||= hpe.pending;
+        state.failures.push(...hpe.failures);
       }
-      if (fn.BootMode === "FibreChannel") {
-        for (const t of fn.FibreChannel?.BootTargets ?? []) if (t.WWPN) state.hints.push(t.WWPN.replace(/[:-]/g, "").toLowerCase());
-      }
-      state.failures.push(...settingsFailures(view.resource["@Redfish.Settings"]));
-      if (view.target.deferred && !contains(view.resource, (await w.t.get(view.target.uri)).body)) state.pending = true;
-    }
-    const hpe = ctx.vendor === "hpe" ? await this.withBiosIscsi(ctx, system, async (uri) => (uri ? biosIscsiState(ctx, uri) : undefined)) : undefined;
-    if (hpe) {
-      state.hints.unshift(...hpe.hints);
-      state.pending ||= hpe.pending;
-      state.failures.push(...hpe.failures);
     }
     return state;
   }
@@ -350,15 +383,15 @@ export class RedfishDriver implements SanbootBmcDriver {
   /**
    * The SAN device's UEFI path appears only once pending settings applied, which takes a POST:
    * power the system on (or restart it), then wait until the override can name the device, or the
-   * settings report that they failed. Answers the hints to use.
+   * settings report that they failed. Answers the hints to use. The power change is recorded first.
    */
-  private async applyThroughPost(w: RedfishWriter, system: Found<ComputerSystem>, mode: "uefi" | "bios"): Promise<string[]> {
+  private async applyThroughPost(w: RedfishWriter, system: Found<ComputerSystem>, mode: "uefi" | "bios", claims: Claim[]): Promise<string[]> {
     await this.reset(w, system, powerIntent(system.body.PowerState));
     let hints: string[] = [];
-    await this.poll(this.settingsApplyTimeoutMs, `system ${w.ep.system_id}: pending SAN settings not applied`, async () => {
+    await this.poll(w, this.settingsApplyTimeoutMs, `system ${w.ep.system_id}: pending SAN settings not applied`, async () => {
       const s = await this.system(w);
       if (s.body.PowerState !== "On") return undefined;
-      const state = await this.sanState(w, s);
+      const state = await this.sanState(w, claims);
       if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
       hints = state.hints;
       return chooseSanOverride(s.body.Boot, mode, hints).kind === "missing" ? undefined : s;
@@ -366,9 +399,20 @@ export class RedfishDriver implements SanbootBmcDriver {
     return hints;
   }
 
+  /** Before a POST that only applies settings: the override that boots nothing, claimed first. */
+  private async parkOverride(w: RedfishWriter, uri: string, guard: WriteGuard): Promise<void> {
+    await w.patchFresh(async () => {
+      const system = await getResource<ComputerSystem>(w.t, uri);
+      const values = overridePark(system.body);
+      if (!values) return null;
+      await guard.record({ claims: [claimFor("boot_override", uri, system.body, values, [], OVERRIDE_IDENTITY)] });
+      return { uri, body: patchBody(values), etag: system.etag };
+    });
+  }
+
   /** Polls `probe` until it answers; a retryable BMC hiccup in between is not the end. */
-  private async poll<T>(timeoutMs: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = this.now() + timeoutMs;
+  private async poll<T>(w: RedfishWriter, timeoutMs: number | undefined, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = w.deadline(timeoutMs, this.settingsApplyTimeoutMs);
     let lastError: unknown;
     for (;;) {
       try {
@@ -379,19 +423,24 @@ export class RedfishDriver implements SanbootBmcDriver {
         lastError = err;
       }
       if (this.now() >= deadline) {
-        throw new SanbootError("BMC_POWER_TIMEOUT", `${what} after ${timeoutMs} ms`, { retryable: true, cause: lastError });
+        throw new SanbootError("BMC_POWER_TIMEOUT", `${what} when the time ran out`, { retryable: true, cause: lastError });
       }
-      await this.sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - this.now())));
+      await w.pause(deadline);
     }
   }
 
-  private async clearOverride(w: RedfishWriter, uri: string, onlySan: boolean): Promise<boolean> {
+  private async writeOverride(
+    w: RedfishWriter,
+    claim: Claim,
+    plan: (system: ComputerSystem, claim: Claim) => Record<string, unknown> | null,
+    action: string,
+  ): Promise<ClearResult> {
     const reply = await w.patchFresh(async () => {
-      const system = await getResource<ComputerSystem>(w.t, uri);
-      const body = clearOverridePatch(system.body.Boot, onlySan);
-      return body ? { uri, body, etag: system.etag } : null;
+      const system = await getResource<ComputerSystem>(w.t, claim.uri);
+      const values = plan(system.body, claim);
+      return values ? { uri: claim.uri, body: patchBody(values as Record<string, never>), etag: system.etag } : null;
     });
-    return reply !== null;
+    return reply ? { changed: true, changes: [{ kind: "override", uri: claim.uri, action }] } : { changed: false, changes: [] };
   }
 
   private async reset(w: RedfishWriter, system: Found<ComputerSystem>, intent: "on" | "restart" | "off"): Promise<void> {
@@ -416,4 +465,9 @@ function powerStateOf(system: ComputerSystem): PowerState {
   const s = system.PowerState;
   if (POWER_STATES.includes(s as PowerState)) return s as PowerState;
   throw new SanbootError("BMC_REJECTED", `BMC reported an unknown PowerState "${String(s)}" for ${system["@odata.id"] ?? "the system"}`);
+}
+
+function statusOf(system: ComputerSystem): BootStatus {
+  const marks = bootMarks(system);
+  return { power_state: powerStateOf(system), ...(marks.boot_progress ? { boot_progress: marks.boot_progress } : {}), marks };
 }

@@ -1,12 +1,18 @@
 /**
  * Pure decisions about a Fibre Channel function: its identity (WWPN / WWNN, no MAC), which
- * function a spec means, what `FibreChannel.BootTargets` must hold and the PATCH that gets there
- * (or nothing), and what clearing or restoring means. No I/O.
+ * function a spec means, and what `FibreChannel.BootTargets` must hold, as property paths
+ * (claims.ts turns them into PATCHes, claims and undo). FC boot is written only on a function
+ * whose personality (`NetDevFuncType`) is FibreChannel; a converged function is switched only
+ * where the BMC lists FibreChannel among the personalities it accepts, and the switch is part of
+ * the claim, so undo switches it back. No I/O.
  */
-import type { FcBootSpec, FcPortIdentity, SanBootSnapshot } from "./driver";
-import type { FcBootTargetEntry, NetworkDeviceFunction } from "./redfish-types";
+import type { JsonValue } from "./claims";
+import type { FcBootSpec, FcPortIdentity } from "./driver";
+import type { NetworkDeviceFunction } from "./redfish-types";
 
 type BootTarget = { WWPN: string; LUNID: string; BootPriority: number };
+
+export const FC_IDENTITY = ["FibreChannel.BootTargets", "NetDevFuncType", "BootMode"] as const;
 
 /** 16 hex digits, lowercase, no separators (Cinder's connector form); undefined when not a WWN. */
 export function normaliseWwn(wwn: string | null | undefined): string | undefined {
@@ -27,10 +33,19 @@ export function isTargetWwpn(wwpn: string | null | undefined): boolean {
   return hex !== undefined && hex !== "0000000000000000";
 }
 
-export function isFcCapable(fn: NetworkDeviceFunction): boolean {
-  const caps = fn.NetDevFuncCapabilities;
-  return Array.isArray(caps) ? caps.includes("FibreChannel") : fn.NetDevFuncType === "FibreChannel";
+/** The function's personality is Fibre Channel: it is an HBA port now. */
+export function isFcTyped(fn: NetworkDeviceFunction): boolean {
+  return fn.NetDevFuncType === "FibreChannel";
 }
+
+/** A converged function the BMC lets us switch to the FibreChannel personality. */
+export function canBecomeFc(fn: NetworkDeviceFunction): boolean {
+  const caps = fn.NetDevFuncCapabilities;
+  const types = fn["NetDevFuncType@Redfish.AllowableValues"];
+  return Array.isArray(caps) && caps.includes("FibreChannel") && Array.isArray(types) && types.includes("FibreChannel");
+}
+
+const wwpnsOf = (fn: NetworkDeviceFunction) => [fn.FibreChannel?.WWPN, fn.FibreChannel?.PermanentWWPN].map(normaliseWwn);
 
 export function fcIdentity(fn: NetworkDeviceFunction): FcPortIdentity | undefined {
   const fc = fn.FibreChannel;
@@ -48,23 +63,35 @@ export function fcIdentity(fn: NetworkDeviceFunction): FcPortIdentity | undefine
   };
 }
 
-export type FcChoice = { ok: true; fn: NetworkDeviceFunction } | { ok: false; reason: string };
+export type FcChoice = { ok: true; fn: NetworkDeviceFunction; switchType: boolean } | { ok: false; reason: string };
 
-/** By WWPN (in force or permanent) when given, else the first FC-capable function. */
-export function chooseFcFunction(fns: NetworkDeviceFunction[], wwpn?: string): FcChoice {
+/**
+ * The claimed function (an earlier run of this request); else by WWPN (in force or permanent);
+ * else the first FC-typed function. A function found by WWPN that is not FC-typed is used only
+ * where the BMC allows switching it.
+ */
+export function chooseFcFunction(fns: NetworkDeviceFunction[], wwpn?: string, claimed?: string): FcChoice {
+  const usable = (fn: NetworkDeviceFunction): FcChoice => {
+    if (isFcTyped(fn)) return { ok: true, fn, switchType: false };
+    if (canBecomeFc(fn)) return { ok: true, fn, switchType: true };
+    return { ok: false, reason: `network device function ${fn["@odata.id"]} is ${fn.NetDevFuncType ?? "untyped"}, not FibreChannel, and the BMC offers no switch to FibreChannel` };
+  };
+  if (claimed) {
+    const fn = fns.find((f) => f["@odata.id"] === claimed);
+    if (fn) return { ok: true, fn, switchType: !isFcTyped(fn) };
+  }
   if (wwpn !== undefined) {
     const wanted = normaliseWwn(wwpn);
     if (!wanted) return { ok: false, reason: `"${wwpn}" is not a WWPN` };
-    const fn = fns.find((f) => [f.FibreChannel?.WWPN, f.FibreChannel?.PermanentWWPN].map(normaliseWwn).includes(wanted));
-    if (!fn) return { ok: false, reason: `no network device function has WWPN ${wwpn}` };
-    if (!isFcCapable(fn)) return { ok: false, reason: `network device function ${fn["@odata.id"]} (WWPN ${wwpn}) cannot boot Fibre Channel` };
-    return { ok: true, fn };
+    const fn = fns.find((f) => wwpnsOf(f).includes(wanted));
+    if (!fn) return { ok: false, reason: `no network device function of this system has WWPN ${wwpn}` };
+    return usable(fn);
   }
-  const fn = fns.find(isFcCapable);
-  return fn ? { ok: true, fn } : { ok: false, reason: "no network device function is Fibre Channel-capable" };
+  const fn = fns.find(isFcTyped);
+  return fn ? { ok: true, fn, switchType: false } : { ok: false, reason: "no network device function of this system is a Fibre Channel port" };
 }
 
-/** Priorities as given, else by position; ordered, so comparison is order-independent. */
+/** Priorities as given, else by position; ordered. */
 export function desiredBootTargets(spec: FcBootSpec): { ok: true; targets: BootTarget[] } | { ok: false; reason: string } {
   if (spec.targets.length === 0) return { ok: false, reason: "no Fibre Channel boot target given" };
   const out: BootTarget[] = [];
@@ -77,61 +104,25 @@ export function desiredBootTargets(spec: FcBootSpec): { ok: true; targets: BootT
   return { ok: true, targets: out.sort((a, b) => a.BootPriority - b.BootPriority) };
 }
 
-function sameLun(a: string | null | undefined, b: string): boolean {
-  if (a === b) return true;
-  const n = (s: string) => (/^(0x[0-9a-f]+|\d+)$/i.test(s.trim()) ? Number(s.trim()) : NaN);
-  return typeof a === "string" && !Number.isNaN(n(a)) && n(a) === n(b);
-}
+export type WantedFc = { ok: true; values: Record<string, JsonValue> } | { ok: false; reason: string };
 
-export function sameBootTargets(current: FcBootTargetEntry[] | null | undefined, wanted: BootTarget[]): boolean {
-  const cur = [...(current ?? [])].filter((t) => isTargetWwpn(t.WWPN)).sort((a, b) => (a.BootPriority ?? 0) - (b.BootPriority ?? 0));
-  return (
-    cur.length === wanted.length &&
-    cur.every((c, i) => normaliseWwn(c.WWPN) === normaliseWwn(wanted[i]!.WWPN) && sameLun(c.LUNID, wanted[i]!.LUNID) && (c.BootPriority ?? i) === wanted[i]!.BootPriority)
-  );
-}
-
-export type FcPatch = { ok: true; body: Record<string, unknown> | null } | { ok: false; reason: string };
-
-/** The PATCH that makes `fn` boot the spec's targets (null when it already does). */
-export function fcBootPatch(fn: NetworkDeviceFunction, spec: FcBootSpec): FcPatch {
+/** What the function must hold for the spec: its boot targets, BootMode, and the personality if switched. */
+export function wantedFc(fn: NetworkDeviceFunction, spec: FcBootSpec, switchType: boolean): WantedFc {
   const allowed = fn["BootMode@Redfish.AllowableValues"];
   if (Array.isArray(allowed) && !allowed.includes("FibreChannel")) {
     return { ok: false, reason: `network device function ${fn["@odata.id"]} does not allow BootMode FibreChannel` };
   }
   const wanted = desiredBootTargets(spec);
   if (!wanted.ok) return wanted;
-  const body: Record<string, unknown> = {};
-  if (!sameBootTargets(fn.FibreChannel?.BootTargets, wanted.targets)) body.FibreChannel = { BootTargets: wanted.targets };
-  if (fn.BootMode !== "FibreChannel") body.BootMode = "FibreChannel";
-  return { ok: true, body: Object.keys(body).length > 0 ? body : null };
+  const values: Record<string, JsonValue> = { "FibreChannel.BootTargets": wanted.targets, BootMode: "FibreChannel" };
+  if (switchType) values.NetDevFuncType = "FibreChannel";
+  return { ok: true, values };
 }
 
-export function holdsFcBoot(fn: NetworkDeviceFunction): boolean {
-  return fn.BootMode === "FibreChannel" || (fn.FibreChannel?.BootTargets ?? []).some((t) => isTargetWwpn(t.WWPN));
-}
-
-export function fcSnapshot(fn: NetworkDeviceFunction): SanBootSnapshot {
-  const targets = (fn.FibreChannel?.BootTargets ?? [])
-    .filter((t) => isTargetWwpn(t.WWPN))
-    .map((t, i) => ({ WWPN: t.WWPN!, LUNID: t.LUNID ?? "0", BootPriority: t.BootPriority ?? i }));
-  return { kind: "fibre_channel", function_uri: fn["@odata.id"], boot_mode: fn.BootMode ?? null, boot_targets: targets };
-}
-
-/**
- * Back to `snap` when given (what the function held before us), else no targets and BootMode
- * Disabled (or PXE where Disabled is not allowed). Null when nothing is to change.
- */
-export function fcClearPatch(fn: NetworkDeviceFunction, snap?: Extract<SanBootSnapshot, { kind: "fibre_channel" }>): Record<string, unknown> | null {
-  if (!snap && !holdsFcBoot(fn)) return null;
-  const targets = snap?.boot_targets ?? [];
-  const body: Record<string, unknown> = {};
-  if (!sameBootTargets(fn.FibreChannel?.BootTargets, [...targets].sort((a, b) => a.BootPriority - b.BootPriority))) {
-    body.FibreChannel = { BootTargets: targets };
-  }
-  const allowed = fn["BootMode@Redfish.AllowableValues"];
-  const fallback = !Array.isArray(allowed) ? "Disabled" : ["Disabled", "PXE"].find((m) => allowed.includes(m));
-  const mode = snap ? snap.boot_mode ?? undefined : fn.BootMode === "FibreChannel" ? fallback : undefined;
-  if (mode !== undefined && fn.BootMode !== mode) body.BootMode = mode;
-  return Object.keys(body).length > 0 ? body : null;
+/** The target WWPNs a claim wrote: what a UEFI FC device path must name. */
+export function claimedTargetWwpns(values: Record<string, JsonValue>): string[] {
+  const targets = values["FibreChannel.BootTargets"];
+  return (Array.isArray(targets) ? targets : [])
+    .map((t) => normaliseWwn((t as { WWPN?: string })?.WWPN ?? null))
+    .filter((w): w is string => w !== undefined);
 }

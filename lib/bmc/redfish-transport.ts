@@ -206,6 +206,14 @@ export class RedfishTransport {
     if (body !== undefined) headers["content-type"] = "application/json";
     if (ifMatch !== undefined) headers["if-match"] = ifMatch;
 
+    // The caller's budget bounds every call: its deadline, and its signal (a lost lease).
+    const budget = this.ep.budget;
+    if (budget?.signal?.aborted) throw aborted(where);
+    const left = budget ? budget.deadline - Date.now() : Infinity;
+    if (left <= 0) throw new SanbootError("BMC_UNREACHABLE", `BMC ${this.origin}: no time left for ${where} (the command's deadline passed)`, { retryable: true });
+    const timeoutMs = Math.max(1, Math.min(this.timeoutMs, left));
+    const signal = budget?.signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), budget.signal]) : AbortSignal.timeout(timeoutMs);
+
     let res: Dispatcher.ResponseData;
     let text: string;
     try {
@@ -213,25 +221,26 @@ export class RedfishTransport {
         method,
         headers,
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       text = await res.body.text();
     } catch (err) {
-      throw this.connectionError(where, err);
+      if (budget?.signal?.aborted) throw aborted(where);
+      throw this.connectionError(where, err, timeoutMs);
     }
 
     const parsed = parseJson(text);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       if (text.length > 0 && parsed === undefined) {
-        throw new SanbootError("BMC_REJECTED", `BMC ${this.origin} answered ${where} with a body that is not JSON`);
+        throw new SanbootError("BMC_REJECTED", this.scrub(`BMC ${this.origin} answered ${where} with a body that is not JSON: ${excerpt(text)}`));
       }
       const json = (parsed ?? {}) as RedfishBody;
       const etagHeader = header(res.headers.etag);
       const odataEtag = typeof json["@odata.etag"] === "string" ? (json["@odata.etag"] as string) : undefined;
       return { status: res.statusCode, body: json, etag: etagHeader ?? odataEtag, location: header(res.headers.location) };
     }
-    throw this.httpError(where, res.statusCode, parsed);
+    throw this.httpError(where, res.statusCode, parsed, parsed === undefined ? text : "");
   }
 
   /** Only paths on the node's own BMC: a link pointing elsewhere never receives the credentials. */
@@ -243,7 +252,7 @@ export class RedfishTransport {
     return url;
   }
 
-  private connectionError(where: string, err: unknown): SanbootError {
+  private connectionError(where: string, err: unknown, timeoutMs: number): SanbootError {
     const code = errorCode(err);
     if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
       return new SanbootError(
@@ -257,13 +266,14 @@ export class RedfishTransport {
       err instanceof undiciErrors.ConnectTimeoutError ||
       err instanceof undiciErrors.HeadersTimeoutError ||
       err instanceof undiciErrors.BodyTimeoutError;
-    const why = timedOut ? `timed out after ${this.timeoutMs} ms` : `connection failed (${code ?? (err as Error)?.name ?? "error"})`;
+    const why = timedOut ? `timed out after ${timeoutMs} ms` : `connection failed (${code ?? (err as Error)?.name ?? "error"})`;
     return new SanbootError("BMC_UNREACHABLE", this.scrub(`BMC ${this.origin} ${why} on ${where}`), { retryable: true, cause: err });
   }
 
-  private httpError(where: string, status: number, body: unknown): SanbootError {
+  private httpError(where: string, status: number, body: unknown, raw: string): SanbootError {
     const infos = extendedInfo(body);
-    const summary = infos.length > 0 ? `: ${infos.map((i) => `${i.id}${i.message ? ` (${i.message})` : ""}`).join("; ")}` : "";
+    // A body that is not Redfish JSON (a proxy's HTML page, a plain-text fault) still says why.
+    const summary = infos.length > 0 ? `: ${infos.map((i) => `${i.id}${i.message ? ` (${i.message})` : ""}`).join("; ")}` : raw.trim() ? `: ${excerpt(raw)}` : "";
     const details: ErrorDetail[] = infos.map((i) => ({
       ...(i.property ? { field: i.property } : {}),
       message: this.scrub(`${i.id}: ${i.message}`),
@@ -305,6 +315,16 @@ export function extendedInfo(body: unknown): Info[] {
   return typeof error.code === "string"
     ? [{ id: error.code, message: typeof error.message === "string" ? error.message : "", property: undefined }]
     : [];
+}
+
+/** At most 300 characters of a body, on one line. */
+export function excerpt(text: string): string {
+  const flat = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
+function aborted(where: string): SanbootError {
+  return new SanbootError("LEASE_LOST", `${where} abandoned: the command is no longer this relay's`);
 }
 
 function parseJson(text: string): unknown {

@@ -15,11 +15,19 @@ export interface ComputerSystem {
   "@odata.id"?: string;
   Id?: string;
   PowerState?: string;
-  BootProgress?: { LastState?: string };
+  BootProgress?: { LastState?: string | null; LastStateTime?: string | null; LastBootTimeSeconds?: number | null } | null;
   Boot?: BootProperties;
   Actions?: Record<string, ResetActionDescriptor | undefined>;
   Links?: { Chassis?: ODataLink[]; ManagedBy?: ODataLink[] };
   Bios?: ODataLink;
+  NetworkInterfaces?: ODataLink;
+  /** ComputerSystem 1_12 */
+  LastResetTime?: string | null;
+}
+
+export interface NetworkInterface {
+  NetworkDeviceFunctions?: ODataLink;
+  Links?: { NetworkAdapter?: ODataLink };
 }
 
 export interface ServiceRoot {
@@ -63,7 +71,7 @@ export interface ActionInfo {
 export interface Chassis {
   "@odata.id"?: string;
   NetworkAdapters?: ODataLink;
-  Links?: { ComputerSystems?: ODataLink[] };
+  Links?: { ComputerSystems?: ODataLink[]; Contains?: ODataLink[] };
 }
 
 export interface NetworkAdapter {
@@ -112,6 +120,7 @@ export interface NetworkDeviceFunction {
   "@odata.id": string;
   Id?: string;
   NetDevFuncType?: string;
+  "NetDevFuncType@Redfish.AllowableValues"?: string[];
   NetDevFuncCapabilities?: string[];
   BootMode?: string | null;
   "BootMode@Redfish.AllowableValues"?: string[];

@@ -4,7 +4,6 @@
  * job in `Location` is followed to its end (or, for a write applied at the next reset, until it
  * says it is scheduled), and a write into a settings object is reported as pending.
  */
-import { createHmac, randomBytes } from "node:crypto";
 import { SanbootError } from "../errors";
 import type { BmcEndpoint, PendingSettings } from "./driver";
 import { describeMessages, settingsFailures, taskProgress, type MessageSummary, type TaskProgress, type WriteTarget } from "./redfish-settings";
@@ -23,41 +22,10 @@ export interface WriterOptions {
   pollIntervalMs: number;
   /** how long a running task may take before the write is reported pending on it */
   taskTimeoutMs: number;
+  /** how long a wait for settings to apply takes at most without a budget */
+  settingsApplyTimeoutMs: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
-}
-
-/**
- * CHAPSecret cannot be read back (BMCs answer null), so "already holds the target" cannot be
- * proven from a GET alone. The driver remembers, per resource, a keyed digest of the secrets it
- * wrote and the ETag the resource had right after that write. When the resource still has that
- * ETag (nobody wrote since) and the wanted secrets have that digest, they are known to be in
- * place. Otherwise (another process, a restarted relay, a BMC without ETags, a changed secret)
- * they are written again: a spare write is harmless, a stale secret fails the boot. Raw secrets
- * are never kept.
- */
-export class SecretMemory {
-  private readonly written = new Map<string, { etag: string; digest: string }>();
-  private readonly key = randomBytes(32);
-
-  digest(...secrets: Array<string | number | boolean | null | undefined>): string {
-    const present = secrets.filter((s): s is string => typeof s === "string" && s.length > 0);
-    return present.length === 0 ? "" : createHmac("sha256", this.key).update(present.join("\u0000")).digest("hex");
-  }
-
-  known(key: string, etag: string | undefined, digest: string): boolean {
-    const r = this.written.get(key);
-    return r !== undefined && etag !== undefined && r.etag === etag && r.digest === digest;
-  }
-
-  remember(key: string, etag: string | undefined, digest: string): void {
-    if (etag !== undefined && digest !== "") this.written.set(key, { etag, digest });
-    else this.written.delete(key);
-  }
-
-  forget(key: string): void {
-    this.written.delete(key);
-  }
 }
 
 export class RedfishWriter {
@@ -102,15 +70,30 @@ export class RedfishWriter {
     return base;
   }
 
+  /**
+   * The end of a wait of `timeoutMs` (default `fallbackMs`), never past the caller's budget.
+   */
+  deadline(timeoutMs: number | undefined, fallbackMs: number): number {
+    const own = this.opts.now() + (timeoutMs ?? fallbackMs);
+    return this.ep.budget ? Math.min(own, this.ep.budget.deadline) : own;
+  }
+
+  /** Sleeps between polls; ends the wait at once when the caller's work is abandoned. */
+  async pause(untilMs: number): Promise<void> {
+    if (this.ep.budget?.signal?.aborted) throw new SanbootError("LEASE_LOST", "wait abandoned: the command is no longer this relay's");
+    await this.opts.sleep(Math.min(this.opts.pollIntervalMs, Math.max(0, untilMs - this.opts.now())));
+    if (this.ep.budget?.signal?.aborted) throw new SanbootError("LEASE_LOST", "wait abandoned: the command is no longer this relay's");
+  }
+
   /** Polls a task monitor / job; "completed", or "waiting" when it waits for a reset or ran long. */
-  async followTask(uri: string, applyTime: string | undefined, timeoutMs = this.opts.taskTimeoutMs): Promise<"completed" | "waiting"> {
-    const deadline = this.opts.now() + timeoutMs;
+  async followTask(uri: string, applyTime: string | undefined, timeoutMs?: number): Promise<"completed" | "waiting"> {
+    const deadline = this.deadline(timeoutMs, this.opts.taskTimeoutMs);
     for (;;) {
       const progress = await this.taskState(uri, applyTime);
       if (progress.state === "completed") return "completed";
       if (progress.state === "failed") throw failed(`task ${uri}`, progress.messages);
       if (progress.state === "scheduled" || this.opts.now() >= deadline) return "waiting";
-      await this.opts.sleep(this.opts.pollIntervalMs);
+      await this.pause(deadline);
     }
   }
 
@@ -138,8 +121,8 @@ export class RedfishWriter {
   }
 
   /** Polls until the pending write applied: by its task when it has one, else its settings object. */
-  async awaitApplied(p: PendingSettings, timeoutMs: number): Promise<void> {
-    const deadline = this.opts.now() + timeoutMs;
+  async awaitApplied(p: PendingSettings, timeoutMs?: number): Promise<void> {
+    const deadline = this.deadline(timeoutMs, this.opts.settingsApplyTimeoutMs);
     for (;;) {
       if (p.task_uri) {
         const progress = await this.taskState(p.task_uri, p.apply_time);
@@ -149,11 +132,11 @@ export class RedfishWriter {
       if (this.opts.now() >= deadline) {
         throw new SanbootError(
           "BMC_POWER_TIMEOUT",
-          `settings ${p.settings_uri} still pending after ${timeoutMs} ms (applied at ${p.apply_time}: reset the system)`,
+          `settings ${p.settings_uri} still pending when the time ran out (applied at ${p.apply_time}: reset the system)`,
           { retryable: true },
         );
       }
-      await this.opts.sleep(Math.min(this.opts.pollIntervalMs, Math.max(0, deadline - this.opts.now())));
+      await this.pause(deadline);
     }
   }
 }

@@ -70,23 +70,51 @@ export const iscsiBootSpec = z.strictObject({
 export type IscsiBootSpec = z.infer<typeof iscsiBootSpec>;
 
 export const fcBootSpec = z.strictObject({
-  /** the HBA port to boot from (its WWPN); the first FC-capable function when absent */
+  /** the HBA port to boot from (its WWPN); the first FC-typed function when absent */
   wwpn: z.string().optional(),
+  /** the node's boot mode: the override must be able to name the FC device in it */
+  boot_mode: z.enum(["uefi", "bios"]).optional(),
   /** primary first; more with multipath */
   targets: z.array(z.strictObject({ wwpn: z.string(), lun: z.union([z.string(), z.number()]), priority: z.number().int().min(0).optional() })).min(1).max(8),
 });
 export type FcBootSpecWire = z.infer<typeof fcBootSpec>;
 
-/** What a function held before sanboot wrote to it (lib/bmc SanBootSnapshot), kept for undo. */
-export const sanBootSnapshot = z.record(z.string(), z.unknown());
+/** A claim (lib/bmc/claims.ts): what sanboot wrote at one place on a BMC, and what was there before. */
+export const claim = z.strictObject({
+  kind: z.enum(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "boot_override"]),
+  uri: z.string().min(1),
+  wrote: z.record(z.string(), z.json()),
+  before: z.record(z.string(), z.json()),
+  secrets: z.array(z.string()),
+  identity: z.array(z.string()),
+});
+
+const powerState = z.enum(["On", "Off", "PoweringOn", "PoweringOff"]);
+const bootMarks = z.strictObject({
+  last_reset_time: z.string().optional(),
+  boot_progress: z.string().optional(),
+  boot_progress_time: z.string().optional(),
+});
+
+/** The evidence of a request's BMC writes: recorded before each write, the grounds of every undo. */
+export const bmcEvidence = z.strictObject({
+  claims: z.array(claim).default([]),
+  power: z.strictObject({ before: powerState, reset_at: z.string().optional(), marks: bootMarks.optional() }).optional(),
+});
+
+/**
+ * When the command's time is up (the workflow step's deadline): every wait at the relay ends by
+ * then, with a margin to report. Absent: the relay's default for commands no step waits on.
+ */
+const deadlineAt = z.string().datetime({ offset: true }).optional();
 
 export const commandBody = z.discriminatedUnion("type", [
   /** read the FC HBA ports' WWPNs / WWNNs (at enrollment, and when a FC boot finds none cached) */
-  z.strictObject({ type: z.literal("read_fc_inventory"), bmc: bmcTarget }),
+  z.strictObject({ type: z.literal("read_fc_inventory"), bmc: bmcTarget, deadline_at: deadlineAt }),
   /** write the HBA function's FibreChannel.BootTargets (no PATCH when already set) */
-  z.strictObject({ type: z.literal("configure_fc_boot"), bmc: bmcTarget, fc: fcBootSpec }),
+  z.strictObject({ type: z.literal("configure_fc_boot"), bmc: bmcTarget, fc: fcBootSpec, evidence: bmcEvidence.optional(), deadline_at: deadlineAt }),
   /** write the NIC function's iSCSIBoot settings (no PATCH when they already hold the target) */
-  z.strictObject({ type: z.literal("configure_san_boot"), bmc: bmcTarget, iscsi: iscsiBootSpec }),
+  z.strictObject({ type: z.literal("configure_san_boot"), bmc: bmcTarget, iscsi: iscsiBootSpec, evidence: bmcEvidence.optional(), deadline_at: deadlineAt }),
   /** set a boot override to the SAN target, then power on (or reset when already on) */
   z.strictObject({
     type: z.literal("power_on"),
@@ -94,19 +122,20 @@ export const commandBody = z.discriminatedUnion("type", [
     boot_mode: z.enum(["uefi", "bios"]),
     /** once: the next boot only; continuous: every boot until undeploy clears it */
     boot_override: z.enum(["once", "continuous"]).default("once"),
+    /** the SAN targets (iSCSI target IQNs, FC target WWPNs) a UEFI device path must name */
+    san_targets: z.array(z.string()).default([]),
+    evidence: bmcEvidence.optional(),
+    deadline_at: deadlineAt,
   }),
-  /** wait (at the site, not in the cloud) until the BMC reports the system on */
-  z.strictObject({ type: z.literal("await_power_on"), bmc: bmcTarget, timeout_seconds: z.number().int().positive() }),
-  /** power off, clear the SAN boot target and the boot override */
+  /** wait (at the site, not in the cloud) until the BMC reports the system booted, or on where it reports no boot progress */
   z.strictObject({
-    type: z.literal("clear_san_boot"),
+    type: z.literal("await_power_on"),
     bmc: bmcTarget,
-    protocol: z.enum(["iscsi", "fibre_channel"]).default("iscsi"),
-    mac_address: z.string().optional(),
-    wwpn: z.string().optional(),
-    /** what configure found there: restored instead of blanked */
-    previous: sanBootSnapshot.optional(),
+    evidence: bmcEvidence.optional(),
+    deadline_at: deadlineAt,
   }),
+  /** undo: power off what sanboot powered on, put back what it wrote (by evidence only) */
+  z.strictObject({ type: z.literal("clear_san_boot"), bmc: bmcTarget, evidence: bmcEvidence.default({ claims: [] }), deadline_at: deadlineAt }),
 ]);
 export type CommandBody = z.infer<typeof commandBody>;
 export type CommandType = CommandBody["type"];
@@ -118,6 +147,8 @@ export const leasedCommand = z.strictObject({
   lease_expires_at: z.string(),
   attempt: z.number().int().min(1),
   body: commandBody,
+  /** what an earlier run of this very command recorded before it wrote (it was leased again) */
+  checkpoint: bmcEvidence.optional(),
 });
 export type LeasedCommand = z.infer<typeof leasedCommand>;
 
@@ -131,7 +162,12 @@ export type LeaseRequest = z.infer<typeof leaseRequest>;
 export const leaseResponse = z.strictObject({ commands: z.array(leasedCommand) });
 export type LeaseResponse = z.infer<typeof leaseResponse>;
 
-export const heartbeatRequest = z.strictObject({ lease_token: z.string().min(1) });
+export const heartbeatRequest = z.strictObject({
+  lease_token: z.string().min(1),
+  /** the command's evidence so far, stored before the write it describes (replaces the last one) */
+  checkpoint: bmcEvidence.optional(),
+});
+export const releaseRequest = z.strictObject({ lease_token: z.string().min(1) });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
 
 export const commandOutcome = z.discriminatedUnion("ok", [

@@ -7,6 +7,7 @@ import { openCommand } from "../relay/command-secrets";
 import type { CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/protocol";
 import { STEP_POLICY } from "../workflow";
 import { storeInventory } from "./nodes";
+import type { BmcEvidence } from "../bmc/claims";
 
 /** The site a relay token belongs to. Tokens are stored hashed and compared in constant time. */
 export function authenticateRelay(deps: Deps, token: string | undefined): string {
@@ -43,6 +44,7 @@ export async function lease(deps: Deps, site: string, req: LeaseRequest): Promis
           lease_expires_at: c.lease_expires_at!,
           attempt: c.attempt,
           body: await openCommand(c.body, deps.secrets),
+          ...(c.checkpoint ? { checkpoint: c.checkpoint } : {}),
         })),
       );
     }
@@ -63,8 +65,8 @@ export function fcPortsOf(result: Record<string, unknown>): Array<{ wwpn: string
     .filter((p) => /^[0-9a-f]{16}$/.test(p.wwpn));
 }
 
-export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<string> {
-  return deps.store.heartbeat(site, commandId, leaseToken, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS);
+export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string, checkpoint?: BmcEvidence): Promise<string> {
+  return deps.store.heartbeat(site, commandId, leaseToken, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS, checkpoint);
 }
 
 export async function release(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<void> {

@@ -50,6 +50,10 @@ export function requestView(r: BootRequestRecord) {
     })),
     attachment_id: r.attachment_id,
     target: targetView(r.target),
+    // active means PowerState On; this says whether the BMC showed an OS boot, and how it knows
+    boot_confirmed: r.boot_confirmed ?? null,
+    boot_evidence: r.boot_evidence ?? null,
+    bmc_changes: (r.bmc_changes ?? []).map((c) => ({ step: c.step, at: c.at, kind: c.kind, uri: c.uri, action: c.action })),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };

@@ -8,6 +8,7 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError } from "../errors";
 import { newId } from "../ids";
 import type { CommandOutcome } from "../relay/protocol";
+import type { BmcEvidence } from "../bmc/claims";
 import type { CommandRecord } from "./records";
 import { INDEX } from "./table-definition";
 import { KEY, TableClient, strip } from "./table-client";
@@ -84,17 +85,22 @@ export abstract class CommandQueue extends TableClient {
   }
 
   /** Extends a lease the relay still holds; LEASE_LOST when it moved on. */
-  async heartbeat(site: string, commandId: string, leaseToken: string, now: string, leaseSeconds: number): Promise<string> {
+  /**
+   * Extends a lease the relay still holds; with `checkpoint`, stores the command's evidence in the
+   * same conditional write (the relay writes to the BMC only once this answered). LEASE_LOST when
+   * the command moved on.
+   */
+  async heartbeat(site: string, commandId: string, leaseToken: string, now: string, leaseSeconds: number, checkpoint?: BmcEvidence): Promise<string> {
     const expires = new Date(Date.parse(now) + leaseSeconds * 1000).toISOString();
     try {
       await this.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: KEY.command(commandId),
-          UpdateExpression: "SET lease_expires_at = :e, queue_at = :e, updated_at = :now",
+          UpdateExpression: `SET lease_expires_at = :e, queue_at = :e, updated_at = :now${checkpoint ? ", checkpoint = :c" : ""}`,
           ConditionExpression: "lease_token = :t AND #status = :leased AND site = :site",
           ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: { ":e": expires, ":now": now, ":t": leaseToken, ":leased": "leased", ":site": site },
+          ExpressionAttributeValues: { ":e": expires, ":now": now, ":t": leaseToken, ":leased": "leased", ":site": site, ...(checkpoint ? { ":c": checkpoint } : {}) },
         }),
       );
       return expires;

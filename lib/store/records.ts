@@ -6,6 +6,8 @@ import type { ErrorRecord } from "../errors";
 import type { Connector } from "../cinder/block-storage";
 import type { BmcTarget, CommandBody, CommandOutcome, InitiatorNetwork } from "../relay/protocol";
 import type { StepName, WorkflowState } from "../workflow";
+import type { BmcEvidence } from "../bmc/claims";
+import type { SanChange } from "../bmc/driver";
 
 export interface NodeRecord {
   node_id: string;
@@ -69,8 +71,17 @@ export interface BootRequestRecord extends WorkflowState {
   connector: Connector | null;
   attachment_id: string | null;
   target: TargetRecord | null;
-  /** what the NIC / HBA function held before we wrote to it (restored on undo) */
-  firmware_previous: Record<string, unknown> | null;
+  /**
+   * What sanboot wrote on the node's BMC and what each place held before (claims, power), as the
+   * relay recorded it before each write: undo touches nothing else.
+   */
+  bmc_evidence: BmcEvidence | null;
+  /** every change the relay reported making on the BMC, in order */
+  bmc_changes: Array<SanChange & { step: StepName; at: string }>;
+  /** active: whether the BMC showed that an OS booted (null until await_boot ran) */
+  boot_confirmed: boolean | null;
+  /** what the BMC showed at await_boot, or what it does not offer */
+  boot_evidence: string | null;
   /** the relay command the current step waits on */
   command_id: string | null;
   /** an invocation claimed the current step until then; others leave it alone */
@@ -99,6 +110,8 @@ export interface CommandRecord {
   /** how many times it was leased: more than one means a relay vanished or timed out */
   leases: number;
   outcome: CommandOutcome | null;
+  /** the evidence the relay stored before writing (lib/bmc/claims.ts); handed back if leased again */
+  checkpoint?: BmcEvidence | null;
   created_at: string;
   updated_at: string;
 }

@@ -11,7 +11,12 @@ export interface StepPolicy {
   /** exponential backoff: base * 2^(attempt-1), capped, times a jitter factor in [0.5, 1) */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** how long one attempt may wait on the relay before it counts as failed (STEP_TIMEOUT) */
+  /**
+   * How long one attempt may take before it counts as failed (STEP_TIMEOUT): the one time budget
+   * of the step. A relay command carries it as its deadline, and every wait at the relay and in
+   * the BMC driver ends by then (relay/executor.ts). Sized for real BMCs: vendor configuration
+   * jobs run during POST and take up to 20-30 minutes (notes/redfish-vendors.md).
+   */
   waitDeadlineMs: number;
   /** if the chained invocation is lost, the sweeper dispatches the step again after this */
   redispatchAfterMs: number;
@@ -27,11 +32,17 @@ export interface StepPolicy {
 export const STEP_POLICY: Record<StepName, StepPolicy> = {
   prepare_connector: { fn: "attach", exclusive: false, maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
   attach_volume: { fn: "attach", exclusive: true, maxAttempts: 6, baseDelayMs: 2_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
-  configure_firmware: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
-  power_on: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 180_000, redispatchAfterMs: 30_000 },
-  await_boot: { fn: "firmware", exclusive: false, maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000, waitDeadlineMs: 600_000, redispatchAfterMs: 30_000 },
-  // Undo steps try harder: giving up leaves something behind.
-  clear_firmware: { fn: "firmware", exclusive: false, maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
+  // configure: a PATCH, then following the task or job that stages it (minutes on a busy BMC)
+  configure_firmware: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 900_000, redispatchAfterMs: 30_000 },
+  // power_on: where the SAN device appears only after staged settings applied (iDRAC, iLO), a
+  // POST that runs the configuration job first (up to 30 min), then the override and the reset
+  power_on: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 2_100_000, redispatchAfterMs: 30_000 },
+  // await_boot: POST of a large server, then the OS loader from the SAN
+  await_boot: { fn: "firmware", exclusive: false, maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000, waitDeadlineMs: 1_800_000, redispatchAfterMs: 30_000 },
+  // Undo steps try harder: giving up leaves something behind. clear: power off (a graceful
+  // shutdown takes minutes), put back what was written, and where that is staged a power cycle
+  // through POST to apply it (the same 30 min as a configuration job).
+  clear_firmware: { fn: "firmware", exclusive: false, maxAttempts: 10, baseDelayMs: 5_000, maxDelayMs: 300_000, waitDeadlineMs: 2_400_000, redispatchAfterMs: 30_000 },
   detach_volume: { fn: "attach", exclusive: true, maxAttempts: 10, baseDelayMs: 2_000, maxDelayMs: 300_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
 };
 
@@ -55,6 +66,11 @@ export function undoFor(step: ForwardStep | null): UndoStep[] {
   if (reached >= FORWARD.findIndex((f) => f.step === "configure_firmware")) undo.push("clear_firmware");
   if (reached >= FORWARD.findIndex((f) => f.step === "attach_volume")) undo.push("detach_volume");
   return undo;
+}
+
+/** When an attempt of `step` that starts at `now` is out of time: the deadline its relay command carries. */
+export function stepDeadline(step: StepName, now: Date): string {
+  return new Date(now.getTime() + STEP_POLICY[step].waitDeadlineMs).toISOString();
 }
 
 export function forwardStepOf(state: RequestState): ForwardStep | null {

@@ -62,8 +62,11 @@ export interface WorkflowState {
 export type WorkflowEvent =
   /** the step's work is done (or was found already done) */
   | { type: "step_succeeded"; step: StepName }
-  /** the step handed work to someone else (the relay) and must look again at `recheck_at` */
-  | { type: "step_waiting"; step: StepName; recheck_at: string }
+  /**
+   * the step handed work to someone else (the relay) and must look again at `recheck_at`;
+   * `deadline_at`: the deadline the handed-over work carries (stepDeadline), adopted by the first wait
+   */
+  | { type: "step_waiting"; step: StepName; recheck_at: string; deadline_at?: string }
   | { type: "step_failed"; step: StepName; error: ErrorRecord }
   /** the caller asked to undeploy (DELETE boot-from-volume) */
   | { type: "undeploy_requested" };

@@ -4,7 +4,7 @@
  * same inputs always give the same schedule and tests can state exact times.
  */
 import type { ErrorRecord } from "../errors";
-import { FORWARD, STEP_POLICY, forwardStepOf, undoFor } from "./policy";
+import { FORWARD, STEP_POLICY, forwardStepOf, stepDeadline, undoFor } from "./policy";
 import type {
   HistoryEntry,
   RequestState,
@@ -68,7 +68,7 @@ export function transition(current: WorkflowState, event: WorkflowEvent, now: Da
       return succeed(current, now);
     case "step_waiting":
       assertCurrentStep(current, event.step);
-      return wait(current, event.recheck_at, now);
+      return wait(current, event.recheck_at, now, event.deadline_at);
     case "step_failed":
       assertCurrentStep(current, event.step);
       return fail(current, event.error, now);
@@ -143,9 +143,9 @@ function nextUndo(current: WorkflowState, remaining: UndoStep[], error: ErrorRec
   return moveTo(current, end, { step: null, undo: [], error }, now);
 }
 
-function wait(current: WorkflowState, recheckAt: string, now: Date): TransitionResult {
+function wait(current: WorkflowState, recheckAt: string, now: Date, handedDeadline?: string): TransitionResult {
   const step = current.step!;
-  const deadline = current.step_deadline_at ?? iso(now.getTime() + STEP_POLICY[step].waitDeadlineMs);
+  const deadline = current.step_deadline_at ?? handedDeadline ?? stepDeadline(step, now);
   if (now.getTime() >= Date.parse(deadline)) {
     return fail(current, { code: "STEP_TIMEOUT", message: `${step} got no answer before ${deadline}`, retryable: true }, now);
   }

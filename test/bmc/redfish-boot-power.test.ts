@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { chooseResetType, chooseSanOverride, clearOverridePatch, powerIntent, resetActionOf } from "../../lib/bmc/redfish-boot-power";
+import { claimFor } from "../../lib/bmc/claims";
+import {
+  chooseResetType,
+  chooseSanOverride,
+  judgeBoot,
+  OVERRIDE_IDENTITY,
+  overrideDisable,
+  overrideRestore,
+  overrideValues,
+  powerIntent,
+  resetActionOf,
+  sanBootCapability,
+} from "../../lib/bmc/redfish-boot-power";
 import { extendedInfo } from "../../lib/bmc/redfish-transport";
 import type { ActionInfo, ComputerSystem } from "../../lib/bmc/redfish-types";
 import system from "./fixtures/computer-system.json";
@@ -54,17 +66,80 @@ describe("chooseSanOverride", () => {
   });
 });
 
-describe("clearOverridePatch", () => {
-  it("disables an active override and points it at None", () => {
-    expect(clearOverridePatch(legacy.Boot)).toEqual({ Boot: { BootSourceOverrideEnabled: "Disabled", BootSourceOverrideTarget: "None" } });
+describe("the override sanboot set, and only that one", () => {
+  // a PXE one-time override someone set, then sanboot's over it
+  const found: ComputerSystem = { ...contoso, Boot: { ...contoso.Boot, BootSourceOverrideEnabled: "Once", BootSourceOverrideTarget: "Pxe", BootSourceOverrideMode: "Legacy" } };
+  const d = chooseSanOverride(found.Boot, "uefi", [], "once");
+  if (d.kind !== "patch") throw new Error("the fixture allows RemoteDrive");
+  const claim = claimFor("boot_override", "/redfish/v1/Systems/1", found, overrideValues(d.body), [], OVERRIDE_IDENTITY);
+  const ours = { ...found, Boot: { ...found.Boot, ...d.body.Boot } };
+
+  it("is put back as it was found (the operator's PXE boot comes back)", () => {
+    expect(overrideRestore(ours, claim)).toEqual({
+      "Boot.BootSourceOverrideTarget": "Pxe",
+      "Boot.BootSourceOverrideEnabled": "Once",
+      "Boot.BootSourceOverrideMode": "Legacy",
+    });
+    expect(overrideRestore(found, claim)).toBeNull();
   });
 
-  it("sends nothing when no override is active", () => {
-    expect(clearOverridePatch(contoso.Boot)).toBeNull();
+  it("after the boot used it up (Enabled Disabled), is still ours by its target", () => {
+    const used = { ...ours, Boot: { ...ours.Boot, BootSourceOverrideEnabled: "Disabled" } };
+    expect(overrideRestore(used, claim)).toMatchObject({ "Boot.BootSourceOverrideTarget": "Pxe", "Boot.BootSourceOverrideEnabled": "Once" });
+    expect(overrideDisable(used, claim)).toBeNull();
   });
 
-  it("leaves a PXE override alone when only SAN overrides are to be cleared", () => {
-    expect(clearOverridePatch(legacy.Boot, true)).toBeNull();
+  it("is left alone once someone pointed it elsewhere", () => {
+    const theirs = { ...ours, Boot: { ...ours.Boot, BootSourceOverrideTarget: "Cd", BootSourceOverrideEnabled: "Once" } };
+    expect(overrideRestore(theirs, claim)).toBeNull();
+    expect(overrideDisable(theirs, claim)).toBeNull();
+  });
+
+  it("is disabled before a power cycle, Target and Enabled written together", () => {
+    expect(overrideDisable(ours, claim)).toEqual({ "Boot.BootSourceOverrideTarget": "RemoteDrive", "Boot.BootSourceOverrideEnabled": "Disabled" });
+  });
+});
+
+describe("sanBootCapability", () => {
+  it("needs RemoteDrive, or in UEFI UefiTarget with a source of device paths", () => {
+    expect(sanBootCapability(contoso, "bios")).toEqual({ ok: true });
+    expect(sanBootCapability(legacy, "bios").ok).toBe(false);
+    expect(sanBootCapability(hpeLike, "uefi")).toEqual({ ok: true });
+    const tower = { Boot: { "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "UefiTarget"], UefiTargetBootSourceOverride: "/0x31/0x33/0x01/0x01" } };
+    const r = sanBootCapability(tower, "uefi");
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(/no UEFI device paths/);
+    expect(sanBootCapability({ ...tower, Boot: { ...tower.Boot, BootOptions: { "@odata.id": "/redfish/v1/Systems/1/BootOptions" } } } as ComputerSystem, "uefi")).toEqual({ ok: true });
+    expect(sanBootCapability(tower, "bios").ok).toBe(false);
+    expect(sanBootCapability({}, "uefi").ok).toBe(false);
+  });
+});
+
+describe("judgeBoot: is this evidence that an OS booted?", () => {
+  const on = (bp?: { LastState?: string; LastStateTime?: string }) => ({ PowerState: "On", ...(bp ? { BootProgress: bp } : {}) }) as ComputerSystem;
+
+  it("without BootProgress, PowerState On is not evidence", () => {
+    const j = judgeBoot(on(), undefined, false);
+    expect(j.state).toBe("unconfirmed");
+    expect(j.state === "unconfirmed" && j.evidence).toMatch(/no BootProgress/);
+  });
+
+  it("an OS state whose time moved past the one before the reset is", () => {
+    const before = { boot_progress: "OSRunning", boot_progress_time: "2026-12-01T10:00:00Z" };
+    expect(judgeBoot(on({ LastState: "OSRunning", LastStateTime: "2026-12-01T10:00:00Z" }), before, false).state).toBe("waiting");
+    expect(judgeBoot(on({ LastState: "OSRunning", LastStateTime: "2026-12-01T10:04:00Z" }), before, false).state).toBe("booted");
+  });
+
+  it("a stale OS state without times counts only after a pre-OS state was seen", () => {
+    const before = { boot_progress: "OSRunning" };
+    expect(judgeBoot(on({ LastState: "OSRunning" }), before, false).state).toBe("waiting");
+    expect(judgeBoot(on({ LastState: "OSRunning" }), before, true).state).toBe("booted");
+    expect(judgeBoot(on({ LastState: "OSRunning" }), { boot_progress: "None" }, false).state).toBe("booted");
+  });
+
+  it("waits while off or in POST", () => {
+    expect(judgeBoot({ PowerState: "Off" }, undefined, false).state).toBe("waiting");
+    expect(judgeBoot(on({ LastState: "PCIResourceConfigStarted" }), undefined, true).state).toBe("waiting");
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * Clearing a SAN boot target on each BMC flavour, over HTTPS against the emulator: where the clear
- * only stages (Dell NIC settings, HPE BIOS iSCSI) the driver says what is pending and a reset
- * applies it; where it can (in place, or a settings object offering Immediate) it is in force at
- * once with no reset; a second clear sends nothing and leaves nothing pending.
+ * Undoing a SAN boot target on each BMC flavour, over HTTPS against the emulator, by the claims
+ * configure recorded: where the undo only stages (Dell NIC settings, HPE BIOS iSCSI) the driver
+ * says what is pending and a reset applies it; where it can (in place, or a settings object
+ * offering Immediate) it is in force at once with no reset; a second undo sends nothing and leaves
+ * nothing pending.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedfishEmulator, type Flavour, type RedfishEmulator, type SystemSnapshot } from "../../lab/redfish-emulator";
-import type { BmcEndpoint, SanIscsiSpec } from "../../lib/bmc/driver";
+import type { BmcEvidence } from "../../lib/bmc/claims";
+import { memoryGuard, type BmcEndpoint, type SanIscsiSpec } from "../../lib/bmc/driver";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
 
 let emu: RedfishEmulator;
@@ -23,7 +25,8 @@ afterAll(async () => {
 let n = 0;
 function system(flavour: Flavour, extra: { applyTimes?: string[] } = {}): { id: string; ep: BmcEndpoint } {
   const id = `clr-${++n}`;
-  emu.addSystem({ id, flavour, ...extra });
+  // no operator override: "the boot that applies the undo boots nothing" is then about the SAN alone
+  emu.addSystem({ id, flavour, bootOverride: { target: "None", enabled: "Disabled" }, ...extra });
   return { id, ep: { address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } } };
 }
 
@@ -36,15 +39,19 @@ const spec: SanIscsiSpec = {
   boot_mode: "uefi",
 };
 
-/** Configured, booted from the target, then powered off: where undeploy starts. */
-async function deployed(ep: BmcEndpoint): Promise<void> {
-  await driver.configureIscsiBoot(ep, spec);
-  await driver.setSanBootOverride(ep, "uefi");
+/** Configured, booted from the target, then powered off: where undeploy starts. Answers the evidence. */
+async function deployed(ep: BmcEndpoint): Promise<BmcEvidence> {
+  const guard = memoryGuard();
+  await driver.configureIscsiBoot(ep, spec, guard);
+  await driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: [TARGET] }, guard);
   await driver.powerOn(ep);
-  await driver.waitForBoot(ep, 3_000);
+  await driver.waitForBoot(ep, { timeoutMs: 3_000, claims: guard.evidence.claims });
   await driver.powerOff(ep);
   await driver.waitForPowerOff(ep, 3_000);
+  return guard.evidence;
 }
+
+const san = (e: BmcEvidence) => e.claims.filter((c) => c.kind !== "boot_override");
 
 /** Does anything on the system, in force or staged, still name the target? */
 function holdsTarget(s: SystemSnapshot): { inForce: boolean; staged: boolean } {
@@ -59,20 +66,21 @@ describe.each<[Flavour, { applyTimes?: string[] }]>([
 ])("a %s BMC clears in force at once", (flavour, extra) => {
   it("leaves nothing pending, does not reset, and a second clear sends nothing", async () => {
     const { id, ep } = system(flavour, extra);
-    await deployed(ep);
+    const evidence = await deployed(ep);
     const before = emu.system(id);
 
-    expect(await driver.clearIscsiBoot(ep)).toEqual({ changed: true });
+    const undone = await driver.undoSanBoot(ep, san(evidence));
+    expect(undone).toMatchObject({ changed: true });
+    expect(undone.pending).toBeUndefined();
     const after = emu.system(id);
     expect(holdsTarget(after)).toEqual({ inForce: false, staged: false });
-    expect(after.Boot.BootSourceOverrideEnabled).toBe("Disabled");
     expect(after.resetCount).toBe(before.resetCount);
     if (flavour === "generic-settings") {
       // Immediate for a clear, though configure asked OnReset.
       expect(after.patches.at(-1)!.body).toMatchObject({ "@Redfish.SettingsApplyTime": { ApplyTime: "Immediate" } });
     }
 
-    expect(await driver.clearIscsiBoot(ep)).toEqual({ changed: false });
+    expect(await driver.undoSanBoot(ep, san(evidence))).toEqual({ changed: false, changes: [] });
     expect(emu.system(id).patchCount).toBe(after.patchCount);
     expect(emu.system(id).resetCount).toBe(before.resetCount);
   });
@@ -86,9 +94,9 @@ describe.each<[Flavour, { applyTimes?: string[] }, RegExp | undefined]>([
 ])("a %s BMC (%j) stages the clear", (flavour, extra, job) => {
   it("answers what is pending; one reset applies it and a second clear sends nothing", async () => {
     const { id, ep } = system(flavour, extra);
-    await deployed(ep);
+    const evidence = await deployed(ep);
 
-    const cleared = await driver.clearIscsiBoot(ep);
+    const cleared = await driver.undoSanBoot(ep, san(evidence));
     expect(cleared.changed).toBe(true);
     expect(cleared.pending).toHaveLength(1);
     const pending = cleared.pending![0]!;
@@ -96,7 +104,6 @@ describe.each<[Flavour, { applyTimes?: string[] }, RegExp | undefined]>([
     if (job) expect(pending.task_uri).toMatch(job);
     // staged, not in force: the next power-on would still try the target, so say so
     expect(holdsTarget(emu.system(id)).inForce).toBe(true);
-    expect(emu.system(id).Boot.BootSourceOverrideEnabled).toBe("Disabled");
     await expect(driver.awaitSettingsApplied(ep, pending, 60)).rejects.toMatchObject({ code: "BMC_POWER_TIMEOUT" });
 
     const resets = emu.system(id).resetCount;
@@ -107,21 +114,21 @@ describe.each<[Flavour, { applyTimes?: string[] }, RegExp | undefined]>([
     const applied = emu.system(id);
     expect(applied.resetCount).toBe(resets + 2);
     expect(holdsTarget(applied)).toEqual({ inForce: false, staged: false });
-    // the power-on that applied it booted nothing of ours
+    // the power-on that applied it booted nothing of ours (the Once override was used up by the boot before)
     expect(applied.boots.at(-1)!.override).toBeNull();
     expect(applied.boots.at(-1)!.iscsi.some((i) => i.iscsiBoot.PrimaryTargetName === TARGET)).toBe(false);
 
-    expect(await driver.clearIscsiBoot(ep)).toEqual({ changed: false });
+    expect(await driver.undoSanBoot(ep, san(evidence))).toEqual({ changed: false, changes: [] });
     expect(emu.system(id).patchCount).toBe(applied.patchCount);
   });
 
   it("still answers pending when the clear was staged by an earlier call and no reset applied it yet", async () => {
     const { id, ep } = system(flavour, extra);
-    await deployed(ep);
-    const first = await driver.clearIscsiBoot(ep);
+    const evidence = await deployed(ep);
+    const first = await driver.undoSanBoot(ep, san(evidence));
     const patches = emu.system(id).patchCount;
 
-    const retried = await driver.clearIscsiBoot(ep);
+    const retried = await driver.undoSanBoot(ep, san(evidence));
     expect(retried.changed).toBe(false);
     expect(emu.system(id).patchCount).toBe(patches);
     expect(retried.pending).toEqual([expect.objectContaining({ resource_uri: first.pending![0]!.resource_uri, settings_uri: first.pending![0]!.settings_uri })]);
@@ -135,8 +142,8 @@ describe.each<[Flavour, { applyTimes?: string[] }, RegExp | undefined]>([
 describe("SettingsFailed at the reset that applies a clear", () => {
   it("is reported by awaitSettingsApplied as BMC_SETTINGS_FAILED", async () => {
     const { id, ep } = system("dell");
-    await deployed(ep);
-    const { pending } = await driver.clearIscsiBoot(ep);
+    const evidence = await deployed(ep);
+    const { pending } = await driver.undoSanBoot(ep, san(evidence));
     emu.setFaults(id, { settingsFailOnReset: true });
     await driver.powerOn(ep);
     await expect(driver.awaitSettingsApplied(ep, pending![0]!, 3_000)).rejects.toMatchObject({ code: "BMC_SETTINGS_FAILED" });

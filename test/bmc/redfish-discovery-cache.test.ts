@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startRedfishEmulator, type RedfishEmulator } from "../../lab/redfish-emulator";
-import type { BmcEndpoint, SanIscsiSpec } from "../../lib/bmc/driver";
+import { memoryGuard, type BmcEndpoint, type SanIscsiSpec } from "../../lib/bmc/driver";
 import { DiscoveryCache } from "../../lib/bmc/redfish-discovery-cache";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
 import { RedfishHttpError } from "../../lib/bmc/redfish-transport";
@@ -48,7 +48,7 @@ describe("discovery cache", () => {
     const first = emu.system("walk-1").requestCount;
     await driver.readFcInventory(ep);
     const second = emu.system("walk-1").requestCount - first;
-    const functions = emu.system("walk-1").functions.length;
+    const functions = emu.system("walk-1").functions.filter((f) => !f.foreign).length;
     expect(second).toBe(1 + functions);
     expect(first).toBeGreaterThan(second);
   });
@@ -69,7 +69,7 @@ describe("discovery cache", () => {
     before.addSystem({ id: "moved" });
     const port = before.port;
     const driver = newDriver();
-    const oldUri = (await driver.configureIscsiBoot(endpoint(before, "moved"), spec)).function_uri;
+    const oldUri = (await driver.configureIscsiBoot(endpoint(before, "moved"), spec, memoryGuard())).function_uri;
     await open.splice(open.indexOf(before), 1)[0]!.close();
     await new Promise((r) => setTimeout(r, 100)); // the driver's pooled connection sees the close
 
@@ -77,7 +77,7 @@ describe("discovery cache", () => {
     const after = await lab(port);
     after.addSystem({ id: "filler" });
     after.addSystem({ id: "moved" });
-    const out = await driver.configureIscsiBoot(endpoint(after, "moved"), spec);
+    const out = await driver.configureIscsiBoot(endpoint(after, "moved"), spec, memoryGuard());
     expect(out.function_uri).not.toBe(oldUri);
     expect(out.changed).toBe(true);
     expect(after.system("moved").functions.find((f) => f.uri === out.function_uri)!.iSCSIBoot.PrimaryTargetName).toBe(spec.targets[0]!.name);

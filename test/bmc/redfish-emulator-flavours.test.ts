@@ -37,7 +37,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { status: res.statusCode, etag: res.headers.etag as string | undefined, location: res.headers.location as string | undefined, json: text ? JSON.parse(text) : undefined };
 }
 
-const iscsiFn = (id: string) => emu.system(id).functions.find((f) => f.capabilities.includes("iSCSI"))!.uri;
+const iscsiFn = (id: string) => emu.system(id).functions.find((f) => f.capabilities.includes("iSCSI") && !f.foreign)!.uri;
 
 describe("lab BMC flavours", () => {
   it("generic-settings: a settings PATCH answers 202 and a task monitor that answers 202 until the task completes", async () => {

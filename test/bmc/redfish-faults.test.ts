@@ -28,14 +28,14 @@ async function failure(p: Promise<unknown>): Promise<SanbootError> {
 
 describe("a BMC that allows one session at a time", () => {
   it("serves one driver's concurrent calls, which queue at the driver", async () => {
-    const { id, ep } = system();
+    const { id, ep, guard } = system();
     lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 30 });
     const states = await Promise.all([driver.getPowerState(ep), driver.getPowerState(ep), driver.getBootStatus(ep)]);
     expect(states.slice(0, 2)).toEqual(["Off", "Off"]);
   });
 
   it("refuses a second client's concurrent request with retryable 503", async () => {
-    const { id, ep } = system();
+    const { id, ep, guard } = system();
     lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 60 });
     const other = new RedfishDriver({ timeoutMs: 3_000 });
     try {
@@ -50,7 +50,7 @@ describe("a BMC that allows one session at a time", () => {
   });
 
   it("or with 401, as BMCs out of sessions also answer", async () => {
-    const { id, ep } = system();
+    const { id, ep, guard } = system();
     lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 60, sessionLimitStatus: 401 });
     const other = new RedfishDriver({ timeoutMs: 3_000 });
     try {
@@ -62,24 +62,26 @@ describe("a BMC that allows one session at a time", () => {
   });
 });
 
+const TARGETS = [spec.targets[0]!.name];
+
 describe("settings that fail to apply at the reset", () => {
   it("generic settings object: waitForBoot surfaces Base SettingsFailed, not a timeout", async () => {
-    const { id, ep } = system({ flavour: "generic-settings" });
-    await driver.configureIscsiBoot(ep, spec);
+    const { id, ep, guard } = system({ flavour: "generic-settings" });
+    await driver.configureIscsiBoot(ep, spec, guard);
     lab.emu.setFaults(id, { settingsFailOnReset: true });
-    await driver.setSanBootOverride(ep, "uefi");
+    await driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard);
     await driver.powerOn(ep);
-    const err = await failure(driver.waitForBoot(ep, 3_000));
+    const err = await failure(driver.waitForBoot(ep, { timeoutMs: 3_000, claims: guard.evidence.claims }));
     expect(err).toMatchObject({ code: "BMC_SETTINGS_FAILED", retryable: false });
     expect(err.message).toContain("Base.1.8.SettingsFailed");
     expect(lab.emu.system(id).functions.some((f) => f.bootMode === "iSCSI")).toBe(false);
   });
 
   it("Dell: the job fails, and the override that needed it says so", async () => {
-    const { id, ep } = system({ flavour: "dell" });
-    const out = await driver.configureIscsiBoot(ep, spec);
+    const { id, ep, guard } = system({ flavour: "dell" });
+    const out = await driver.configureIscsiBoot(ep, spec, guard);
     lab.emu.setFaults(id, { settingsFailOnReset: true });
-    const err = await failure(driver.setSanBootOverride(ep, "uefi"));
+    const err = await failure(driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard));
     expect(err.code).toBe("BMC_SETTINGS_FAILED");
     expect(err.message).toContain("SettingsFailed");
     const job = await failure(driver.awaitSettingsApplied(ep, out.pending!, 1_000));
@@ -88,10 +90,10 @@ describe("settings that fail to apply at the reset", () => {
   });
 
   it("HPE: the BIOS iSCSI settings fail and the override cannot name the attempt", async () => {
-    const { id, ep } = system({ flavour: "hpe" });
-    await driver.configureIscsiBoot(ep, spec);
+    const { id, ep, guard } = system({ flavour: "hpe" });
+    await driver.configureIscsiBoot(ep, spec, guard);
     lab.emu.setFaults(id, { settingsFailOnReset: true });
-    const err = await failure(driver.setSanBootOverride(ep, "uefi"));
+    const err = await failure(driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard));
     expect(err.code).toBe("BMC_SETTINGS_FAILED");
     expect(err.message).toContain("SettingsFailed");
   });
@@ -99,16 +101,16 @@ describe("settings that fail to apply at the reset", () => {
 
 describe("ETags, 5xx, drops and slowness on settings writes", () => {
   it("every write to a settings object changes its ETag, and a 412 race is re-read and retried", async () => {
-    const { id, ep } = system({ flavour: "generic-settings" });
+    const { id, ep, guard } = system({ flavour: "generic-settings" });
     lab.emu.setFaults(id, { etagMismatchOnce: true });
-    const out = await driver.configureIscsiBoot(ep, spec);
+    const out = await driver.configureIscsiBoot(ep, spec, guard);
     expect(out.changed).toBe(true);
     expect(lab.emu.system(id).patches.map((p) => p.status)).toEqual([412, 202]);
   });
 
   it("a 5xx while following the task is retryable BMC_UNREACHABLE", async () => {
-    const { id, ep } = system({ flavour: "generic-settings" });
-    const first = driver.configureIscsiBoot(ep, spec);
+    const { id, ep, guard } = system({ flavour: "generic-settings" });
+    const first = driver.configureIscsiBoot(ep, spec, guard);
     // Let the PATCH through, then fail the next request (the task monitor poll).
     await new Promise((r) => setTimeout(r, 5));
     lab.emu.setFaults(id, { failNext: 1, failStatus: 502 });
@@ -116,14 +118,14 @@ describe("ETags, 5xx, drops and slowness on settings writes", () => {
     expect(["ok", "BMC_UNREACHABLE"]).toContain(outcome);
     // Whatever happened, configuring again converges without a second target write.
     lab.emu.clearFaults(id);
-    const again = await driver.configureIscsiBoot(ep, spec);
+    const again = await driver.configureIscsiBoot(ep, spec, guard);
     expect(lab.emu.system(id).functions.find((f) => f.uri === again.function_uri)!.pending).toMatchObject({ bootMode: "iSCSI" });
   });
 
   it("a dropped connection and a slow BMC are retryable BMC_UNREACHABLE", async () => {
-    const { id, ep } = system({ flavour: "dell" });
+    const { id, ep, guard } = system({ flavour: "dell" });
     lab.emu.setFaults(id, { dropNext: 1 });
-    expect(await failure(driver.configureIscsiBoot(ep, spec))).toMatchObject({ code: "BMC_UNREACHABLE", retryable: true });
+    expect(await failure(driver.configureIscsiBoot(ep, spec, guard))).toMatchObject({ code: "BMC_UNREACHABLE", retryable: true });
     const impatient = new RedfishDriver({ timeoutMs: 100 });
     try {
       lab.emu.setFaults(id, { latencyMs: 300 });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { useLabBmc } from "./lab-bmc";
-import type { BmcEndpoint, FcBootSpec } from "../../lib/bmc/driver";
+import { memoryGuard, type FcBootSpec } from "../../lib/bmc/driver";
 
 const lab = useLabBmc({ prefix: "fc", driver: { timeoutMs: 3_000, pollIntervalMs: 20, settingsApplyTimeoutMs: 5_000 }, emulator: { powerDelayMs: 40 }, defaults: { fcPorts: 2 } });
 const { driver, system } = lab;
@@ -13,6 +13,7 @@ const targets: FcBootSpec["targets"] = [
   { wwpn: "50:0a:09:82:88:e2:b9:b1", lun: "1" },
   { wwpn: "500a098298e2b9b1", lun: 1 },
 ];
+const TARGETS = targets.map((t) => t.wwpn);
 
 describe("readFcInventory", () => {
   it("lists each HBA port's WWPN and WWNN in Cinder's form, and no NIC", async () => {
@@ -36,13 +37,13 @@ describe("readFcInventory", () => {
   });
 });
 
-describe("configureFcBoot / clearFcBoot", () => {
+describe("configureFcBoot / undoSanBoot", () => {
   it("writes BootTargets and BootMode on the chosen port, once", async () => {
-    const { id, ep } = system();
+    const { id, ep, guard } = system();
     const second = (await driver.readFcInventory(ep)).ports[1]!;
-    const out = await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets });
+    const out = await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets }, guard);
     expect(out).toMatchObject({ changed: true, function_uri: second.function_uri });
-    expect(out.previous).toEqual({ kind: "fibre_channel", function_uri: second.function_uri, boot_mode: "Disabled", boot_targets: [] });
+    expect(out.claim).toMatchObject({ kind: "nic_fc", uri: second.function_uri, before: { BootMode: "Disabled", "FibreChannel.BootTargets": [] } });
     const fn = lab.emu.system(id).functions.find((f) => f.uri === second.function_uri)!;
     expect(fn.bootMode).toBe("FibreChannel");
     expect(fn.fc!.bootTargets).toEqual([
@@ -51,52 +52,63 @@ describe("configureFcBoot / clearFcBoot", () => {
     ]);
 
     const count = lab.emu.system(id).patchCount;
-    expect(await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets })).toEqual({ changed: false, function_uri: second.function_uri });
+    expect(await driver.configureFcBoot(ep, { wwpn: second.wwpn, targets }, guard)).toEqual({ changed: false, function_uri: second.function_uri });
+    expect(guard.evidence.claims).toHaveLength(1);
     expect(lab.emu.system(id).patchCount).toBe(count);
   });
 
   it("boots the FC target through RemoteDrive and records it", async () => {
-    const { id, ep } = system();
-    await driver.configureFcBoot(ep, { targets });
-    await driver.setSanBootOverride(ep, "uefi");
+    const { id, ep, guard } = system();
+    await driver.configureFcBoot(ep, { targets }, guard);
+    await driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard);
     await driver.powerOn(ep);
-    await driver.waitForBoot(ep, 3_000);
+    await driver.waitForBoot(ep, { timeoutMs: 3_000, claims: guard.evidence.claims });
     expect(lab.emu.system(id).boots.at(-1)!.fc![0]!.bootTargets[0]!.WWPN).toBe("50:0A:09:82:88:E2:B9:B1");
   });
 
-  it("restores what the port held before, and clears only when asked for that port", async () => {
+  it("puts back what the port held before, on the claimed port only", async () => {
     const { id, ep } = system();
     const [a, b] = (await driver.readFcInventory(ep)).ports;
-    await driver.configureFcBoot(ep, { wwpn: a!.wwpn, targets: [{ wwpn: "500a0982aaaaaaaa", lun: "7" }] }); // the operator's own
-    const ours = await driver.configureFcBoot(ep, { wwpn: a!.wwpn, targets });
-    await driver.configureFcBoot(ep, { wwpn: b!.wwpn, targets });
-    expect(ours.previous).toMatchObject({ boot_mode: "FibreChannel", boot_targets: [{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7" }] });
+    await driver.configureFcBoot(ep, { wwpn: a!.wwpn, targets: [{ wwpn: "500a0982aaaaaaaa", lun: "7" }] }, memoryGuard()); // the operator's own
+    await driver.configureFcBoot(ep, { wwpn: b!.wwpn, targets: [{ wwpn: "500a0982bbbbbbbb", lun: "2" }] }, memoryGuard()); // and another
+    const guard = memoryGuard();
+    const ours = await driver.configureFcBoot(ep, { wwpn: a!.wwpn, targets }, guard);
+    // BootMode already FibreChannel: only the targets are written, and claimed
+    expect(ours.claim).toMatchObject({ before: { "FibreChannel.BootTargets": [{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7" }] } });
+    expect(ours.claim!.before).not.toHaveProperty("BootMode");
+    const untouched = lab.emu.system(id).functions.find((f) => f.uri === b!.function_uri);
 
-    expect(await driver.clearFcBoot(ep, a!.wwpn, ours.previous)).toEqual({ changed: true });
+    expect(await driver.undoSanBoot(ep, guard.evidence.claims)).toMatchObject({ changed: true, changes: [{ kind: "function", uri: a!.function_uri }] });
     const fns = lab.emu.system(id).functions;
     expect(fns.find((f) => f.uri === a!.function_uri)!.fc!.bootTargets).toEqual([{ WWPN: "50:0A:09:82:AA:AA:AA:AA", LUNID: "7", BootPriority: 0 }]);
-    expect(fns.find((f) => f.uri === b!.function_uri)!.bootMode).toBe("FibreChannel");
+    expect(fns.find((f) => f.uri === b!.function_uri)).toEqual(untouched);
 
-    await driver.clearFcBoot(ep, b!.wwpn);
-    expect(lab.emu.system(id).functions.find((f) => f.uri === b!.function_uri)).toMatchObject({ bootMode: "Disabled", fc: { bootTargets: [] } });
     const count = lab.emu.system(id).patchCount;
-    expect(await driver.clearFcBoot(ep, b!.wwpn)).toEqual({ changed: false });
+    expect(await driver.undoSanBoot(ep, guard.evidence.claims)).toEqual({ changed: false, changes: [] });
     expect(lab.emu.system(id).patchCount).toBe(count);
   });
 
+  it("inventory and boot targets only on FC-typed functions: a NIC is never written as an HBA", async () => {
+    const { id, ep, guard } = system({ fcPorts: 0 });
+    const nic = lab.emu.system(id).functions.find((f) => f.capabilities.includes("iSCSI") && !f.foreign)!;
+    await expect(driver.configureFcBoot(ep, { wwpn: "21000024ff8a7b10", targets }, guard)).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
+    expect(lab.emu.system(id).functions.find((f) => f.id === nic.id)!.bootMode).toBe(nic.bootMode);
+    expect(lab.emu.system(id).patchCount).toBe(0);
+  });
+
   it("reports BMC_CAPABILITY_MISSING for an unknown WWPN and a server without FC", async () => {
-    const { ep } = system();
-    await expect(driver.configureFcBoot(ep, { wwpn: "2100000000000001", targets })).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
+    const { ep, guard } = system();
+    await expect(driver.configureFcBoot(ep, { wwpn: "2100000000000001", targets }, guard)).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
     const none = system({ fcPorts: 0 });
-    await expect(driver.configureFcBoot(none.ep, { targets })).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
+    await expect(driver.configureFcBoot(none.ep, { targets }, none.guard)).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
   });
 
   it("on a Dell-like BMC stages through the job and boots the FibreEx path", async () => {
-    const { id, ep } = system({ flavour: "dell" });
-    const out = await driver.configureFcBoot(ep, { targets });
+    const { id, ep, guard } = system({ flavour: "dell" });
+    const out = await driver.configureFcBoot(ep, { targets }, guard);
     expect(out.pending?.task_uri).toMatch(/JID_/);
-    expect((await driver.configureFcBoot(ep, { targets })).changed).toBe(false);
-    await driver.setSanBootOverride(ep, "uefi");
+    expect((await driver.configureFcBoot(ep, { targets }, guard)).changed).toBe(false);
+    await driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard);
     expect(lab.emu.system(id).Boot.UefiTargetBootSourceOverride).toMatch(/FibreEx\(0x500A098288E2B9B1,/);
   });
 });

@@ -5,13 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { sanDevicePath } from "../../lib/bmc/redfish-boot-power";
-import { chooseFcFunction, desiredBootTargets, fcBootPatch, fcClearPatch, fcIdentity, fcSnapshot, holdsFcBoot } from "../../lib/bmc/redfish-fc";
-import { desiredIscsiBoot, diffIscsiBoot, iscsiSnapshot, restorePatch } from "../../lib/bmc/redfish-san-boot";
+import { claimFor, differing, patchBody, restoreValues, stillOurs } from "../../lib/bmc/claims";
+import { canBecomeFc, chooseFcFunction, desiredBootTargets, FC_IDENTITY, fcIdentity, wantedFc } from "../../lib/bmc/redfish-fc";
+import { wantedIscsi } from "../../lib/bmc/redfish-san-boot";
+import { overlay } from "../../lib/bmc/redfish-san-targets";
 import { settingsFailures, taskProgress, writeTarget } from "../../lib/bmc/redfish-settings";
 import type { NetworkDeviceFunction, SettingsAnnotation, TaskLike } from "../../lib/bmc/redfish-types";
 import { contains } from "../../lib/bmc/redfish-writer";
 import { selectVendor, vendorOfSetting } from "../../lib/bmc/vendor-select";
-import { chooseNicSource, overrideHints, pendingIscsi, planClear, planIscsi, type HpeIscsi } from "../../lib/bmc/vendors/hpe-ilo";
+import { chooseNicSource, claimedAttempts, overrideHints, pendingIscsi, placeAttempts, planIscsi, type HpeIscsi } from "../../lib/bmc/vendors/hpe-ilo";
 import type { SanIscsiSpec } from "../../lib/bmc/driver";
 import dellRoot from "./fixtures/service-root-dell.json";
 import hpeRoot from "./fixtures/service-root-hpe.json";
@@ -113,35 +115,42 @@ describe("Fibre Channel", () => {
     });
   });
 
-  it("treats all-zero boot target slots as empty", () => {
-    expect(holdsFcBoot(fc)).toBe(false);
-    expect(fcSnapshot(fc)).toEqual({ kind: "fibre_channel", function_uri: fc["@odata.id"], boot_mode: "Disabled", boot_targets: [] });
+  it("treats all-zero boot target slots as no targets", () => {
+    expect(differing(fc, { "FibreChannel.BootTargets": [] })).toEqual({});
   });
 
-  it("picks the port by WWPN in any notation", () => {
-    expect(chooseFcFunction([fc], "21-00-00-24-ff-8a-7b-10")).toEqual({ ok: true, fn: fc });
+  it("picks the port by WWPN in any notation, and only an FC-typed one", () => {
+    expect(chooseFcFunction([fc], "21-00-00-24-ff-8a-7b-10")).toEqual({ ok: true, fn: fc, switchType: false });
     expect(chooseFcFunction([fc], "0x2100000000000000").ok).toBe(false);
+    const converged = { ...fc, NetDevFuncType: "Ethernet", NetDevFuncCapabilities: ["Ethernet", "FibreChannel"] };
+    expect(chooseFcFunction([converged]).ok).toBe(false);
+    expect(chooseFcFunction([converged], "21000024ff8a7b10").ok).toBe(false);
+    // switched only where the BMC lists FibreChannel among the personalities it takes
+    const switchable = { ...converged, "NetDevFuncType@Redfish.AllowableValues": ["Ethernet", "FibreChannel"] };
+    expect(canBecomeFc(switchable)).toBe(true);
+    expect(chooseFcFunction([switchable], "21000024ff8a7b10")).toMatchObject({ ok: true, switchType: true });
+    expect(wantedFc(switchable, { targets: [{ wwpn: "500a098288e2b9b1", lun: 0 }] }, true)).toMatchObject({ ok: true, values: { NetDevFuncType: "FibreChannel" } });
   });
 
-  it("writes two targets with string LUNIDs and BootMode, then nothing once held", () => {
+  it("writes two targets with string LUNIDs and BootMode, then nothing once held; undo puts the slots back", () => {
     const targets = [{ wwpn: "500a098288e2b9b1", lun: 3 }, { wwpn: "50:0a:09:82:98:e2:b9:b1", lun: "3" }];
-    const plan = fcBootPatch(fc, { targets });
-    expect(plan).toEqual({
-      ok: true,
-      body: {
-        BootMode: "FibreChannel",
-        FibreChannel: {
-          BootTargets: [
-            { WWPN: "50:0A:09:82:88:E2:B9:B1", LUNID: "3", BootPriority: 0 },
-            { WWPN: "50:0A:09:82:98:E2:B9:B1", LUNID: "3", BootPriority: 1 },
-          ],
-        },
+    const wanted = wantedFc(fc, { targets }, false);
+    if (!wanted.ok) throw new Error(wanted.reason);
+    const changes = differing(fc, wanted.values);
+    expect(patchBody(changes)).toEqual({
+      BootMode: "FibreChannel",
+      FibreChannel: {
+        BootTargets: [
+          { WWPN: "50:0A:09:82:88:E2:B9:B1", LUNID: "3", BootPriority: 0 },
+          { WWPN: "50:0A:09:82:98:E2:B9:B1", LUNID: "3", BootPriority: 1 },
+        ],
       },
     });
-    const held = { ...fc, BootMode: "FibreChannel", FibreChannel: { ...fc.FibreChannel, BootTargets: (plan.ok && (plan.body!.FibreChannel as { BootTargets: [] }).BootTargets) || [] } };
-    expect(fcBootPatch(held, { targets })).toEqual({ ok: true, body: null });
-    expect(fcClearPatch(held)).toEqual({ FibreChannel: { BootTargets: [] }, BootMode: "Disabled" });
-    expect(fcClearPatch(held, fcSnapshot(fc) as never)).toEqual({ FibreChannel: { BootTargets: [] }, BootMode: "Disabled" });
+    const claim = claimFor("nic_fc", fc["@odata.id"], fc, changes, [], FC_IDENTITY);
+    const held = overlay(fc as never, patchBody(changes)) as unknown as NetworkDeviceFunction;
+    expect(differing(held, wanted.values)).toEqual({});
+    expect(stillOurs(held, claim)).toBe(true);
+    expect(patchBody(restoreValues(held, claim)!)).toEqual({ BootMode: "Disabled", FibreChannel: { BootTargets: fc.FibreChannel!.BootTargets } });
   });
 
   it("refuses duplicate priorities and non-WWPNs", () => {
@@ -150,62 +159,59 @@ describe("Fibre Channel", () => {
   });
 });
 
-describe("iSCSI: MutualCHAP, multipath, snapshots", () => {
+describe("iSCSI: MutualCHAP, multipath, undo", () => {
   it("writes both CHAP pairs for MutualCHAP and the second path", () => {
-    expect(desiredIscsiBoot(spec)).toMatchObject({
-      AuthenticationMethod: "MutualCHAP",
-      CHAPUsername: "init-user",
-      CHAPSecret: "init-secret-1",
-      MutualCHAPUsername: "tgt-user",
-      MutualCHAPSecret: "tgt-secret-1",
-      IPMaskDNSViaDHCP: true,
-      TargetInfoViaDHCP: false,
-      SecondaryTargetIPAddress: "192.0.2.11",
-      SecondaryLUN: 1,
+    const w = wantedIscsi(spec, configured as unknown as NetworkDeviceFunction);
+    expect(w.values).toMatchObject({
+      "iSCSIBoot.AuthenticationMethod": "MutualCHAP",
+      "iSCSIBoot.CHAPUsername": "init-user",
+      "iSCSIBoot.MutualCHAPUsername": "tgt-user",
+      "iSCSIBoot.IPMaskDNSViaDHCP": true,
+      "iSCSIBoot.TargetInfoViaDHCP": false,
+      "iSCSIBoot.SecondaryTargetIPAddress": "192.0.2.11",
+      "iSCSIBoot.SecondaryLUN": 1,
     });
+    expect(w.secrets).toEqual({ "iSCSIBoot.CHAPSecret": "init-secret-1", "iSCSIBoot.MutualCHAPSecret": "tgt-secret-1" });
   });
 
-  it("blanks the mutual secret when leaving MutualCHAP", () => {
-    const current = { ...desiredIscsiBoot(spec), CHAPSecret: null, MutualCHAPSecret: null };
-    const patch = diffIscsiBoot(current, desiredIscsiBoot({ ...spec, auth: { method: "CHAP", username: "init-user", secret: "init-secret-1" } }), true);
-    expect(patch).toMatchObject({ AuthenticationMethod: "CHAP", MutualCHAPUsername: null, MutualCHAPSecret: null, CHAPSecret: "init-secret-1" });
-  });
-
-  it("snapshots only readable values and restores them with our secrets blanked", () => {
+  it("claims only readable values and restores them with our secrets blanked", () => {
     const before = configured as unknown as NetworkDeviceFunction;
-    const snap = iscsiSnapshot(before);
-    expect(JSON.stringify(snap)).not.toContain("CHAPSecret");
-    const ours = { ...before, iSCSIBoot: { ...before.iSCSIBoot, PrimaryTargetName: "iqn.x:ours", PrimaryLUN: 4 } };
-    expect(restorePatch(ours, snap as never)).toEqual({
-      iSCSIBoot: { PrimaryTargetName: before.iSCSIBoot!.PrimaryTargetName, PrimaryLUN: 0, CHAPSecret: null, MutualCHAPSecret: null },
-    });
-    expect(restorePatch(before, snap as never)).toBeNull();
+    const w = wantedIscsi(spec, before);
+    const changes = differing(before, w.values);
+    const claim = claimFor("nic_iscsi", before["@odata.id"], before, changes, Object.keys(w.secrets), ["iSCSIBoot.PrimaryTargetName"]);
+    expect(JSON.stringify(claim)).not.toContain("secret-1");
+    const ours = overlay(before as never, patchBody(changes));
+    const restore = restoreValues(ours, claim)!;
+    expect(restore).toMatchObject({ "iSCSIBoot.PrimaryTargetName": before.iSCSIBoot!.PrimaryTargetName, "iSCSIBoot.CHAPSecret": null, "iSCSIBoot.MutualCHAPSecret": null });
+    expect(restoreValues(before, claim)).toBeNull();
   });
 });
 
 describe("HPE UEFI iSCSI attempts", () => {
-  const uri = "/redfish/v1/systems/1/bios/iscsi/";
-
   it("leaves the operator's attempt alone and takes free ones, sending {} for the rest", () => {
-    const plan = planIscsi(uri, hpeIscsi, spec, "NicBoot2", () => false);
-    if ("missing" in plan) throw new Error(plan.missing);
-    expect(plan.placed).toEqual([1, 2]);
-    const sources = (plan.body!.iSCSISources as Array<Record<string, unknown>>);
+    const placed = placeAttempts(hpeIscsi, 2)!;
+    expect(placed).toEqual([1, 2]);
+    const plan = planIscsi(hpeIscsi, spec, "NicBoot2", placed, false);
+    const body = patchBody({ ...plan.values, ...plan.secrets });
+    const sources = body.iSCSISources as Array<Record<string, unknown>>;
     expect(sources[0]).toEqual({});
     expect(sources[1]).toMatchObject({ iSCSIAttemptName: "sanboot-1", iSCSINicSource: "NicBoot2", iSCSITargetIpAddress: "192.0.2.10", iSCSILUN: "1", iSCSIChapType: "Mutual", iSCSIReverseChapSecret: "tgt-secret-1" });
     expect(sources[2]).toMatchObject({ iSCSIAttemptName: "sanboot-2", iSCSITargetIpAddress: "192.0.2.11" });
-    expect(plan.body!.iSCSIInitiatorName).toBe(spec.initiator_name);
-    expect(plan.previous).toMatchObject({ kind: "hpe_bios_iscsi", initiator_name: "iqn.1986-03.com.hpe:uefi-p89-mxq91204kz" });
+    expect(body.iSCSIInitiatorName).toBe(spec.initiator_name);
+    const claim = claimFor("hpe_bios_iscsi", "/redfish/v1/systems/1/bios/iscsi/", hpeIscsi, plan.values, Object.keys(plan.secrets), plan.identity);
+    expect(claim.before.iSCSIInitiatorName).toBe("iqn.1986-03.com.hpe:uefi-p89-mxq91204kz");
+    expect(claimedAttempts(Object.keys(claim.wrote))).toEqual([1, 2]);
   });
 
   it("sends nothing once the pending settings hold our attempts and the secrets are vouched for", () => {
-    const first = planIscsi(uri, hpeIscsi, spec, "NicBoot2", () => false);
-    if ("missing" in first) throw new Error(first.missing);
-    const view = pendingIscsi(hpeIscsi, first.body as HpeIscsi);
-    const again = planIscsi(uri, view, spec, "NicBoot2", () => true);
-    expect("missing" in again ? again : again.body).toBeNull();
-    expect(overrideHints(view)).toContain("iqn.2010-10.org.openstack:volume-9");
-    expect(planClear(view)).toMatchObject({ iSCSISources: [{}, { iSCSIConnection: "Disabled", iSCSITargetName: null }, { iSCSIConnection: "Disabled" }] });
+    const placed = placeAttempts(hpeIscsi, 2)!;
+    const first = planIscsi(hpeIscsi, spec, "NicBoot2", placed, false);
+    const view = pendingIscsi(hpeIscsi, patchBody({ ...first.values, ...first.secrets }) as HpeIscsi);
+    expect(placeAttempts(view, 2)).toEqual(placed);
+    const again = planIscsi(view, spec, "NicBoot2", placed, true);
+    expect(again.values).toEqual({});
+    expect(again.secrets).toEqual({});
+    expect(overrideHints(view, placed)).toContain("iqn.2010-10.org.openstack:volume-9");
   });
 
   it("maps the MAC to the NIC source by port order", () => {

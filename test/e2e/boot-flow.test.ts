@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LocalStack } from "../../lab/local-stack";
 import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
+import { bmcState } from "../support/bmc-state";
 
 let stack: LocalStack;
 let api: Api;
@@ -12,10 +13,10 @@ function iscsiOf(systemId: string, mac: string) {
 }
 
 describe("boot from volume, end to end over the local stack", () => {
-  it("boots a node from a bootable volume, then undeploy leaves the volume available and the BMC clear", async () => {
+  it("boots a node from a bootable volume, then undeploy leaves the volume available and the BMC as it was found", async () => {
     const cinder = cinderAdmin(stack);
     const volumeId = await cinder.createVolume({ bootable: true });
-    const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+    const { nodeId, systemId, mac, found } = await enrollLabNode(stack, api);
 
     const accepted = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId, protocol: "iscsi" });
     expect(accepted.status).toBe(202);
@@ -28,6 +29,10 @@ describe("boot from volume, end to end over the local stack", () => {
     for (const h of active.history) expect(Date.parse(h.at)).not.toBeNaN();
     expect(active.target.auth_method).toBe("CHAP");
     expect(active.target.auth_password).toBe("[redacted]");
+    // the lab BMC reports BootProgress with its time: evidence that an OS started after the reset
+    expect(active.boot_confirmed).toBe(true);
+    expect(active.boot_evidence).toMatch(/BootProgress OSRunning/);
+    expect(active.bmc_changes.map((c: { step: string; kind: string }) => `${c.step}:${c.kind}`)).toEqual(["configure_firmware:function", "power_on:override", "power_on:power"]);
 
     // Cinder exported the volume to the node's initiator
     const vol = await cinder.volume(volumeId);
@@ -54,23 +59,22 @@ describe("boot from volume, end to end over the local stack", () => {
     expect(detached.state).toBe("detached");
     expect((await cinder.volume(volumeId)).status).toBe("available");
     expect(await cinder.attachments(volumeId)).toEqual([]);
-    const cleared = iscsiOf(systemId, mac);
-    expect(cleared.iSCSIBoot.PrimaryTargetName ?? "").toBe("");
-    expect(stack.bmc.system(systemId).PowerState).toBe("Off");
-    expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Disabled");
+    // every function, the operator's one-time PXE override, power: as found
+    expect(bmcState(stack.bmc.system(systemId))).toEqual(bmcState(found));
+    expect(detached.bmc_changes.filter((c: { step: string }) => c.step === "clear_firmware").map((c: { kind: string }) => c.kind)).toEqual(["power", "function", "override"]);
     expect((await api.get(`/v1/nodes/${nodeId}`)).body.active_request_id).toBeNull();
   });
 
   it("a node that asks for a continuous override keeps booting from the SAN until undeploy", async () => {
     const cinder = cinderAdmin(stack);
     const volumeId = await cinder.createVolume({ bootable: true });
-    const { nodeId, systemId } = await enrollLabNode(stack, api, { boot_override: "continuous" });
+    const { nodeId, systemId, found } = await enrollLabNode(stack, api, { boot_override: "continuous" });
     const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
     expect((await api.waitFor(r.body.request_id, ["active", "failed"])).state).toBe("active");
     expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Continuous");
     await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
     expect((await api.waitFor(r.body.request_id, ["detached", "failed"])).state).toBe("detached");
-    expect(stack.bmc.system(systemId).Boot.BootSourceOverrideEnabled).toBe("Disabled");
+    expect(stack.bmc.system(systemId).Boot).toEqual(found.Boot);
   });
 
   it("multipath: Cinder's second portal becomes the BMC's secondary iSCSI target", async () => {

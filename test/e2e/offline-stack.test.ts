@@ -155,6 +155,8 @@ describe("npm start: the whole stack under serverless-offline, driven by the cur
     const project = cinderUrl.split("/").pop()!;
     const bmcAgent = new Agent({ connect: { ca: readFileSync(bmcFn.cacert!, "utf8") } });
 
+    const systemId0 = /\/Chassis\/([^/]+)\//.exec(bmcFn.url)![1]!;
+    const system0 = (await send({ method: "GET", url: `${new URL(bmcFn.url).origin}/_lab/systems/${systemId0}`, headers: {} }, { dispatcher: bmcAgent })).body;
     const started = Date.now();
     const accepted = await send(boot);
     expect(accepted.status).toBe(202);
@@ -166,6 +168,7 @@ describe("npm start: the whole stack under serverless-offline, driven by the cur
     timings.bootToActive = Date.now() - started;
     expect(active.error).toBeNull();
     expect(active.state).toBe("active");
+    expect(active.boot_confirmed).toBe(true);
     expect(active.history.map((h: { state: string }) => h.state)).toEqual(["accepted", "connector_ready", "attached", "firmware_configured", "booting", "active"]);
     const target = active.target.paths[0];
 
@@ -195,6 +198,8 @@ describe("npm start: the whole stack under serverless-offline, driven by the cur
     const cleared = (await send({ method: "GET", url: labUrl, headers: {} }, { dispatcher: bmcAgent })).body;
     expect(cleared.functions.find((f: { uri: string }) => bmcFn.url.endsWith(f.uri)).iSCSIBoot.PrimaryTargetName ?? "").toBe("");
     expect(cleared.PowerState).toBe("Off");
+    // the override someone left on the demo system (a one-time PXE boot) is back as it was
+    expect(cleared.Boot).toEqual(system0.Boot);
     await bmcAgent.close();
   }, 300_000);
 

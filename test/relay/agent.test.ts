@@ -34,7 +34,6 @@ async function setup(overrides: Partial<RelayAgentOptions> = {}, driver = new Fa
     waitSeconds: 1,
     heartbeatSeconds: 5,
     idlePollMs: 10,
-    bmcBackoff: { baseMs: 5, maxMs: 20 },
     serviceBackoff: { baseMs: 5, maxMs: 40 },
     log: (l) => lines.push(l),
     ...overrides,
@@ -58,10 +57,14 @@ describe("relay agent", () => {
 
     const result = await eventually(() => service.resultFor(cmd.command_id));
     expect(result.auth).toBe(`Bearer ${SITE_TOKEN}`);
-    expect(result.body).toEqual({
+    expect(result.body).toMatchObject({
       lease_token: cmd.lease_token,
       outcome: { ok: true, result: { changed: true, function_uri: "/redfish/v1/Chassis/1/NetworkAdapters/1/NetworkDeviceFunctions/1" } },
     });
+    // the evidence of the write went to the service first, with the lease it holds
+    const checkpoint = service.heartbeats.find((h) => h.path.includes(cmd.command_id) && h.body.checkpoint)!;
+    expect(checkpoint.body).toMatchObject({ lease_token: cmd.lease_token, checkpoint: { claims: [{ kind: "nic_iscsi" }] } });
+    expect(checkpoint.at).toBeLessThanOrEqual(result.at);
     expect(driver.calls.map((c) => c.method)).toEqual(["configureIscsiBoot"]);
     expect(driver.calls[0]!.endpoint).toMatchObject({ address: A, system_id: "1", username: "admin", password: BMC_PASSWORD });
     expect(service.leases[0]!.body).toMatchObject({ relay_id: "relay-test", max_commands: 8, wait_seconds: 1 });
@@ -70,40 +73,39 @@ describe("relay agent", () => {
 
   it("runs each command type as its sequence of driver calls", async () => {
     const { driver } = await setup();
-    const on = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "bios" });
-    const wait = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 30 });
-    const clear = leased({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A), mac_address: "aa:bb:cc:dd:ee:ff" });
+    const on = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "bios" });
+    const wait = leased({ type: "await_power_on", bmc: bmc(A) });
+    const clear = leased({ type: "clear_san_boot", bmc: bmc(A), evidence: { claims: [] } });
     service.enqueue(on, wait, clear);
 
     await eventually(() => service.results.length === 3);
     expect(driver.calls.map((c) => [c.method, ...c.args])).toEqual([
-      ["setSanBootOverride", "bios"],
+      ["getPowerState"],
+      ["setSanBootOverride", { mode: "bios", persistence: "once", targets: [] }],
       ["powerOn"],
-      ["waitForPowerOn", expect.any(Number)],
-      ["powerOff"],
-      ["clearIscsiBoot", "aa:bb:cc:dd:ee:ff"],
-      ["clearBootOverride"],
+      ["waitForPowerOn", undefined],
     ]);
-    expect(service.resultFor(wait.command_id)!.body.outcome).toEqual({ ok: true, result: { power_state: "On" } });
-    expect(service.resultFor(clear.command_id)!.body.outcome).toEqual({ ok: true, result: { changed: true } });
+    expect(service.resultFor(wait.command_id)!.body.outcome).toMatchObject({ ok: true, result: { power_state: "On", boot_confirmed: false } });
+    // no evidence of anything sanboot did: the undo touches nothing
+    expect(service.resultFor(clear.command_id)!.body.outcome).toEqual({ ok: true, result: { changed: false, changes: [] } });
   });
 
   it("keeps one command in flight per BMC while commands for two BMCs run in parallel", async () => {
     const driver = new FakeBmcDriver();
     driver.delayMs = 80;
     await setup({}, driver);
-    const a1 = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
-    const a2 = leased({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(`${A}:443/`) }); // same BMC, other spelling
-    const b1 = leased({ type: "power_on", boot_override: "once", bmc: bmc(B), boot_mode: "uefi" });
+    const a1 = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "uefi" });
+    const a2 = leased({ type: "clear_san_boot", bmc: bmc(`${A}:443/`), evidence: { claims: [], power: { before: "Off", reset_at: "2026-12-01T00:00:00Z" } } }); // same BMC, other spelling
+    const b1 = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(B), boot_mode: "uefi" });
     service.enqueue(a1, a2, b1);
 
     await eventually(() => service.results.length === 3);
     expect(driver.maxActive).toBe(2);
     const onA = driver.calls.filter((c) => c.address.startsWith(A));
     // a2 starts only after every call of a1 ended.
-    const a1End = Math.max(...onA.slice(0, 2).map((c) => c.end!));
-    expect(onA.slice(2).every((c) => c.start >= a1End)).toBe(true);
-    expect(onA.map((c) => c.method)).toEqual(["setSanBootOverride", "powerOn", "powerOff", "clearIscsiBoot", "clearBootOverride"]);
+    const a1End = Math.max(...onA.slice(0, 3).map((c) => c.end!));
+    expect(onA.slice(3).every((c) => c.start >= a1End)).toBe(true);
+    expect(onA.map((c) => c.method)).toEqual(["getPowerState", "setSanBootOverride", "powerOn", "getPowerState", "powerOff"]);
     // B ran while A was busy.
     const b = driver.calls.find((c) => c.address === B)!;
     expect(b.start).toBeLessThan(a1End);
@@ -113,7 +115,7 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.delayMs = 150;
     await setup({ concurrency: 2 }, driver);
-    service.enqueue(leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" }));
+    service.enqueue(leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "uefi" }));
     await eventually(() => driver.calls.length > 0);
     await eventually(() => service.leases.length >= 2);
     expect(service.leases[service.leases.length - 1]!.body.max_commands).toBe(1);
@@ -123,7 +125,7 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 400));
     await setup({ heartbeatSeconds: 0.05 }, driver);
-    const cmd = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
+    const cmd = leased({ type: "await_power_on", bmc: bmc(A) });
     service.enqueue(cmd);
 
     await eventually(() => service.resultFor(cmd.command_id));
@@ -141,7 +143,7 @@ describe("relay agent", () => {
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 300));
     await setup({ heartbeatSeconds: 0.05 }, driver);
     service.onHeartbeat = () => ({ status: 409, body: { error: { code: "LEASE_LOST", message: "lease moved to relay-b" } } });
-    const cmd = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
+    const cmd = leased({ type: "await_power_on", bmc: bmc(A) });
     service.enqueue(cmd);
 
     await eventually(() => logs().some((l) => l.msg === "command finished"));
@@ -156,8 +158,8 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 300));
     await setup({ heartbeatSeconds: 0.05 }, driver);
-    const running = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
-    const waiting = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
+    const running = leased({ type: "await_power_on", bmc: bmc(A) });
+    const waiting = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "uefi" });
     service.onHeartbeat = (id) =>
       id === waiting.command_id ? { status: 409, body: { error: { code: "LEASE_LOST", message: "moved" } } } : undefined;
     service.enqueue(running, waiting);
@@ -168,17 +170,17 @@ describe("relay agent", () => {
     expect(service.resultFor(waiting.command_id)).toBeUndefined();
   });
 
-  it("retries a failing BMC call, then reports the failure with its code", async () => {
+  it("reports a failing BMC call once, with its code and retryable, for the workflow to retry", async () => {
     const driver = new FakeBmcDriver();
     driver.impl.configureIscsiBoot = async () => {
       throw new SanbootError("BMC_UNREACHABLE", "connection refused", { retryable: true });
     };
-    await setup({ bmcAttempts: 3 }, driver);
+    await setup({}, driver);
     const cmd = leased({ type: "configure_san_boot", bmc: bmc(A), iscsi: iscsiSpec() });
     service.enqueue(cmd);
 
     const result = await eventually(() => service.resultFor(cmd.command_id));
-    expect(driver.calls.map((c) => c.method)).toEqual(["configureIscsiBoot", "configureIscsiBoot", "configureIscsiBoot"]);
+    expect(driver.calls.map((c) => c.method)).toEqual(["configureIscsiBoot"]);
     expect(result.body.outcome).toEqual({
       ok: false,
       error: { code: "BMC_UNREACHABLE", message: "connection refused", retryable: true },
@@ -187,7 +189,7 @@ describe("relay agent", () => {
 
   it("reports BMC_CREDENTIALS_MISSING, not retryable, for an unknown credentials_ref", async () => {
     const { driver } = await setup();
-    const cmd = leased({ type: "power_on", boot_override: "once", bmc: bmc(A, "1", "nope"), boot_mode: "uefi" });
+    const cmd = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A, "1", "nope"), boot_mode: "uefi" });
     service.enqueue(cmd);
 
     const result = await eventually(() => service.resultFor(cmd.command_id));
@@ -197,7 +199,7 @@ describe("relay agent", () => {
 
   it("reports a leased command it cannot parse as VALIDATION_FAILED", async () => {
     await setup();
-    const bad = { ...leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" }), body: { type: "reflash_bios", bmc: bmc(A) } };
+    const bad = { ...leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "uefi" }), body: { type: "reflash_bios", bmc: bmc(A) } };
     service.enqueue(bad as never);
 
     const result = await eventually(() => service.resultFor(bad.command_id));
@@ -211,7 +213,7 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 300));
     await setup({}, driver);
-    const cmd = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
+    const cmd = leased({ type: "await_power_on", bmc: bmc(A) });
     service.enqueue(cmd);
     await eventually(() => driver.calls.length === 1);
 
@@ -230,7 +232,7 @@ describe("relay agent", () => {
     const before = service.leases.length;
     await eventually(() => service.leases.length > before); // a long-poll held open for seconds
     const stopped = agent!.stop();
-    const cmd = leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 });
+    const cmd = leased({ type: "await_power_on", bmc: bmc(A) });
     service.enqueue(cmd); // the service leases it to us as we stop
     await stopped;
     expect(driver.calls).toEqual([]);
@@ -243,7 +245,7 @@ describe("relay agent", () => {
     const driver = new FakeBmcDriver();
     driver.impl.waitForPowerOn = () => new Promise((r) => setTimeout(() => r("On"), 2_000));
     await setup({ stopTimeoutSeconds: 0.1 }, driver);
-    service.enqueue(leased({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 10 }));
+    service.enqueue(leased({ type: "await_power_on", bmc: bmc(A) }));
     await eventually(() => driver.calls.length === 1);
 
     const t0 = Date.now();
@@ -315,15 +317,52 @@ describe("relay agent", () => {
     agent = undefined;
   });
 
+  it("writes nothing when the service will not take the evidence (the lease moved on)", async () => {
+    const { driver } = await setup();
+    const cmd = leased({ type: "configure_san_boot", bmc: bmc(A), iscsi: iscsiSpec() });
+    let written = false;
+    driver.impl.configureIscsiBoot = async (_ep, _spec, guard) => {
+      await guard.record({ claims: [] });
+      written = true;
+      return { changed: true, function_uri: "/f" };
+    };
+    service.onHeartbeat = (_id, req) => (req.body.checkpoint ? { status: 409, body: { error: { code: "LEASE_LOST", message: "gone" } } } : undefined);
+    service.enqueue(cmd);
+    await eventually(() => service.heartbeats.some((h) => h.body.checkpoint));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(written).toBe(false);
+    // the lease is another relay's: nothing is reported
+    expect(service.resultFor(cmd.command_id)).toBeUndefined();
+  });
+
+  it("aborts the running command when its lease is lost", async () => {
+    const driver = new FakeBmcDriver();
+    let signal: AbortSignal | undefined;
+    driver.impl.waitForPowerOn = (ep) =>
+      new Promise((resolve, reject) => {
+        signal = ep.budget?.signal;
+        signal?.addEventListener("abort", () => reject(new SanbootError("LEASE_LOST", "abandoned")));
+        setTimeout(() => resolve("On"), 5_000);
+      });
+    await setup({ heartbeatSeconds: 0.05 }, driver);
+    service.onHeartbeat = () => ({ status: 409, body: { error: { code: "LEASE_LOST", message: "another relay holds it" } } });
+    const cmd = leased({ type: "await_power_on", bmc: bmc(A) });
+    service.enqueue(cmd);
+    await eventually(() => signal?.aborted, 3_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(service.resultFor(cmd.command_id)).toBeUndefined();
+    expect(agent!.held()).toBe(0);
+  });
+
   it("recovers when the service answers 503 for a while", async () => {
     const { driver } = await setup();
     let refusals = 3;
     service.onLease = () => (refusals-- > 0 ? { status: 503, body: { error: { code: "STORE_UNAVAILABLE", message: "try later" } } } : undefined);
-    const cmd = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
+    const cmd = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "uefi" });
     service.enqueue(cmd);
 
     await eventually(() => service.resultFor(cmd.command_id));
-    expect(driver.calls.length).toBe(2);
+    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState", "setSanBootOverride", "powerOn"]);
     expect(logs().filter((l) => l.code === "STORE_UNAVAILABLE").length).toBe(3);
     expect(logs().some((l) => l.msg === "service reachable again")).toBe(true);
   });
@@ -332,7 +371,7 @@ describe("relay agent", () => {
     await setup();
     let failures = 2;
     service.onResult = () => (failures-- > 0 ? { status: 502 } : undefined);
-    const cmd = leased({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
+    const cmd = leased({ type: "power_on", boot_override: "once", san_targets: [], bmc: bmc(A), boot_mode: "uefi" });
     service.enqueue(cmd);
 
     await eventually(() => logs().some((l) => l.msg === "result reported"));

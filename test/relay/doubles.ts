@@ -4,7 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { BmcDriver, BmcEndpoint, PowerState } from "../../lib/bmc/driver";
+import type { Claim } from "../../lib/bmc/claims";
+import type { BmcDriver, BmcEndpoint, ClearResult, ConfigureResult, OverrideWant, PowerState, WriteGuard } from "../../lib/bmc/driver";
 import type { CommandBody, IscsiBootSpec, LeasedCommand } from "../../lib/relay/protocol";
 
 export interface Recorded {
@@ -162,7 +163,7 @@ export class FakeBmcDriver implements BmcDriver {
   maxActive = 0;
   private activeTotal = 0;
 
-  private async record<T>(method: keyof BmcDriver, ep: BmcEndpoint, args: unknown[], fallback: () => T): Promise<T> {
+  private async record<T>(method: keyof BmcDriver, ep: BmcEndpoint, args: unknown[], fallback: () => T | Promise<T>): Promise<T> {
     const call: DriverCall = { method, address: ep.address, system_id: ep.system_id, args, endpoint: ep, start: Date.now() };
     this.calls.push(call);
     const key = `${ep.address}#${ep.system_id}`;
@@ -173,7 +174,7 @@ export class FakeBmcDriver implements BmcDriver {
     try {
       if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
       const f = this.impl[method] as ((...a: unknown[]) => Promise<T>) | undefined;
-      return f ? await f(ep, ...args) : fallback();
+      return f ? await f(ep, ...args) : await fallback();
     } finally {
       call.end = Date.now();
       this.active.set(key, this.active.get(key)! - 1);
@@ -194,23 +195,35 @@ export class FakeBmcDriver implements BmcDriver {
       this.power = "Off";
     });
   }
-  waitForPowerOn(ep: BmcEndpoint, timeoutMs: number) {
+  waitForPowerOn(ep: BmcEndpoint, timeoutMs?: number) {
     return this.record("waitForPowerOn", ep, [timeoutMs], (): PowerState => "On");
   }
-  setSanBootOverride(ep: BmcEndpoint, mode: "uefi" | "bios") {
-    return this.record("setSanBootOverride", ep, [mode], () => {});
+  checkSanBootCapability(ep: BmcEndpoint, mode: "uefi" | "bios") {
+    return this.record("checkSanBootCapability", ep, [mode], () => {});
   }
-  clearBootOverride(ep: BmcEndpoint) {
-    return this.record("clearBootOverride", ep, [], () => {});
+  setSanBootOverride(ep: BmcEndpoint, want: OverrideWant, guard: WriteGuard) {
+    return this.record("setSanBootOverride", ep, [want], async (): Promise<{ changed: boolean; claim?: Claim }> => {
+      const claim: Claim = { kind: "boot_override", uri: "/redfish/v1/Systems/1", wrote: { "Boot.BootSourceOverrideTarget": "RemoteDrive" }, before: { "Boot.BootSourceOverrideTarget": "None" }, secrets: [], identity: ["Boot.BootSourceOverrideTarget"] };
+      await guard.record({ claims: [claim] });
+      return { changed: true, claim };
+    });
   }
-  configureIscsiBoot(ep: BmcEndpoint, spec: IscsiBootSpec) {
-    return this.record("configureIscsiBoot", ep, [spec], () => ({
-      changed: true,
-      function_uri: `/redfish/v1/Chassis/1/NetworkAdapters/1/NetworkDeviceFunctions/1`,
-    }));
+  restoreBootOverride(ep: BmcEndpoint, claim: Claim) {
+    return this.record("restoreBootOverride", ep, [claim], (): ClearResult => ({ changed: true, changes: [{ kind: "override", uri: claim.uri, action: "restored" }] }));
   }
-  clearIscsiBoot(ep: BmcEndpoint, macAddress?: string) {
-    return this.record("clearIscsiBoot", ep, [macAddress], () => ({ changed: true }));
+  disableBootOverride(ep: BmcEndpoint, claim: Claim) {
+    return this.record("disableBootOverride", ep, [claim], (): ClearResult => ({ changed: false, changes: [] }));
+  }
+  configureIscsiBoot(ep: BmcEndpoint, spec: IscsiBootSpec, guard: WriteGuard) {
+    return this.record("configureIscsiBoot", ep, [spec, guard], async (): Promise<ConfigureResult> => {
+      const uri = `/redfish/v1/Chassis/1/NetworkAdapters/1/NetworkDeviceFunctions/1`;
+      const claim: Claim = { kind: "nic_iscsi", uri, wrote: { "iSCSIBoot.PrimaryTargetName": spec.targets[0]!.name }, before: { "iSCSIBoot.PrimaryTargetName": null }, secrets: [], identity: ["iSCSIBoot.PrimaryTargetName"] };
+      await guard.record({ claims: [claim] });
+      return { changed: true, function_uri: uri, claim };
+    });
+  }
+  undoSanBoot(ep: BmcEndpoint, claims: Claim[]) {
+    return this.record("undoSanBoot", ep, [claims], (): ClearResult => ({ changed: claims.length > 0, changes: claims.map((c) => ({ kind: "function" as const, uri: c.uri, action: "restored" })) }));
   }
 }
 

@@ -1,103 +1,78 @@
+/**
+ * The relay's command executor: one try per command (the workflow owns retries), the command's
+ * deadline as every wait's budget, evidence stored before each write, and undo by that evidence
+ * only: against an in-memory driver for the sequences, and against each emulated BMC end to end.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedfishEmulator, type Flavour, type RedfishEmulator } from "../../lab/redfish-emulator";
+import { startRedfishEmulator, type Flavour, type RedfishEmulator, type SystemSnapshot } from "../../lab/redfish-emulator";
+import type { BmcEvidence, Claim } from "../../lib/bmc/claims";
 import type { BmcDriver, BmcEndpoint, ClearResult, PendingSettings, PowerState } from "../../lib/bmc/driver";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
 import { SanbootError } from "../../lib/errors";
+import type { CommandBody } from "../../lib/relay/protocol";
 import type { BmcCredential } from "../../relay/config";
-import { CommandExecutor, resolveEndpoint } from "../../relay/executor";
+import { CommandExecutor, resolveEndpoint, type RunContext } from "../../relay/executor";
 import { backoffDelay, systemClock, type Clock } from "../../relay/timing";
 import { FakeBmcDriver, bmc, iscsiSpec } from "./doubles";
 
 const A = "https://10.0.0.5";
 
-/** A clock whose sleeps return at once and advance time, recording each delay. */
-function steppingClock(): Clock & { slept: number[] } {
-  let t = 1_000_000;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    random: () => 0.5,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
+function fixedClock(t = 1_000_000): Clock {
+  return { now: () => t, random: () => 0.5, sleep: async () => {} };
 }
 
 function executor(driver: FakeBmcDriver, creds: Record<string, BmcCredential> = { lab: { username: "u", password: "p" } }) {
-  const clock = steppingClock();
-  const ex = new CommandExecutor({ driver, credentials: new Map(Object.entries(creds)), clock, attempts: 3 });
-  return { ex, clock };
+  return new CommandExecutor({ driver, credentials: new Map(Object.entries(creds)), clock: fixedClock() });
+}
+
+/** A context whose evidence store records every checkpoint, in order with the driver calls. */
+function recording(driver: FakeBmcDriver, extra: Partial<RunContext> = {}): RunContext & { stored: BmcEvidence[] } {
+  const stored: BmcEvidence[] = [];
+  return {
+    stored,
+    record: async (e) => {
+      stored.push(e);
+      driver.calls.push({ method: "record" as keyof BmcDriver, address: "", system_id: "", args: [], endpoint: {} as BmcEndpoint, start: Date.now() });
+    },
+    ...extra,
+  };
 }
 
 const unreachable = () => new SanbootError("BMC_UNREACHABLE", "reset", { retryable: true });
+const powerOn = (extra: Partial<Extract<CommandBody, { type: "power_on" }>> = {}): CommandBody => ({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi", san_targets: ["iqn.t"], ...extra });
 
 describe("command executor", () => {
-  it("retries a retryable fault with growing delays and succeeds when the BMC recovers", async () => {
+  it("tries once: a retryable fault is reported as such for the workflow to retry", async () => {
     const driver = new FakeBmcDriver();
-    let fails = 2;
     driver.impl.configureIscsiBoot = async () => {
-      if (fails-- > 0) throw unreachable();
-      return { changed: false, function_uri: "/f" };
+      throw unreachable();
     };
-    const { ex, clock } = executor(driver);
-    const out = await ex.execute({ type: "configure_san_boot", bmc: bmc(A), iscsi: iscsiSpec() });
-    expect(out).toEqual({ ok: true, result: { changed: false, function_uri: "/f" } });
-    expect(clock.slept).toHaveLength(2);
-    expect(clock.slept[1]!).toBeGreaterThan(clock.slept[0]!);
+    const out = await executor(driver).execute({ type: "configure_san_boot", bmc: bmc(A), iscsi: iscsiSpec() });
+    expect(out).toEqual({ ok: false, error: { code: "BMC_UNREACHABLE", message: "reset", retryable: true } });
+    expect(driver.calls.map((c) => c.method)).toEqual(["configureIscsiBoot"]);
   });
 
-  it("does not retry a fault that is not retryable", async () => {
+  it("reports what configure wrote, with the evidence stored before it", async () => {
     const driver = new FakeBmcDriver();
-    driver.impl.setSanBootOverride = async () => {
-      throw new SanbootError("BMC_AUTH_FAILED", "401 from BMC");
-    };
-    const { ex } = executor(driver);
-    const out = await ex.execute({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
-    expect(out).toEqual({ ok: false, error: { code: "BMC_AUTH_FAILED", message: "401 from BMC", retryable: false } });
-    expect(driver.calls.map((c) => c.method)).toEqual(["setSanBootOverride"]);
+    const ctx = recording(driver);
+    const out = await executor(driver).execute({ type: "configure_san_boot", bmc: bmc(A), iscsi: iscsiSpec() }, ctx);
+    expect(out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "function", action: "written" }], evidence: { claims: [{ kind: "nic_iscsi" }] } } });
+    expect(ctx.stored.at(-1)!.claims[0]!.kind).toBe("nic_iscsi");
   });
 
   it("reports anything that is not a SanbootError as INTERNAL, retryable, without its message", async () => {
     const driver = new FakeBmcDriver();
-    driver.impl.powerOff = async () => {
+    driver.impl.getPowerState = async () => {
       throw new TypeError("cannot read properties of undefined (reading 'password=hunter2')");
     };
-    const { ex } = executor(driver);
-    const out = await ex.execute({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A) });
+    const evidence: BmcEvidence = { claims: [], power: { before: "Off", reset_at: "2026-12-01T00:00:00Z" } };
+    const out = await executor(driver).execute({ type: "clear_san_boot", bmc: bmc(A), evidence });
     expect(out).toEqual({ ok: false, error: { code: "INTERNAL", message: "internal error", retryable: true } });
-    expect(driver.calls).toHaveLength(1);
-  });
-
-  it("asks the power state before retrying powerOn, so a lost answer never restarts the server twice", async () => {
-    const driver = new FakeBmcDriver();
-    driver.impl.powerOn = async () => {
-      driver.power = "On"; // the BMC acted, but the answer was lost
-      throw unreachable();
-    };
-    const { ex } = executor(driver);
-    const out = await ex.execute({ type: "power_on", boot_override: "once", bmc: bmc(A), boot_mode: "uefi" });
-    expect(out).toEqual({ ok: true, result: {} });
-    expect(driver.calls.map((c) => c.method)).toEqual(["setSanBootOverride", "powerOn", "getPowerState"]);
-  });
-
-  it("does not stretch await_power_on past its timeout by retrying BMC_POWER_TIMEOUT", async () => {
-    const driver = new FakeBmcDriver();
-    driver.impl.waitForPowerOn = async () => {
-      throw new SanbootError("BMC_POWER_TIMEOUT", "still Off", { retryable: true });
-    };
-    const { ex } = executor(driver);
-    const out = await ex.execute({ type: "await_power_on", bmc: bmc(A), timeout_seconds: 90 });
-    expect(out).toMatchObject({ ok: false, error: { code: "BMC_POWER_TIMEOUT", retryable: true } });
-    expect(driver.calls).toHaveLength(1);
-    expect(driver.calls[0]!.args).toEqual([90_000]);
   });
 
   it("answers BMC_CREDENTIALS_MISSING without calling the BMC", async () => {
     const driver = new FakeBmcDriver();
-    const { ex } = executor(driver, {});
-    const out = await ex.execute({ type: "clear_san_boot", protocol: "iscsi", bmc: bmc(A, "1", "rack-7") });
+    const out = await executor(driver, {}).execute({ type: "clear_san_boot", bmc: bmc(A, "1", "rack-7"), evidence: { claims: [] } });
     expect(out).toEqual({
       ok: false,
       error: { code: "BMC_CREDENTIALS_MISSING", message: 'relay has no credentials for credentials_ref "rack-7"', retryable: false },
@@ -114,6 +89,145 @@ describe("command executor", () => {
     expect(resolveEndpoint(bmc(A, "1", "lax"), store).tls).toEqual({ insecure: true });
     expect(resolveEndpoint({ ...bmc(A, "1", "strict"), tls: { verify: false } }, store).tls).toMatchObject({ insecure: true });
   });
+
+  it("gives every driver call the command's deadline (less a margin to report) and the lease's signal", async () => {
+    const driver = new FakeBmcDriver();
+    const lease = new AbortController();
+    const deadline = new Date(1_000_000 + 600_000).toISOString();
+    await executor(driver).execute({ type: "await_power_on", bmc: bmc(A), deadline_at: deadline }, { signal: lease.signal });
+    const ep = driver.calls[0]!.endpoint;
+    expect(ep.budget!.deadline).toBe(1_000_000 + 600_000 - 10_000);
+    expect(ep.budget!.signal).toBe(lease.signal);
+  });
+});
+
+describe("power_on", () => {
+  it("records the power state, then the override claim, then resets, then records the reset", async () => {
+    const driver = new FakeBmcDriver();
+    const ctx = recording(driver);
+    const out = await executor(driver).execute(powerOn(), ctx);
+    expect(out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "override" }, { kind: "power", action: "powered on" }] } });
+    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState", "record", "setSanBootOverride", "record", "powerOn", "record"]);
+    expect(ctx.stored[0]!.power).toEqual({ before: "Off", marks: {} });
+    expect(ctx.stored.at(-1)!.power!.reset_at).toBeDefined();
+  });
+
+  it("run again after a reset it recorded (a lost result), does not reset the server twice", async () => {
+    const driver = new FakeBmcDriver();
+    const checkpoint: BmcEvidence = { claims: [], power: { before: "Off", reset_at: "2026-12-01T10:00:00.000Z" } };
+    const out = await executor(driver).execute(powerOn(), { checkpoint });
+    expect(out).toMatchObject({ ok: true, result: { changed: false, reset_at: checkpoint.power!.reset_at } });
+    expect(driver.calls).toEqual([]);
+  });
+
+  it("writes nothing when the service cannot store the evidence", async () => {
+    const driver = new FakeBmcDriver();
+    const out = await executor(driver).execute(powerOn(), {
+      record: async () => {
+        throw new SanbootError("RELAY_TIMEOUT", "the service did not store the command's evidence", { retryable: true });
+      },
+    });
+    expect(out).toMatchObject({ ok: false, error: { code: "RELAY_TIMEOUT", retryable: true } });
+    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState"]);
+  });
+});
+
+/** The fake driver plus the settings and power-settle ports, recorded in the same call list. */
+class SettlingDriver extends FakeBmcDriver {
+  awaitImpl: (p: PendingSettings) => Promise<void> = async () => {};
+  awaitSettingsApplied(ep: BmcEndpoint, p: PendingSettings): Promise<void> {
+    this.calls.push({ method: "awaitSettingsApplied" as keyof BmcDriver, address: ep.address, system_id: ep.system_id, args: [p.settings_uri], endpoint: ep, start: Date.now() });
+    return this.awaitImpl(p);
+  }
+  async waitForPowerOff(ep: BmcEndpoint): Promise<PowerState> {
+    this.calls.push({ method: "waitForPowerOff" as keyof BmcDriver, address: ep.address, system_id: ep.system_id, args: [], endpoint: ep, start: Date.now() });
+    return "Off";
+  }
+}
+
+const staged = (apply_time = "OnReset"): PendingSettings => ({ resource_uri: "/f", settings_uri: "/f/Settings", apply_time });
+const nicClaim: Claim = { kind: "nic_iscsi", uri: "/f", wrote: { "iSCSIBoot.PrimaryTargetName": "iqn.t" }, before: { "iSCSIBoot.PrimaryTargetName": null }, secrets: [], identity: ["iSCSIBoot.PrimaryTargetName"] };
+const overrideClaim: Claim = { kind: "boot_override", uri: "/s", wrote: { "Boot.BootSourceOverrideTarget": "RemoteDrive" }, before: { "Boot.BootSourceOverrideTarget": "Pxe" }, secrets: [], identity: ["Boot.BootSourceOverrideTarget"] };
+const deployed: BmcEvidence = { claims: [nicClaim, overrideClaim], power: { before: "Off", reset_at: "2026-12-01T10:00:00.000Z" } };
+
+/** undoSanBoot answers `first`, then (the check after applying) `then`. */
+function undoes(driver: FakeBmcDriver, first: ClearResult, then: ClearResult = { changed: false, changes: [] }) {
+  let n = 0;
+  driver.impl.undoSanBoot = async () => (n++ === 0 ? first : then);
+}
+
+describe("clear_san_boot", () => {
+  const clear = (evidence: BmcEvidence): CommandBody => ({ type: "clear_san_boot", bmc: bmc(A), evidence });
+  const restored = { changed: true, changes: [{ kind: "function" as const, uri: "/f", action: "restored" }] };
+
+  it("without evidence touches nothing: no power, no PATCH", async () => {
+    const driver = new SettlingDriver();
+    driver.power = "On";
+    expect(await executor(driver).execute(clear({ claims: [] }))).toEqual({ ok: true, result: { changed: false, changes: [] } });
+    expect(driver.calls).toEqual([]);
+  });
+
+  it("after configure only (a rollback before power_on), puts the function back and leaves power as it was", async () => {
+    const driver = new SettlingDriver();
+    driver.power = "On";
+    undoes(driver, restored);
+    const out = await executor(driver).execute(clear({ claims: [nicClaim] }));
+    expect(out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "function" }] } });
+    expect(driver.calls.map((c) => c.method)).toEqual(["undoSanBoot"]);
+    expect(driver.power).toBe("On");
+  });
+
+  it("after a deploy: powers off what it powered on, puts the function and the override back", async () => {
+    const driver = new SettlingDriver();
+    driver.power = "On";
+    undoes(driver, restored);
+    const out = await executor(driver).execute(clear(deployed));
+    expect(out).toMatchObject({ ok: true, result: { changed: true } });
+    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState", "powerOff", "waitForPowerOff", "undoSanBoot", "restoreBootOverride"]);
+    expect((out as unknown as { result: { changes: unknown[] } }).result.changes).toEqual([
+      { kind: "power", uri: "1", action: "On -> Off" },
+      { kind: "function", uri: "/f", action: "restored" },
+      { kind: "override", uri: "/s", action: "restored" },
+    ]);
+  });
+
+  it("applies an undo staged for the next reset with its override off, checks nothing of ours is left, then puts the override back", async () => {
+    const driver = new SettlingDriver();
+    undoes(driver, { ...restored, pending: [staged()] });
+    const out = await executor(driver).execute(clear(deployed));
+    expect(out).toMatchObject({ ok: true, result: { changed: true } });
+    expect(driver.calls.map((c) => c.method)).toEqual([
+      "getPowerState", "waitForPowerOff", "undoSanBoot", "disableBootOverride",
+      "getPowerState", "powerOn", "awaitSettingsApplied", "powerOff", "waitForPowerOff",
+      "undoSanBoot", "restoreBootOverride",
+    ]);
+  });
+
+  it("waits for an Immediate undo without a reset", async () => {
+    const driver = new SettlingDriver();
+    undoes(driver, { ...restored, pending: [staged("Immediate")] });
+    expect(await executor(driver).execute(clear(deployed))).toMatchObject({ ok: true });
+    expect(driver.calls.map((c) => c.method)).not.toContain("powerOn");
+    expect(driver.calls.map((c) => c.method)).toContain("awaitSettingsApplied");
+  });
+
+  it("powers the system off again and reports BMC_SETTINGS_FAILED when the staged undo failed to apply", async () => {
+    const driver = new SettlingDriver();
+    undoes(driver, { ...restored, pending: [staged()] });
+    driver.awaitImpl = async () => {
+      throw new SanbootError("BMC_SETTINGS_FAILED", "BMC reported settings /f/Settings failed: Base.1.8.SettingsFailed");
+    };
+    const out = await executor(driver).execute(clear(deployed));
+    expect(out).toMatchObject({ ok: false, error: { code: "BMC_SETTINGS_FAILED", message: expect.stringMatching(/SettingsFailed/) } });
+    expect(driver.calls.map((c) => c.method).slice(-3)).toEqual(["awaitSettingsApplied", "powerOff", "waitForPowerOff"]);
+    expect(driver.power).toBe("Off");
+  });
+
+  it("reports BMC_SETTINGS_FAILED when ours is still there after the undo applied", async () => {
+    const driver = new SettlingDriver();
+    undoes(driver, { ...restored, pending: [staged()] }, { ...restored, pending: [staged()] });
+    expect(await executor(driver).execute(clear(deployed))).toMatchObject({ ok: false, error: { code: "BMC_SETTINGS_FAILED", message: expect.stringMatching(/still holds/) } });
+  });
 });
 
 describe("backoff", () => {
@@ -127,84 +241,7 @@ describe("backoff", () => {
   });
 });
 
-/** The fake driver plus the settings and power-settle ports, recorded in the same call list. */
-class SettlingDriver extends FakeBmcDriver {
-  awaitImpl: (p: PendingSettings) => Promise<void> = async () => {};
-  awaitSettingsApplied(ep: BmcEndpoint, p: PendingSettings, timeoutMs: number): Promise<void> {
-    this.calls.push({ method: "awaitSettingsApplied" as keyof BmcDriver, address: ep.address, system_id: ep.system_id, args: [p.settings_uri, timeoutMs], endpoint: ep, start: Date.now() });
-    return this.awaitImpl(p);
-  }
-  async waitForPowerOff(ep: BmcEndpoint): Promise<PowerState> {
-    this.calls.push({ method: "waitForPowerOff" as keyof BmcDriver, address: ep.address, system_id: ep.system_id, args: [], endpoint: ep, start: Date.now() });
-    return "Off";
-  }
-}
-
-const staged = (apply_time = "OnReset"): PendingSettings => ({ resource_uri: "/f", settings_uri: "/f/Settings", apply_time });
-
-/** clearIscsiBoot answers `first`, then (the check after applying) `then`. */
-function clears(driver: FakeBmcDriver, first: ClearResult, then: ClearResult = { changed: false }) {
-  let n = 0;
-  driver.impl.clearIscsiBoot = async () => (n++ === 0 ? first : then);
-}
-
-describe("clear_san_boot", () => {
-  const clear = { type: "clear_san_boot" as const, protocol: "iscsi" as const, bmc: bmc(A), mac_address: "aa:bb:cc:dd:ee:ff" };
-
-  it("applies a clear staged for the next reset: power on, wait until applied, power off, check nothing is left", async () => {
-    const driver = new SettlingDriver();
-    clears(driver, { changed: true, pending: [staged()] });
-    const { ex } = executor(driver);
-    const out = await ex.execute(clear);
-    expect(out).toEqual({ ok: true, result: { changed: true, applied: ["/f/Settings"] } });
-    expect(driver.calls.map((c) => c.method)).toEqual([
-      "powerOff", "clearIscsiBoot", "clearBootOverride",
-      "waitForPowerOff", "powerOn", "awaitSettingsApplied", "powerOff", "waitForPowerOff",
-      "clearIscsiBoot",
-    ]);
-  });
-
-  it("waits for an Immediate clear without a reset", async () => {
-    const driver = new SettlingDriver();
-    clears(driver, { changed: true, pending: [staged("Immediate")] });
-    const { ex } = executor(driver);
-    expect(await ex.execute(clear)).toMatchObject({ ok: true });
-    expect(driver.calls.map((c) => c.method)).not.toContain("powerOn");
-    expect(driver.calls.map((c) => c.method)).toContain("awaitSettingsApplied");
-  });
-
-  it("cycles no power when the clear is in force at once, nor when it finds nothing to clear", async () => {
-    for (const answer of [{ changed: true }, { changed: false }]) {
-      const driver = new SettlingDriver();
-      clears(driver, answer);
-      const { ex } = executor(driver);
-      expect(await ex.execute(clear)).toEqual({ ok: true, result: answer });
-      expect(driver.calls.map((c) => c.method)).toEqual(["powerOff", "clearIscsiBoot", "clearBootOverride", "waitForPowerOff"]);
-    }
-  });
-
-  it("powers the system off again and reports BMC_SETTINGS_FAILED when the staged clear failed to apply", async () => {
-    const driver = new SettlingDriver();
-    clears(driver, { changed: true, pending: [staged()] });
-    driver.awaitImpl = async () => {
-      throw new SanbootError("BMC_SETTINGS_FAILED", "BMC reported settings /f/Settings failed: Base.1.8.SettingsFailed");
-    };
-    const { ex } = executor(driver);
-    const out = await ex.execute(clear);
-    expect(out).toMatchObject({ ok: false, error: { code: "BMC_SETTINGS_FAILED", message: expect.stringMatching(/SettingsFailed/) } });
-    expect(driver.calls.map((c) => c.method).slice(-2)).toEqual(["awaitSettingsApplied", "powerOff"]);
-    expect(driver.power).toBe("Off");
-  });
-
-  it("reports BMC_REJECTED when the target is still there after the settings applied", async () => {
-    const driver = new SettlingDriver();
-    clears(driver, { changed: true, pending: [staged()] }, { changed: true, pending: [staged()] });
-    const { ex } = executor(driver);
-    expect(await ex.execute(clear)).toMatchObject({ ok: false, error: { code: "BMC_REJECTED", message: expect.stringMatching(/still holds/) } });
-  });
-});
-
-describe("clear_san_boot against each emulated BMC", () => {
+describe("a whole deploy and undeploy through the executor, against each emulated BMC", () => {
   let emu: RedfishEmulator;
   const driver = new RedfishDriver({ timeoutMs: 3_000, pollIntervalMs: 10, taskTimeoutMs: 2_000, settingsApplyTimeoutMs: 5_000 });
 
@@ -216,39 +253,50 @@ describe("clear_san_boot against each emulated BMC", () => {
     await emu.close();
   });
 
+  /** What a user compares: every function (secrets aside), the override, power. */
+  const state = (s: SystemSnapshot) => ({
+    PowerState: s.PowerState,
+    Boot: s.Boot,
+    functions: s.functions.map((f) => ({ ...f, iSCSIBoot: { ...f.iSCSIBoot, CHAPSecret: null, MutualCHAPSecret: null }, pending: null, settingsMessages: undefined })),
+    hpe: s.hpeIscsi ? { initiatorName: s.hpeIscsi.initiatorName, sources: s.hpeIscsi.sources.map((a) => ({ ...a, iSCSIChapSecret: null, UEFIDevicePath: null })) } : null,
+  });
+
   let n = 0;
   it.each<[Flavour, number]>([
     ["generic", 0],
     ["generic-settings", 0],
     ["dell", 2],
     ["hpe", 2],
-  ])("%s: leaves the system off with no target in force after %i resets; run again, sends nothing", async (flavour, resets) => {
+  ])("%s: ends with the system as it was found, after %i resets to apply the undo; run again, sends nothing", async (flavour, cycle) => {
     const id = `ex-${flavour}-${++n}`;
-    const mac = `02:00:5e:88:00:${n.toString(16).padStart(2, "0")}`;
-    emu.addSystem({ id, mac, flavour, powerState: "Off" });
+    emu.addSystem({ id, flavour, powerState: "Off" });
     const target = { ...bmc(emu.url, id), driver: "auto" as const };
-    const ep = { address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } };
-    const spec = { ...iscsiSpec(), mac_address: mac };
-    await driver.configureIscsiBoot(ep, spec);
-    await driver.setSanBootOverride(ep, "uefi");
-    await driver.powerOn(ep);
-    await driver.waitForBoot(ep, 3_000);
+    const ex = new CommandExecutor({ driver, credentials: new Map([["lab", { username: "admin", password: "password", ca: emu.caPem }]]), clock: systemClock });
+    const found = emu.system(id);
+    let evidence: BmcEvidence = { claims: [] };
+    const run = async (body: CommandBody) => {
+      const out = await ex.execute(body, { record: async (e) => void (evidence = e) });
+      expect(out).toMatchObject({ ok: true });
+      return (out as { result: Record<string, unknown> }).result;
+    };
+    const spec = { ...iscsiSpec(), mac_address: undefined };
+    delete (spec as { mac_address?: string }).mac_address;
+    await run({ type: "configure_san_boot", bmc: target, iscsi: spec, evidence });
+    await run({ type: "power_on", bmc: target, boot_mode: "uefi", boot_override: "once", san_targets: [spec.targets[0]!.name], evidence });
+    expect(await run({ type: "await_power_on", bmc: target, evidence })).toMatchObject({ boot_confirmed: true });
     const name = spec.targets[0]!.name;
+    expect(emu.system(id).boots.at(-1)!.iscsi.some((i) => i.iscsiBoot.PrimaryTargetName === name)).toBe(true);
 
     const before = emu.system(id);
-    const ex = new CommandExecutor({ driver, credentials: new Map([["lab", { username: "admin", password: "password", ca: emu.caPem }]]), clock: systemClock, settingsTimeoutMs: 5_000 });
-    const out = await ex.execute({ type: "clear_san_boot", protocol: "iscsi", bmc: target, mac_address: mac });
-    expect(out).toMatchObject({ ok: true, result: { changed: true } });
+    const result = await run({ type: "clear_san_boot", bmc: target, evidence });
+    expect(result).toMatchObject({ changed: true });
     const after = emu.system(id);
-    expect(after.PowerState).toBe("Off");
-    // the powerOff that starts undeploy, then the cycle that applies a staged clear
-    expect(after.resetCount - before.resetCount).toBe(1 + resets);
-    expect(after.functions.some((f) => f.iSCSIBoot.PrimaryTargetName === name || JSON.stringify(f.pending ?? {}).includes(name))).toBe(false);
-    expect(JSON.stringify(after.hpeIscsi ?? {})).not.toContain(name);
-    expect(after.Boot.BootSourceOverrideEnabled).toBe("Disabled");
+    // the power off that starts undeploy, then the cycle that applies a staged undo
+    expect(after.resetCount - before.resetCount).toBe(1 + cycle);
+    expect(state(after)).toEqual(state(found));
 
-    const again = await ex.execute({ type: "clear_san_boot", protocol: "iscsi", bmc: target, mac_address: mac });
-    expect(again).toEqual({ ok: true, result: { changed: false } });
+    const again = await ex.execute({ type: "clear_san_boot", bmc: target, evidence });
+    expect(again).toEqual({ ok: true, result: { changed: false, changes: [] } });
     expect(emu.system(id).patchCount).toBe(after.patchCount);
     expect(emu.system(id).resetCount).toBe(after.resetCount);
   });

@@ -50,7 +50,7 @@ function command(site: string, id = newId()): CommandRecord {
       node_id: null,
       step: "power_on",
       attempt: 1,
-      body: { type: "power_on", boot_override: "once", boot_mode: "uefi", bmc: { driver: "redfish", address: "https://127.0.0.1:1", system_id: "s", credentials_ref: "c", tls: { verify: true } } },
+      body: { type: "power_on", boot_override: "once", san_targets: [], boot_mode: "uefi", bmc: { driver: "redfish", address: "https://127.0.0.1:1", system_id: "s", credentials_ref: "c", tls: { verify: true } } },
     },
     now,
   );

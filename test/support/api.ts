@@ -1,4 +1,5 @@
 /** A caller of the sanboot API over HTTP, as an operator's script would be. */
+import type { SystemSnapshot } from "../../lab/redfish-emulator";
 import { request } from "undici";
 import { afterAll, beforeAll } from "vitest";
 import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack, type LocalStackOptions } from "../../lab/local-stack";
@@ -63,10 +64,15 @@ export function cinderAdmin(stack: LocalStack): CinderAdmin {
 
 let mac = 0x10;
 /** Adds a system to the BMC emulator and enrolls it as a node. */
-export async function enrollLabNode(stack: LocalStack, api: Api, extra: Record<string, unknown> = {}): Promise<{ nodeId: string; systemId: string; mac: string }> {
+/** Enrolls a node at a fresh lab system; `found` is that system as it was before sanboot touched it. */
+export async function enrollLabNode(
+  stack: LocalStack,
+  api: Api,
+  extra: Record<string, unknown> = {},
+): Promise<{ nodeId: string; systemId: string; mac: string; found: SystemSnapshot }> {
   const systemId = `sys-${Math.random().toString(36).slice(2, 10)}`;
   const m = `02:00:5e:00:${(mac >> 8).toString(16).padStart(2, "0")}:${(mac++ & 0xff).toString(16).padStart(2, "0")}`;
-  stack.bmc.addSystem({ id: systemId, mac: m, powerState: "Off" });
+  const found = stack.bmc.addSystem({ id: systemId, mac: m, powerState: "Off" });
   const res = await api.post("/v1/nodes", {
     name: systemId,
     site: LAB_SITE,
@@ -76,7 +82,7 @@ export async function enrollLabNode(stack: LocalStack, api: Api, extra: Record<s
     ...extra,
   });
   if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${res.text}`);
-  return { nodeId: res.body.node_id, systemId, mac: m };
+  return { nodeId: res.body.node_id, systemId, mac: m, found };
 }
 
 /**

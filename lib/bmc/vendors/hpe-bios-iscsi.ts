@@ -1,15 +1,16 @@
 /**
  * HPE iLO: reading and writing the BIOS UEFI iSCSI initiator (`Bios/iScsi` and its settings
- * object) with the generic write policy. The decisions are in hpe-ilo.ts.
+ * object) as a claimed place (redfish-san-targets.ts). The decisions are in hpe-ilo.ts.
  */
 import { SanbootError } from "../../errors";
-import type { ClearResult, ConfigureResult, PendingSettings, SanBootSnapshot, SanIscsiSpec } from "../driver";
+import { stillOurs, type Claim } from "../claims";
+import type { ConfigureResult, SanIscsiSpec, WriteGuard } from "../driver";
 import { getResource, type Found } from "../redfish-discovery";
 import { settingsFailures, writeTarget, type MessageSummary } from "../redfish-settings";
-import type { SanContext } from "../redfish-san-targets";
+import { writePlace, type PlaceReader, type SanContext } from "../redfish-san-targets";
 import { linkOf, type ComputerSystem, type SettingsAnnotation } from "../redfish-types";
 import { contains } from "../redfish-writer";
-import { chooseNicSource, iscsiLinkOf, overrideHints, pendingIscsi, planClear, planIscsi, type HpeIscsi } from "./hpe-ilo";
+import { chooseNicSource, claimedAttempts, iscsiLinkOf, overrideHints, pendingIscsi, placeAttempts, planIscsi, type HpeIscsi } from "./hpe-ilo";
 
 /** The `Bios/iScsi` URI of the system, when its BIOS has a UEFI iSCSI initiator. */
 export async function findBiosIscsi(ctx: SanContext, system: Found<ComputerSystem>): Promise<string | undefined> {
@@ -18,76 +19,53 @@ export async function findBiosIscsi(ctx: SanContext, system: Found<ComputerSyste
   return iscsiLinkOf((await ctx.w.t.get(biosUri)).body);
 }
 
-interface IscsiView {
-  view: HpeIscsi;
-  resource: HpeIscsi & { "@Redfish.Settings"?: SettingsAnnotation };
-  settingsUri: string;
-  settings: HpeIscsi;
-  etag: string | undefined;
-}
-
-async function read(ctx: SanContext, uri: string): Promise<IscsiView> {
-  const resource = (await getResource<IscsiView["resource"]>(ctx.w.t, uri)).body;
+/** The initiator in force and as its settings object will make it; writes go to the settings object. */
+export const readBiosIscsi: PlaceReader = async (ctx, uri) => {
+  const resource = (await getResource<HpeIscsi & { "@Redfish.Settings"?: SettingsAnnotation }>(ctx.w.t, uri)).body;
   const target = writeTarget(uri, resource["@Redfish.Settings"]);
   if (!target.deferred) {
     throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: ${uri} publishes no settings object to write`);
   }
   const settings = await getResource<HpeIscsi>(ctx.w.t, target.uri);
-  return { view: pendingIscsi(resource, settings.body), resource, settingsUri: target.uri, settings: settings.body, etag: settings.etag };
-}
+  // BIOS settings apply at the next POST, whatever the settings object says about apply times.
+  return {
+    now: resource as Record<string, unknown>,
+    will: pendingIscsi(resource, settings.body) as Record<string, unknown>,
+    target: { ...target, applyTime: undefined },
+    etag: settings.etag,
+  };
+};
 
-export async function configureBiosIscsi(ctx: SanContext, uri: string, spec: SanIscsiSpec, iscsiMacs: string[]): Promise<ConfigureResult> {
+export async function configureBiosIscsi(ctx: SanContext, uri: string, spec: SanIscsiSpec, iscsiMacs: string[], guard: WriteGuard): Promise<ConfigureResult> {
   if (spec.network.mode === "static" && spec.network.vlan_id !== undefined) {
     throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: the UEFI iSCSI initiator takes no VLAN; tag the NIC port instead`);
   }
-  const key = (i: number) => `${new URL(ctx.w.ep.address).origin}|${uri}#${i}`;
-  const digest = ctx.secrets.digest(
-    spec.auth.method === "None" ? null : spec.auth.secret,
-    spec.auth.method === "MutualCHAP" ? spec.auth.mutual_secret : null,
+  const prior = guard.prior.claims.find((c) => c.kind === "hpe_bios_iscsi" && c.uri === uri);
+  const written = await writePlace(
+    ctx,
+    "hpe_bios_iscsi",
+    uri,
+    readBiosIscsi,
+    (v) => {
+      const view = v.will as HpeIscsi;
+      const nic = chooseNicSource(view.iSCSINicSources, iscsiMacs, spec.mac_address?.replace(/[^0-9a-fA-F]/g, "").toLowerCase());
+      if (!nic) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: no UEFI iSCSI NIC source for ${spec.mac_address ?? "the first iSCSI port"}`);
+      const placed = placeAttempts(view, spec.targets.length, prior ? claimedAttempts(Object.keys(prior.wrote)) : []);
+      if (!placed) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: all ${view.iSCSISources?.length ?? 0} UEFI iSCSI attempts are in use`);
+      const secretsKnown = prior !== undefined && prior.secrets.length > 0 && stillOurs(view, prior);
+      const plan = planIscsi(view, spec, nic, placed, secretsKnown);
+      if (Object.keys(plan.values).length === 0 && Object.keys(plan.secrets).length === 0) return null;
+      return plan;
+    },
+    guard,
   );
-  let previous: SanBootSnapshot | undefined;
-  let placed: number[] = [];
-  let settingsUri = "";
-  const reply = await ctx.w.patchFresh(async () => {
-    const v = await read(ctx, uri);
-    settingsUri = v.settingsUri;
-    const nic = chooseNicSource(v.view.iSCSINicSources, iscsiMacs, spec.mac_address?.replace(/[^0-9a-fA-F]/g, "").toLowerCase());
-    if (!nic) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: no UEFI iSCSI NIC source for ${spec.mac_address ?? "the first iSCSI port"}`);
-    const plan = planIscsi(uri, v.view, spec, nic, (i) => ctx.secrets.known(key(i), v.etag, digest));
-    if ("missing" in plan) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: ${plan.missing}`);
-    previous = plan.previous;
-    placed = plan.placed;
-    return plan.body ? { uri: v.settingsUri, body: plan.body, etag: v.etag } : null;
-  });
-  if (!reply) return { changed: false, function_uri: uri };
-  const etag = (await ctx.w.t.get(settingsUri)).etag;
-  for (const i of placed) ctx.secrets.remember(key(i), etag, digest);
-  // BIOS settings apply at the next POST, whatever the answer says.
-  const pending = (await ctx.w.settle(reply, { uri: settingsUri, applyTime: undefined, deferred: true, resourceUri: uri })) ?? {
-    resource_uri: uri,
-    settings_uri: settingsUri,
-    apply_time: "OnReset",
+  return {
+    changed: written !== null,
+    function_uri: uri,
+    ...(written ? { claim: written.claim } : {}),
+    // BIOS settings apply at the next POST, whatever the answer says.
+    ...(written ? { pending: written.pending ?? { resource_uri: uri, settings_uri: (await readBiosIscsi(ctx, uri)).target.uri, apply_time: "OnReset" } } : {}),
   };
-  return { changed: true, function_uri: uri, ...(previous ? { previous } : {}), pending };
-}
-
-/**
- * Frees our attempts (or puts `previous` back). The BIOS applies it at the next POST, so a clear
- * that sent something is pending; so is one that found the clear already staged but not in force.
- */
-export async function clearBiosIscsi(ctx: SanContext, uri: string, previous: SanBootSnapshot | undefined): Promise<ClearResult> {
-  const snap = previous?.kind === "hpe_bios_iscsi" && previous.resource_uri === uri ? previous : undefined;
-  let last: IscsiView | undefined;
-  const reply = await ctx.w.patchFresh(async () => {
-    const v = (last = await read(ctx, uri));
-    const body = planClear(v.view, snap);
-    return body ? { uri: v.settingsUri, body, etag: v.etag } : null;
-  });
-  const v = last!;
-  const base: PendingSettings = { resource_uri: uri, settings_uri: v.settingsUri, apply_time: "OnReset" };
-  if (reply) return { changed: true, pending: [(await ctx.w.settle(reply, { uri: v.settingsUri, applyTime: undefined, deferred: true, resourceUri: uri })) ?? base] };
-  const staged = !contains(v.resource, v.settings) && planClear(v.resource, snap) !== null;
-  return staged ? { changed: false, pending: [base] } : { changed: false };
 }
 
 export interface BiosIscsiState {
@@ -96,11 +74,13 @@ export interface BiosIscsiState {
   failures: MessageSummary[];
 }
 
-export async function biosIscsiState(ctx: SanContext, uri: string): Promise<BiosIscsiState> {
-  const v = await read(ctx, uri);
+/** What our claimed attempts offer the override, whether what we staged is still waiting, and failures. */
+export async function biosIscsiState(ctx: SanContext, claim: Claim): Promise<BiosIscsiState> {
+  const resource = (await getResource<HpeIscsi & { "@Redfish.Settings"?: SettingsAnnotation }>(ctx.w.t, claim.uri)).body;
+  const v = await readBiosIscsi(ctx, claim.uri);
   return {
-    hints: overrideHints(v.view),
-    pending: !contains(v.resource, v.settings),
-    failures: settingsFailures(v.resource["@Redfish.Settings"]),
+    hints: overrideHints(resource, claimedAttempts(Object.keys(claim.wrote))),
+    pending: !contains(v.now, v.will),
+    failures: settingsFailures(resource["@Redfish.Settings"]),
   };
 }

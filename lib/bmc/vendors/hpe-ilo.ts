@@ -13,7 +13,8 @@
  * spec's MAC to it by the order of the system's iSCSI-capable NetworkDeviceFunctions (the BIOS
  * enumerates NicBoot sources in that order): an assumption to check on each server generation.
  */
-import type { SanBootSnapshot, SanIscsiSpec } from "../driver";
+import { sameValue } from "../claims";
+import type { SanIscsiSpec } from "../driver";
 import type { Manager, ServiceRoot } from "../redfish-types";
 import { hasOem } from "./dell-idrac";
 
@@ -74,36 +75,7 @@ export function desiredAttempts(spec: SanIscsiSpec, nicSource: string): Attempt[
   });
 }
 
-/** A freed attempt: disabled, no target, no credentials. */
-export const FREED: Attempt = {
-  iSCSIAttemptName: null,
-  iSCSIConnection: "Disabled",
-  iSCSITargetName: null,
-  iSCSITargetIpAddress: null,
-  iSCSILUN: null,
-  iSCSIAuthenticationMethod: "None",
-  iSCSIChapUsername: null,
-  iSCSIReverseChapUsername: null,
-};
-
-function same(field: string, current: Value | undefined, wanted: Value): boolean {
-  if (blank(current) && blank(wanted)) return true;
-  if (field === "iSCSITargetName" && typeof current === "string" && typeof wanted === "string") return current.toLowerCase() === wanted.toLowerCase();
-  if (field === "iSCSILUN" || field === "iSCSITargetTcpPort") return String(current) === String(wanted);
-  return current === wanted;
-}
-
-/** The readable fields that differ; secrets join any change, or go alone when not vouched for. */
-export function diffAttempt(current: Attempt | undefined, wanted: Attempt, secretKnown: boolean): Attempt {
-  const out: Attempt = {};
-  for (const [k, v] of Object.entries(wanted)) {
-    if ((SECRETS as readonly string[]).includes(k)) continue;
-    if (!same(k, current?.[k], v)) out[k] = v;
-  }
-  const unverifiable = !secretKnown && SECRETS.some((s) => !blank(wanted[s]));
-  if (Object.keys(out).length > 0 || unverifiable) for (const s of SECRETS) if (s in wanted) out[s] = wanted[s] ?? null;
-  return out;
-}
+const same = (field: string, current: Value | undefined, wanted: Value) => sameValue(`iSCSISources.0.${field}`, current, wanted);
 
 /** The resource as it will be once its settings object applies (element-wise for the attempts). */
 export function pendingIscsi(resource: HpeIscsi, settings: HpeIscsi): HpeIscsi {
@@ -118,19 +90,21 @@ export function pendingIscsi(resource: HpeIscsi, settings: HpeIscsi): HpeIscsi {
   };
 }
 
-const instanceOf = (a: Attempt, i: number) => (typeof a.iSCSIAttemptInstance === "number" ? a.iSCSIAttemptInstance : i + 1);
+const isOurs = (a: Attempt, i?: number) => (i === undefined ? String(a.iSCSIAttemptName ?? "").startsWith("sanboot-") : a.iSCSIAttemptName === ours(i));
 
 /**
- * For each wanted attempt, the array index it goes to: the attempt already named for it, else a
- * free one (no target, not ours). Undefined when all attempts are taken.
+ * For each wanted attempt, the array index it goes to: the one an earlier run of this request
+ * claimed, else the attempt already named for it, else a free one (no target, not named by
+ * sanboot). Undefined when all attempts are taken.
  */
-export function placeAttempts(view: HpeIscsi, count: number): number[] | undefined {
+export function placeAttempts(view: HpeIscsi, count: number, claimed: number[] = []): number[] | undefined {
   const sources = view.iSCSISources ?? [];
   const taken = new Set<number>();
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
-    let at = sources.findIndex((a) => a.iSCSIAttemptName === ours(i));
-    if (at < 0) at = sources.findIndex((a, j) => !taken.has(j) && blank(a.iSCSITargetName) && !String(a.iSCSIAttemptName ?? "").startsWith("sanboot-"));
+    let at = claimed[i] ?? -1;
+    if (at < 0 || at >= sources.length) at = sources.findIndex((a, j) => !taken.has(j) && isOurs(a, i));
+    if (at < 0) at = sources.findIndex((a, j) => !taken.has(j) && blank(a.iSCSITargetName) && !isOurs(a));
     if (at < 0) return undefined;
     taken.add(at);
     out.push(at);
@@ -139,73 +113,56 @@ export function placeAttempts(view: HpeIscsi, count: number): number[] | undefin
 }
 
 export interface HpePlan {
-  body: Record<string, unknown> | null;
-  /** what the changed attempts (and the initiator name) held, when a readable value changes */
-  previous: SanBootSnapshot | undefined;
-  /** array indexes of our attempts */
-  placed: number[];
+  /** readable paths → values */
+  values: Record<string, Value>;
+  /** write-only paths → values */
+  secrets: Record<string, string>;
+  /** the paths that make the attempts ours */
+  identity: string[];
 }
 
-/** The PATCH for the settings object (null: in place already), given which attempts hold known secrets. */
-export function planIscsi(uri: string, view: HpeIscsi, spec: SanIscsiSpec, nicSource: string, secretKnown: (index: number) => boolean): HpePlan | { missing: string } {
+/** What the initiator and our attempts must hold (paths); secrets sent with any change, or when not vouched for. */
+export function planIscsi(view: HpeIscsi, spec: SanIscsiSpec, nicSource: string, placed: number[], secretsKnown: boolean): HpePlan {
   const wanted = desiredAttempts(spec, nicSource);
-  const placed = placeAttempts(view, wanted.length);
-  if (!placed) return { missing: `all ${view.iSCSISources?.length ?? 0} UEFI iSCSI attempts are in use` };
   const sources = view.iSCSISources ?? [];
-  const patch: Attempt[] = sources.map(() => ({}));
-  let readable = false;
+  const values: Record<string, Value> = {};
+  const secrets: Record<string, string> = {};
+  const identity: string[] = [];
+  if (!same("iSCSITargetName", view.iSCSIInitiatorName ?? null, spec.initiator_name)) values.iSCSIInitiatorName = spec.initiator_name;
   placed.forEach((at, i) => {
-    const readableDiff = diffAttempt(sources[at], wanted[i]!, true);
-    if (Object.keys(readableDiff).length > 0) readable = true;
-    patch[at] = diffAttempt(sources[at], wanted[i]!, secretKnown(at));
-  });
-  // A secondary attempt from an earlier multipath configuration that this spec no longer has.
-  sources.forEach((a, at) => {
-    if (!placed.includes(at) && String(a.iSCSIAttemptName ?? "").startsWith("sanboot-")) {
-      patch[at] = { ...FREED };
-      readable = true;
+    const want = wanted[i]!;
+    for (const [k, v] of Object.entries(want)) {
+      if ((SECRETS as readonly string[]).includes(k)) continue;
+      if (!same(k, sources[at]?.[k], v)) values[`iSCSISources.${at}.${k}`] = v;
     }
+    identity.push(`iSCSISources.${at}.iSCSIAttemptName`, `iSCSISources.${at}.iSCSITargetName`);
   });
-  const body: Record<string, unknown> = {};
-  const nameDiffers = !same("iSCSITargetName", view.iSCSIInitiatorName ?? null, spec.initiator_name);
-  if (nameDiffers) body.iSCSIInitiatorName = spec.initiator_name;
-  if (patch.some((p) => Object.keys(p).length > 0)) body.iSCSISources = trimTail(patch);
-  const changedIdx = patch.flatMap((p, i) => (Object.keys(p).length > 0 ? [i] : []));
-  const previous: SanBootSnapshot | undefined =
-    readable || nameDiffers
-      ? {
-          kind: "hpe_bios_iscsi",
-          resource_uri: uri,
-          initiator_name: view.iSCSIInitiatorName ?? null,
-          attempts: changedIdx.map((i) => ({ instance: instanceOf(sources[i]!, i), values: readableOf(sources[i]!) })),
-        }
-      : undefined;
-  return { body: Object.keys(body).length > 0 ? body : null, previous, placed };
+  if (Object.keys(values).length > 0 || !secretsKnown) {
+    placed.forEach((at, i) => {
+      for (const s of SECRETS) if (typeof wanted[i]![s] === "string") secrets[`iSCSISources.${at}.${s}`] = wanted[i]![s] as string;
+    });
+  }
+  return { values, secrets, identity: [...identity, "iSCSIInitiatorName"] };
 }
 
-/** The PATCH that frees our attempts, or with `previous` puts back what they held. */
-export function planClear(view: HpeIscsi, previous?: Extract<SanBootSnapshot, { kind: "hpe_bios_iscsi" }>): Record<string, unknown> | null {
+/** Target names and applied device paths of the attempts a claim wrote: what the UefiTarget override must name. */
+export function overrideHints(view: HpeIscsi, attempts: number[]): string[] {
   const sources = view.iSCSISources ?? [];
-  const patch: Attempt[] = sources.map(() => ({}));
-  sources.forEach((a, i) => {
-    const before = previous?.attempts.find((p) => p.instance === instanceOf(a, i));
-    const wanted = before ? before.values : String(a.iSCSIAttemptName ?? "").startsWith("sanboot-") ? FREED : undefined;
-    if (!wanted) return;
-    const diff = diffAttempt(a, wanted, true);
-    if (Object.keys(diff).length > 0) patch[i] = { ...diff, iSCSIChapSecret: null, iSCSIReverseChapSecret: null };
-  });
-  const body: Record<string, unknown> = {};
-  if (patch.some((p) => Object.keys(p).length > 0)) body.iSCSISources = trimTail(patch);
-  if (previous && !same("iSCSITargetName", view.iSCSIInitiatorName ?? null, previous.initiator_name)) body.iSCSIInitiatorName = previous.initiator_name;
-  return Object.keys(body).length > 0 ? body : null;
-}
-
-/** Target names and applied device paths of our attempts: what the UefiTarget override must name. */
-export function overrideHints(view: HpeIscsi): string[] {
-  return (view.iSCSISources ?? [])
-    .filter((a) => String(a.iSCSIAttemptName ?? "").startsWith("sanboot-") && a.iSCSIConnection !== "Disabled")
+  return attempts
+    .map((i) => sources[i])
+    .filter((a): a is Attempt => a !== undefined && a.iSCSIConnection !== "Disabled" && isOurs(a))
     .flatMap((a) => [a.UEFIDevicePath, a.iSCSITargetName])
     .filter((v): v is string => typeof v === "string" && v.length > 0);
+}
+
+/** The attempt indexes a claim's paths name. */
+export function claimedAttempts(paths: string[]): number[] {
+  const out = new Set<number>();
+  for (const p of paths) {
+    const m = /^iSCSISources\.(\d+)\./.exec(p);
+    if (m) out.add(Number(m[1]));
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 /** The NIC source for the spec's MAC: the same position among the iSCSI-capable functions' MACs. */
@@ -214,17 +171,4 @@ export function chooseNicSource(sources: string[] | undefined, iscsiMacs: string
   if (mac === undefined) return sources[0];
   const i = iscsiMacs.indexOf(mac);
   return i >= 0 ? sources[i] : undefined;
-}
-
-function readableOf(a: Attempt): Attempt {
-  const out: Attempt = {};
-  for (const [k, v] of Object.entries(a)) if (!(SECRETS as readonly string[]).includes(k) && k !== "UEFIDevicePath" && k !== "StructuredBootString") out[k] = v;
-  return out;
-}
-
-/** Trailing `{}` carry nothing; shorter arrays are easier on iLO's parser. */
-function trimTail(patch: Attempt[]): Attempt[] {
-  let end = patch.length;
-  while (end > 0 && Object.keys(patch[end - 1]!).length === 0) end--;
-  return patch.slice(0, end);
 }

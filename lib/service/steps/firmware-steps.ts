@@ -1,11 +1,13 @@
 /**
  * Steps carried out by the firmware function, each through one relay command: program the SAN
  * boot target (iSCSI on the NIC function, or Fibre Channel boot targets on the HBA), boot, watch
- * it come up, and undo (power off, put back what the function held, clear the override).
+ * it come up, and undo (by the evidence of what those commands wrote: power off what sanboot
+ * powered on, put back what it changed, the override as power_on found it).
  */
 import type { Deps } from "../../deps";
 import { SanbootError } from "../../errors";
 import type { CommandBody } from "../../relay/protocol";
+import type { BmcEvidence } from "../../bmc/claims";
 import type { BootRequestRecord, NodeRecord } from "../../store/records";
 import type { StepImpl } from "./step";
 import { viaRelay } from "./relay-step";
@@ -18,7 +20,7 @@ function portalParts(portal: string): { address: string; port: number } {
   return { address: m[1]!, port: Number(m[2]) };
 }
 
-export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps: Deps): Promise<CommandBody> {
+export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps: Deps, evidence: BmcEvidence): Promise<CommandBody> {
   const t = req.target;
   if (!t) throw new SanbootError("INTERNAL", "configure_firmware ran without a Cinder target");
   if (t.driver_volume_type === "fibre_channel") {
@@ -28,8 +30,10 @@ export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps
       bmc: node.bmc,
       fc: {
         ...(node.fc_wwpn ? { wwpn: node.fc_wwpn } : {}),
+        boot_mode: node.boot_mode,
         targets: wwns.slice(0, 8).map((w, i) => ({ wwpn: w, lun: String(t.lun), priority: i })),
       },
+      evidence,
     };
   }
   const secret = t.auth_password_sealed ? await deps.secrets.open(t.auth_password_sealed) : null;
@@ -44,31 +48,39 @@ export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps
       auth: t.auth_method === "CHAP" && secret !== null ? { method: "CHAP", username: t.auth_username ?? "", secret } : { method: "None" },
       boot_mode: node.boot_mode,
     },
+    evidence,
   };
 }
 
-export const configureFirmware: StepImpl = (deps, req, node) =>
+/** What a UEFI device path for the SAN device names: the target IQNs, or the storage ports' WWPNs. */
+function sanTargetsOf(req: BootRequestRecord): string[] {
+  const t = req.target;
+  if (!t) return [];
+  return t.driver_volume_type === "fibre_channel" ? t.wwns : t.paths.map((p) => p.iqn);
+}
+
+export const configureFirmware: StepImpl = (deps, req, node) => viaRelay(deps, req, "configure_firmware", (evidence) => sanBootBody(req, node, deps, evidence));
+
+export const powerOn: StepImpl = (deps, req, node) =>
+  viaRelay(deps, req, "power_on", (evidence) => ({
+    type: "power_on",
+    bmc: node.bmc,
+    boot_mode: node.boot_mode,
+    boot_override: node.boot_override ?? "once",
+    san_targets: sanTargetsOf(req),
+    evidence,
+  }));
+
+export const awaitBoot: StepImpl = (deps, req, node) =>
   viaRelay(
     deps,
     req,
-    "configure_firmware",
-    () => sanBootBody(req, node, deps),
-    // Keep the first snapshot: a retried configure finds its own target and reports none.
-    (result) => (req.firmware_previous == null && result.previous && typeof result.previous === "object" ? { firmware_previous: result.previous as Record<string, unknown> } : {}),
+    "await_boot",
+    (evidence) => ({ type: "await_power_on", bmc: node.bmc, evidence }),
+    (result) => ({
+      boot_confirmed: result.boot_confirmed === true,
+      boot_evidence: typeof result.boot_evidence === "string" ? result.boot_evidence : null,
+    }),
   );
 
-export const powerOn: StepImpl = (deps, req, node) =>
-  viaRelay(deps, req, "power_on", () => ({ type: "power_on", bmc: node.bmc, boot_mode: node.boot_mode, boot_override: node.boot_override ?? "once" }));
-
-export const awaitBoot: StepImpl = (deps, req, node) =>
-  viaRelay(deps, req, "await_boot", () => ({ type: "await_power_on", bmc: node.bmc, timeout_seconds: deps.config.SANBOOT_POWER_ON_TIMEOUT_SECONDS }));
-
-export const clearFirmware: StepImpl = (deps, req, node) =>
-  viaRelay(deps, req, "clear_firmware", () => ({
-    type: "clear_san_boot",
-    bmc: node.bmc,
-    protocol: req.protocol,
-    ...(node.mac_address ? { mac_address: node.mac_address } : {}),
-    ...(node.fc_wwpn ? { wwpn: node.fc_wwpn } : {}),
-    ...(req.firmware_previous ? { previous: req.firmware_previous } : {}),
-  }));
+export const clearFirmware: StepImpl = (deps, req, node) => viaRelay(deps, req, "clear_firmware", (evidence) => ({ type: "clear_san_boot", bmc: node.bmc, evidence }));
