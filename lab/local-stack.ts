@@ -9,6 +9,7 @@ import { generateSiteKeyPair, parseSitePrivateKey } from "../lib/relay/site-seal
 import { RedfishDriver } from "../lib/bmc/redfish-driver";
 import { sha256Hex } from "../lib/ids";
 import { startRelayAgent, type RelayAgent } from "../relay/agent";
+import type { BmcCredential } from "../relay/config";
 import { startCinderEmulator } from "./cinder-emulator/server";
 import { startKmsEmulator, type KmsEmulator } from "./kms-emulator";
 import { startDynalite, type RunningStore } from "./dynalite";
@@ -36,6 +37,8 @@ export interface LocalStackOptions {
   relayConcurrency?: number;
   env?: Record<string, string>;
   overrides?: Partial<Deps>;
+  /** more BMC logins for the relay (credentials_ref → login), for nodes at BMCs other than the lab's */
+  extraCredentials?: Record<string, BmcCredential>;
   /**
    * run the sweeper every this many ms, as the schedule does on AWS (every minute) and `npm start`
    * does (every few seconds): retries after a failure wait for it. Off by default, so tests that
@@ -98,7 +101,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     },
     overrides: opts.overrides,
   });
-  const credentials = { [LAB_CREDENTIALS_REF]: { username: "admin", password: "password", ca: bmc.caPem } };
+  const credentials: Record<string, BmcCredential> = { [LAB_CREDENTIALS_REF]: { username: "admin", password: "password", ca: bmc.caPem }, ...opts.extraCredentials };
   const relays: RelayAgent[] = [];
   const startRelay: LocalStack["startRelay"] = (r = {}) => {
     const agent = startRelayAgent({

@@ -195,6 +195,8 @@ export class CommandExecutor {
     if (prior?.reset_at) {
       return { changed: false, changes: [], reset_at: prior.reset_at, evidence: evidence.current, note: "already reset by an earlier run of this step" };
     }
+    // A system that cannot boot the SAN device is refused before anything is recorded or written.
+    await d.checkSanBootCapability(ep, body.boot_mode);
     const status = d.getBootStatus ? await d.getBootStatus(ep) : { power_state: await d.getPowerState(ep), marks: {} };
     await evidence.record({ claims: [], power: { before: prior?.before ?? status.power_state, marks: status.marks } });
     const override = await d.setSanBootOverride(ep, { mode: body.boot_mode, persistence: body.boot_override, targets: body.san_targets }, evidence);

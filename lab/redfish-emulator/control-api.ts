@@ -27,6 +27,7 @@ const systemSpec = z.strictObject({
   weakEtags: z.boolean().optional(),
   flavour: z.enum(["generic", "generic-settings", "dell", "hpe"]).optional(),
   fcPorts: z.number().int().min(0).max(8).optional(),
+  converged: z.boolean().optional(),
   applyTimes: z.array(z.string()).optional(),
 });
 

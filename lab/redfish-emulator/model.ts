@@ -74,6 +74,11 @@ export interface SystemSpec {
   flavour?: Flavour;
   /** Fibre Channel HBA ports (one adapter, functions with WWPNs and no MAC); default 0 */
   fcPorts?: number;
+  /**
+   * the iSCSI NIC's ports are converged (Ethernet, iSCSI and FibreChannel capable, with WWPNs):
+   * their personality (`NetDevFuncType`) may be switched to FibreChannel, as the BMC lists
+   */
+  converged?: boolean;
   /** SupportedApplyTimes of settings objects (default per flavour) */
   applyTimes?: string[];
 }
@@ -96,6 +101,7 @@ export interface FcState {
 /** What a settings object holds until it applies. */
 export interface PendingChanges {
   bootMode?: string;
+  netDevFuncType?: string;
   iscsiBoot?: IscsiBootValues;
   bootTargets?: FcBootTarget[];
 }
@@ -138,6 +144,8 @@ export interface FunctionState {
   id: string;
   adapterId: string;
   netDevFuncType: string;
+  /** the personalities a PATCH may set (`NetDevFuncType@Redfish.AllowableValues`); absent: read-only */
+  netDevFuncTypes?: string[];
   capabilities: string[];
   bootModes: string[];
   bootMode: string;
@@ -268,6 +276,7 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
       id: `FC.Slot.${slot + 4}-${n}-1`,
       adapterId: `FC.Slot.${slot + 4}`,
       netDevFuncType: "FibreChannel",
+      netDevFuncTypes: ["Disabled", "FibreChannel"],
       capabilities: ["FibreChannel"],
       bootModes: ["Disabled", "FibreChannel"],
       bootMode: "Disabled",
@@ -284,6 +293,15 @@ export function createSystem(spec: SystemSpec, index: number): SystemState {
   const embeddedMac = macFor(0x20, index, 1);
   const operator = spec.operatorConfig ?? true;
   const slotPorts = [port(1), port(2)];
+  if (spec.converged) {
+    slotPorts.forEach((p, i) => {
+      const wwn = (kind: number) => [kind, 0x00, 0x00, 0x0e, 0x1e, (index >> 8) & 0xff, index & 0xff, i + 1].map(hex2).join(":");
+      p.capabilities = ["Ethernet", "iSCSI", "FibreChannel"];
+      p.netDevFuncTypes = ["Ethernet", "FibreChannel"];
+      p.bootModes = ["Disabled", "PXE", "iSCSI", "FibreChannel"];
+      p.fc = { permanentWwpn: wwn(0x10), permanentWwnn: wwn(0x20), wwpn: wwn(0x10), wwnn: wwn(0x20), wwnSource: "ConfiguredLocally", bootTargets: [] };
+    });
+  }
   if (operator) {
     // An operator's own iSCSI boot set up on port 2 (not booting it now): not sanboot's to touch.
     slotPorts[1]!.iscsiBoot = {

@@ -84,6 +84,7 @@ function checkBoot(
 export interface FunctionChanges {
   iscsi: IscsiBootValues;
   bootMode: string | undefined;
+  netDevFuncType?: string | undefined;
   mac: string | undefined;
   bootTargets: FcBootTarget[] | undefined;
 }
@@ -97,6 +98,7 @@ export function checkFunctionPatch(fn: FunctionState, body: Record<string, unkno
 export function applyFunctionChanges(fn: FunctionState, c: FunctionChanges): void {
   Object.assign(fn.iscsiBoot, c.iscsi);
   if (c.bootMode !== undefined) fn.bootMode = c.bootMode;
+  if (c.netDevFuncType !== undefined) fn.netDevFuncType = c.netDevFuncType;
   if (c.mac !== undefined) fn.mac = c.mac;
   if (c.bootTargets !== undefined && fn.fc) fn.fc.bootTargets = c.bootTargets;
   fn.version += 1;
@@ -111,9 +113,16 @@ export function parseFunctionPatch(
   let bootMode: string | undefined;
   let mac: string | undefined;
   let bootTargets: FcBootTarget[] | undefined;
+  let netDevFuncType: string | undefined;
   for (const [key, value] of Object.entries(body)) {
     if (isAnnotation(key)) continue;
     switch (key) {
+      case "NetDevFuncType":
+        if (!fn.netDevFuncTypes) problems.push(msg.propertyNotWritable(key));
+        else if (typeof value !== "string") problems.push(msg.propertyValueTypeError(key, value));
+        else if (!fn.netDevFuncTypes.includes(value)) problems.push(msg.propertyValueNotInList(key, value));
+        else netDevFuncType = value;
+        break;
       case "BootMode":
         if (typeof value !== "string") problems.push(msg.propertyValueTypeError(key, value));
         else if (!fn.bootModes.includes(value)) problems.push(msg.propertyValueNotInList(key, value));
@@ -142,11 +151,11 @@ export function parseFunctionPatch(
           }
         break;
       default:
-        problems.push(FUNCTION_READ_ONLY.has(key) || key === "NetDevFuncType" ? msg.propertyNotWritable(key) : msg.propertyUnknown(key));
+        problems.push(FUNCTION_READ_ONLY.has(key) ? msg.propertyNotWritable(key) : msg.propertyUnknown(key));
     }
   }
   if (problems.length > 0) return { ok: false, messages: problems };
-  return { ok: true, changes: { iscsi, bootMode, mac, bootTargets } };
+  return { ok: true, changes: { iscsi, bootMode, mac, bootTargets, netDevFuncType } };
 }
 
 const WWN = /^([0-9A-Fa-f]{2}[:-]){7}([0-9A-Fa-f]{2})$/;

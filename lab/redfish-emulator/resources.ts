@@ -191,6 +191,7 @@ export function functionSettings(s: SystemState, f: FunctionState): Body {
     Id: "Settings",
     Name: `Pending settings of ${f.id}`,
     ...(p?.bootMode !== undefined ? { BootMode: p.bootMode } : {}),
+    ...(p?.netDevFuncType !== undefined ? { NetDevFuncType: p.netDevFuncType } : {}),
     ...(iscsi ? { iSCSIBoot: iscsi } : {}),
     ...(p?.bootTargets ? { FibreChannel: { BootTargets: p.bootTargets } } : {}),
   };
@@ -245,11 +246,12 @@ export function networkDeviceFunction(s: SystemState, f: FunctionState): Body {
     Id: f.id,
     Name: `Network Device Function ${f.id}`,
     NetDevFuncType: f.netDevFuncType,
-    "NetDevFuncType@Redfish.AllowableValues": f.fc ? ["Disabled", "FibreChannel"] : ["Disabled", "Ethernet"],
+    ...(f.netDevFuncTypes ? { "NetDevFuncType@Redfish.AllowableValues": f.netDevFuncTypes } : {}),
     NetDevFuncCapabilities: f.capabilities,
     DeviceEnabled: true,
     BootMode: f.bootMode,
     "BootMode@Redfish.AllowableValues": f.bootModes,
+    ...(f.mac && f.fc ? { Ethernet: { MACAddress: f.mac, PermanentMACAddress: f.permanentMac, MTUSize: 1500 } } : {}),
     ...(f.fc
       ? {
           FibreChannel: {

@@ -47,6 +47,7 @@ export function stageFunction(sys: SystemState, fn: FunctionState, settingsUri: 
       const p = (fn.pending ??= {});
       if (Object.keys(c.iscsi).length > 0) p.iscsiBoot = { ...(p.iscsiBoot ?? {}), ...c.iscsi };
       if (c.bootMode !== undefined) p.bootMode = c.bootMode;
+      if (c.netDevFuncType !== undefined) p.netDevFuncType = c.netDevFuncType;
       if (c.bootTargets !== undefined) p.bootTargets = c.bootTargets;
       settings.version += 1;
       settings.messages = [];
@@ -97,7 +98,7 @@ function applyFunction(fn: FunctionState, fail: boolean): boolean {
     s.messages = [{ ...msg.settingsFailed(props.join(", ")), Severity: "Critical" }];
     return true;
   }
-  applyFunctionChanges(fn, { iscsi: p.iscsiBoot ?? {}, bootMode: p.bootMode, mac: undefined, bootTargets: p.bootTargets });
+  applyFunctionChanges(fn, { iscsi: p.iscsiBoot ?? {}, bootMode: p.bootMode, mac: undefined, bootTargets: p.bootTargets, netDevFuncType: p.netDevFuncType });
   s.messages = [{ ...msg.success(), Severity: "OK" }];
   return true;
 }

@@ -210,7 +210,8 @@ export function claimFor(
   identityOrder: readonly string[],
 ): Claim {
   const before: Record<string, JsonValue> = {};
-  for (const path of Object.keys(changes)) before[path] = valueAt(view, path) ?? null;
+  // An unset list is put back as an empty one (a BMC takes [] for "none"; a PATCH cannot make a property absent).
+  for (const path of Object.keys(changes)) before[path] = valueAt(view, path) ?? (path.endsWith("BootTargets") ? [] : null);
   const written = Object.keys(changes);
   const identity = identityOrder.filter((p) => written.includes(p) && !isBlank(p, changes[p]));
   return { kind, uri, wrote: { ...changes }, before, secrets: [...secrets], identity: identity.length > 0 ? identity : written };

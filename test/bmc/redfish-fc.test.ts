@@ -112,3 +112,27 @@ describe("configureFcBoot / undoSanBoot", () => {
     expect(lab.emu.system(id).Boot.UefiTargetBootSourceOverride).toMatch(/FibreEx\(0x500A098288E2B9B1,/);
   });
 });
+
+describe("a converged port (Ethernet, iSCSI and FC capable)", () => {
+  it("is no FC port while Ethernet-typed; named by WWPN, is switched to FibreChannel (the BMC allows it) and switched back on undo", async () => {
+    const { id, ep, guard } = system({ fcPorts: 0, converged: true });
+    expect((await driver.readFcInventory(ep)).ports).toEqual([]);
+    const port = lab.emu.system(id).functions.find((f) => f.fc && !f.foreign && f.netDevFuncType === "Ethernet" && !f.iSCSIBoot.PrimaryTargetName)!;
+    const before = lab.emu.system(id).functions.find((f) => f.id === port.id);
+    const out = await driver.configureFcBoot(ep, { wwpn: port.fc!.wwpn, targets }, guard);
+    expect(out).toMatchObject({ changed: true, function_uri: port.uri, claim: { wrote: { NetDevFuncType: "FibreChannel", BootMode: "FibreChannel" }, before: { NetDevFuncType: "Ethernet" } } });
+    expect(lab.emu.system(id).functions.find((f) => f.id === port.id)).toMatchObject({ netDevFuncType: "FibreChannel", bootMode: "FibreChannel" });
+    expect((await driver.readFcInventory(ep)).ports.map((p) => p.function_uri)).toEqual([port.uri]);
+
+    await driver.undoSanBoot(ep, guard.evidence.claims);
+    expect(lab.emu.system(id).functions.find((f) => f.id === port.id)).toEqual(before);
+  });
+
+  it("is refused, writing nothing, where the BMC does not list FibreChannel among its personalities", async () => {
+    const { id, ep, guard } = system({ fcPorts: 0 });
+    const nic = lab.emu.system(id).functions.find((f) => f.capabilities.includes("iSCSI") && !f.foreign)!;
+    await expect(driver.configureFcBoot(ep, { wwpn: "2100000000000099", targets }, guard)).rejects.toMatchObject({ code: "BMC_CAPABILITY_MISSING" });
+    expect(lab.emu.system(id).functions.find((f) => f.id === nic.id)!.netDevFuncType).toBe("Ethernet");
+    expect(lab.emu.system(id).patchCount).toBe(0);
+  });
+});

@@ -1,4 +1,6 @@
 import { X509Certificate } from "node:crypto";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -126,6 +128,41 @@ describe("RedfishTransport", () => {
     expect(err.message).toContain("Base.1.8.PropertyValueNotInList");
     expect(err.message).toContain("Base.1.8.PropertyUnknown");
     expect(err.details.map((d) => d.field)).toEqual(["#/Boot/BootSourceOverrideTarget", "#/Boot/Bogus"]);
+  });
+
+  it("keeps a body that is not Redfish JSON in the error, cut short, and without the password", async () => {
+    const tls = ensureLabTls(emu.tlsDir);
+    const proxyish = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
+      res.writeHead(400, { "content-type": "text/html" }).end(`<html><body><h1>Bad Request</h1><p>login ${PASSWORD} refused by the front end; ${"x".repeat(600)}</p></body></html>`);
+    });
+    await new Promise<void>((r) => proxyish.listen(0, "127.0.0.1", () => r()));
+    try {
+      const ep = endpoint({ address: `https://127.0.0.1:${(proxyish.address() as AddressInfo).port}` });
+      const err = await failure(transport(ep).get("/redfish/v1/Systems"));
+      expect(err.code).toBe("BMC_REJECTED");
+      expect(err.message).toMatch(/answered 400 to GET \/redfish\/v1\/Systems: Bad Request login \*\*\* refused by the front end/);
+      expect(err.message).not.toContain(PASSWORD);
+      expect(err.message).not.toContain("<");
+      expect(err.message.length).toBeLessThan(500);
+    } finally {
+      proxyish.closeAllConnections();
+      proxyish.close();
+    }
+  });
+
+  it("ends a call at the caller's deadline, and at once when the caller's work is abandoned", async () => {
+    emu.setFaults("tr-1", { latencyMs: 600 });
+    try {
+      const soon = await failure(transport(endpoint({ budget: { deadline: Date.now() + 150 } }), 10_000).get("/redfish/v1/Systems/tr-1"));
+      expect(soon).toMatchObject({ code: "BMC_UNREACHABLE", retryable: true });
+      expect(soon.message).toMatch(/timed out after 1\d\d ms/);
+      const lease = new AbortController();
+      const call = transport(endpoint({ budget: { deadline: Date.now() + 10_000, signal: lease.signal } }), 10_000).get("/redfish/v1/Systems/tr-1");
+      setTimeout(() => lease.abort(), 50);
+      expect((await failure(call)).code).toBe("LEASE_LOST");
+    } finally {
+      emu.clearFaults("tr-1");
+    }
   });
 
   it("never follows a link to another host with the credentials", async () => {

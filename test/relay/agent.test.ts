@@ -80,6 +80,7 @@ describe("relay agent", () => {
 
     await eventually(() => service.results.length === 3);
     expect(driver.calls.map((c) => [c.method, ...c.args])).toEqual([
+      ["checkSanBootCapability", "bios"],
       ["getPowerState"],
       ["setSanBootOverride", { mode: "bios", persistence: "once", targets: [] }],
       ["powerOn"],
@@ -103,9 +104,9 @@ describe("relay agent", () => {
     expect(driver.maxActive).toBe(2);
     const onA = driver.calls.filter((c) => c.address.startsWith(A));
     // a2 starts only after every call of a1 ended.
-    const a1End = Math.max(...onA.slice(0, 3).map((c) => c.end!));
-    expect(onA.slice(3).every((c) => c.start >= a1End)).toBe(true);
-    expect(onA.map((c) => c.method)).toEqual(["getPowerState", "setSanBootOverride", "powerOn", "getPowerState", "powerOff"]);
+    const a1End = Math.max(...onA.slice(0, 4).map((c) => c.end!));
+    expect(onA.slice(4).every((c) => c.start >= a1End)).toBe(true);
+    expect(onA.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "setSanBootOverride", "powerOn", "getPowerState", "powerOff"]);
     // B ran while A was busy.
     const b = driver.calls.find((c) => c.address === B)!;
     expect(b.start).toBeLessThan(a1End);
@@ -362,7 +363,7 @@ describe("relay agent", () => {
     service.enqueue(cmd);
 
     await eventually(() => service.resultFor(cmd.command_id));
-    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState", "setSanBootOverride", "powerOn"]);
+    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "setSanBootOverride", "powerOn"]);
     expect(logs().filter((l) => l.code === "STORE_UNAVAILABLE").length).toBe(3);
     expect(logs().some((l) => l.msg === "service reachable again")).toBe(true);
   });

@@ -107,7 +107,7 @@ describe("power_on", () => {
     const ctx = recording(driver);
     const out = await executor(driver).execute(powerOn(), ctx);
     expect(out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "override" }, { kind: "power", action: "powered on" }] } });
-    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState", "record", "setSanBootOverride", "record", "powerOn", "record"]);
+    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "record", "setSanBootOverride", "record", "powerOn", "record"]);
     expect(ctx.stored[0]!.power).toEqual({ before: "Off", marks: {} });
     expect(ctx.stored.at(-1)!.power!.reset_at).toBeDefined();
   });
@@ -128,7 +128,7 @@ describe("power_on", () => {
       },
     });
     expect(out).toMatchObject({ ok: false, error: { code: "RELAY_TIMEOUT", retryable: true } });
-    expect(driver.calls.map((c) => c.method)).toEqual(["getPowerState"]);
+    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState"]);
   });
 });
 
