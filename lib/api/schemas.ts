@@ -33,6 +33,8 @@ export const enrollNode = z.strictObject({
   /** the HBA port to boot from over Fibre Channel; the first FC port when absent */
   fc_wwpn: wwn.optional(),
   network: initiatorNetwork.default({ mode: "dhcp" }),
+  /** BIOS settings a SAN boot needs (HPE iSCSIPolicy, the NIC's NicBootN): allow sanboot to set them (and put them back), or refuse */
+  bios_changes: z.enum(["refuse", "allow"]).default("refuse"),
 });
 export type EnrollNodeInput = z.infer<typeof enrollNode>;
 
@@ -46,6 +48,7 @@ export const updateNode = z
     mac_address: mac.nullable(),
     fc_wwpn: wwn.nullable(),
     network: initiatorNetwork,
+    bios_changes: z.enum(["refuse", "allow"]),
   })
   .partial()
   .refine((o) => Object.keys(o).length > 0, "send at least one field to change");

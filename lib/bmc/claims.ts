@@ -16,7 +16,7 @@ import type { PowerState } from "./driver";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type ClaimKind = "nic_iscsi" | "nic_fc" | "hpe_bios_iscsi" | "boot_override";
+export type ClaimKind = "nic_iscsi" | "nic_fc" | "hpe_bios_iscsi" | "dell_bios_iscsi" | "bios_attributes" | "boot_override";
 
 export interface Claim {
   kind: ClaimKind;
@@ -30,6 +30,18 @@ export interface Claim {
   secrets: string[];
   /** the paths that must still hold what sanboot wrote for the place to be ours */
   identity: string[];
+  /** jobs (or tasks) the BMC made to apply sanboot's writes: withdrawn while they have not run */
+  jobs?: string[];
+  /**
+   * the place's `@Redfish.Settings` Time and ETag when sanboot wrote: its staged write is applied
+   * once they moved, and only messages of an apply after that are about it
+   */
+  since?: SettingsMark;
+}
+
+export interface SettingsMark {
+  time?: string;
+  etag?: string;
 }
 
 /** What power_on did to power, so undo turns off only what sanboot turned on. */
@@ -76,6 +88,8 @@ export function mergeEvidence(...parts: Array<BmcEvidence | null | undefined>): 
       Object.assign(known.wrote, c.wrote);
       known.secrets = [...new Set([...known.secrets, ...c.secrets])];
       known.identity = [...new Set([...known.identity, ...c.identity])];
+      if (c.jobs?.length) known.jobs = [...new Set([...(known.jobs ?? []), ...c.jobs])];
+      if (c.since) known.since = c.since;
     }
     if (part.power) {
       power = power

@@ -42,10 +42,10 @@
  * the only repetition is re-planning a write the BMC refused with 412, which changed nothing.
  */
 import type { IscsiBootSpec } from "../relay/protocol";
-import { mergeEvidence, type BmcEvidence, type BootMarks, type Claim } from "./claims";
+import { mergeEvidence, type BmcEvidence, type BootMarks, type Claim, type SettingsMark } from "./claims";
 
 /** Which driver a node asks for (`bmc.driver`): `redfish` is the generic one, `auto` detects. */
-export type BmcDriverSetting = "redfish" | "idrac" | "ilo" | "auto";
+export type BmcDriverSetting = "redfish" | "idrac" | "ilo" | "xcc" | "auto";
 
 export interface BmcEndpoint {
   /** base URL, https://host:port */
@@ -153,6 +153,8 @@ export interface PendingSettings {
   apply_time: string;
   /** the job (Dell) or task monitor that tracks it, from the 202's `Location` */
   task_uri?: string;
+  /** the resource's `@Redfish.Settings` Time / ETag when written: applied once they moved */
+  since?: SettingsMark;
 }
 
 /** What an undo did: `pending` lists the settings that stay staged until a reset applies them. */

@@ -17,8 +17,14 @@ export type OverrideDecision =
 
 const allows = (list: string[] | undefined, value: string) => !Array.isArray(list) || list.includes(value);
 
-/** The override paths a claim may write; the first two make the override ours. */
-export const OVERRIDE_IDENTITY = ["Boot.BootSourceOverrideTarget", "Boot.UefiTargetBootSourceOverride"] as const;
+/** The paths that make an override ours: the target, and the device it names (a path or a BootNext). */
+export const OVERRIDE_IDENTITY = ["Boot.BootSourceOverrideTarget", "Boot.UefiTargetBootSourceOverride", "Boot.BootNext"] as const;
+
+/** A UEFI boot option as `Boot.BootOptions` lists it (the DMTF way to name a boot device). */
+export interface BootOptionEntry {
+  ref: string | undefined;
+  path: string;
+}
 
 /**
  * Can this system be told to boot a SAN device in `mode`? RemoteDrive (either mode) where the BMC
@@ -31,7 +37,7 @@ export function sanBootCapability(system: ComputerSystem, mode: BootMode): { ok:
   if (!boot) return { ok: false, reason: "the system has no Boot properties, so no boot override can name the SAN device" };
   const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
   if (allows(targets, "RemoteDrive")) return { ok: true };
-  if (mode === "uefi" && allows(targets, "UefiTarget")) {
+  if (mode === "uefi" && (allows(targets, "UefiTarget") || (Array.isArray(targets) && targets.includes("UefiBootNext")))) {
     const paths = boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"];
     const options = (boot as Record<string, unknown>).BootOptions;
     if (Array.isArray(paths) || (options && typeof options === "object")) return { ok: true };
@@ -64,9 +70,11 @@ export function sanDevicePath(paths: string[] | undefined, hints: string[] = [])
 
 /**
  * RemoteDrive ("a remote drive, such as an iSCSI target") in either mode when allowed; in UEFI,
- * else UefiTarget, but only with a UefiTargetBootSourceOverride device path that names the SAN
- * device (see sanDevicePath), because UefiTarget alone says nothing about which device to boot.
- * When the BMC publishes no allowed list, RemoteDrive is tried and the BMC judges.
+ * else the UEFI boot option that names the SAN device (see sanDevicePath), from the allowed
+ * UefiTargetBootSourceOverride paths or `Boot.BootOptions`: by `BootNext` with UefiBootNext where
+ * the BMC lists it and the option has a reference, else by its path with UefiTarget (UefiTarget
+ * alone says nothing about which device to boot). When the BMC publishes no allowed list,
+ * RemoteDrive is tried and the BMC judges.
  */
 export function chooseSanOverride(
   boot: BootProperties | undefined,
@@ -74,17 +82,26 @@ export function chooseSanOverride(
   hints: string[] = [],
   /** Once: the next boot only (the default); Continuous: every boot until cleared */
   persistence: "once" | "continuous" = "once",
+  options: BootOptionEntry[] = [],
 ): OverrideDecision {
   if (!boot) return { kind: "missing", reason: "the system has no Boot properties" };
   const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
   const wanted: Record<string, string> = {};
+  const listed = (t: string) => Array.isArray(targets) && targets.includes(t);
 
   if (allows(targets, "RemoteDrive")) wanted.BootSourceOverrideTarget = "RemoteDrive";
-  else if (mode === "uefi" && allows(targets, "UefiTarget")) {
-    const path = sanDevicePath(boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"], hints);
-    if (!path) return { kind: "missing", reason: "RemoteDrive is not allowed and no UEFI boot target names the SAN device" };
-    wanted.BootSourceOverrideTarget = "UefiTarget";
-    wanted.UefiTargetBootSourceOverride = path;
+  else if (mode === "uefi" && (allows(targets, "UefiTarget") || listed("UefiBootNext"))) {
+    const paths = [...(boot["UefiTargetBootSourceOverride@Redfish.AllowableValues"] ?? []), ...options.map((o) => o.path)];
+    const path = sanDevicePath(paths, hints);
+    if (!path) return { kind: "missing", reason: "RemoteDrive is not allowed and no UEFI boot option names the SAN device" };
+    const option = options.find((o) => o.path === path && o.ref);
+    if (listed("UefiBootNext") && option) {
+      wanted.BootSourceOverrideTarget = "UefiBootNext";
+      wanted.BootNext = option.ref!;
+    } else if (allows(targets, "UefiTarget")) {
+      wanted.BootSourceOverrideTarget = "UefiTarget";
+      wanted.UefiTargetBootSourceOverride = path;
+    } else return { kind: "missing", reason: "the SAN device's boot option has no BootOptionReference for UefiBootNext, and UefiTarget is not allowed" };
   } else {
     return { kind: "missing", reason: `no boot override target for a ${mode} SAN boot is allowed (allowed: ${(targets ?? []).join(", ")})` };
   }

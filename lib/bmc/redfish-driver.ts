@@ -1,17 +1,17 @@
 /**
  * The Redfish BmcDriver: standard ComputerSystem power, boot override and BootProgress; SAN boot
- * targets (iSCSI and Fibre Channel) on NetworkDeviceFunctions; FC inventory; and the vendor
- * quirks, chosen per endpoint (the node's `bmc.driver`, else detected from the ServiceRoot or the
- * Manager): Dell iDRAC's settings objects and jobs, HPE iLO's BIOS UEFI iSCSI initiator.
+ * targets (iSCSI and Fibre Channel) on NetworkDeviceFunctions; FC inventory. What a vendor does
+ * its own way is its quirks object's (vendors/), chosen once per endpoint from the node's
+ * `bmc.driver` or the ServiceRoot / Manager: this file names no vendor.
  *
  * Policy lives here and in the modules it calls (walk links, "already done?" before every write,
- * re-read and retry on 412, follow tasks and jobs); HTTP and error translation live in the
- * transport, which passes every request for one BMC through one gate (many BMCs allow a single
- * session). The links found by walking a BMC are reused for a while (redfish-discovery-cache.ts):
- * a boot's relay commands then read only the resources they decide on.
+ * evidence before every write, re-plan on 412, follow tasks and jobs); HTTP and error translation
+ * live in the transport, which passes every request for one BMC through one gate (many BMCs allow
+ * a single session). The links found by walking a BMC are reused for a while
+ * (redfish-discovery-cache.ts): a boot's relay commands then read only the resources they decide on.
  */
 import { SanbootError } from "../errors";
-import { claimFor, patchBody, type Claim } from "./claims";
+import type { Claim } from "./claims";
 import type {
   BmcDriverSetting,
   BmcEndpoint,
@@ -32,14 +32,11 @@ import type {
 import {
   bootMarks,
   chooseResetType,
-  chooseSanOverride,
   judgeBoot,
   OS_STARTED,
-  OVERRIDE_IDENTITY,
   overrideDisable,
   overridePark,
   overrideRestore,
-  overrideValues,
   powerIntent,
   resetActionOf,
   sanBootCapability,
@@ -47,14 +44,15 @@ import {
 } from "./redfish-boot-power";
 import { findFunctionUris, findSystemUri, getResource, readFunctions, type Found } from "./redfish-discovery";
 import { DiscoveryCache } from "./redfish-discovery-cache";
-import { isIscsiCapable, macsOf } from "./redfish-san-boot";
-import { configureFc, configureIscsi, fcInventory, isStaged, mergeClears, readFunction, undoPlace, type SanContext } from "./redfish-san-targets";
-import { settingsFailures, type MessageSummary } from "./redfish-settings";
+import { canNameSanDevice, readSystem, writeOverride, writeParkedOverride, writeSanOverride } from "./redfish-override";
+import { isStaged, mergeClears, readFunction, readSettled, undoPlace } from "./redfish-places";
+import { configureFc, configureIscsi, fcInventory, iscsiRestore } from "./redfish-san-targets";
+import { appliedSince, settingsFailures, type MessageSummary } from "./redfish-settings";
 import { RedfishAgentPool, RedfishTransport } from "./redfish-transport";
 import { linkOf, type ActionInfo, type ComputerSystem, type Manager, type NetworkDeviceFunction, type ServiceRoot } from "./redfish-types";
 import { failed, RedfishWriter } from "./redfish-writer";
-import { selectVendor, vendorOfSetting, type VendorName } from "./vendor-select";
-import { biosIscsiState, configureBiosIscsi, findBiosIscsi, readBiosIscsi } from "./vendors/hpe-bios-iscsi";
+import { quirksFor, selectVendor, vendorOfSetting, type SanContext, type VendorName, type VendorQuirks } from "./vendors";
+import { biosIscsiState } from "./vendors/hpe/bios-iscsi";
 
 export interface RedfishDriverOptions {
   /** per HTTP call (default 15 000 ms) */
@@ -104,7 +102,7 @@ export class RedfishDriver implements SanbootBmcDriver {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private readonly discovery: DiscoveryCache;
-  private readonly vendors = new Map<string, { vendor: VendorName; managerUri: string | undefined }>();
+  private readonly vendors = new Map<string, { quirks: VendorQuirks; managerUri: string | undefined }>();
 
   constructor(opts: RedfishDriverOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
@@ -126,7 +124,12 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   /** Which vendor's quirks this endpoint gets (the node's setting, else detected once). */
   async vendorOf(ep: BmcEndpoint): Promise<VendorName> {
-    return (await this.sanContext(this.writer(ep))).vendor;
+    return (await this.sanContext(this.writer(ep))).quirks.name;
+  }
+
+  /** The quirks chosen for this endpoint ("Dell iDRAC10", ...), for messages and tests. */
+  async quirksOf(ep: BmcEndpoint): Promise<VendorQuirks> {
+    return (await this.sanContext(this.writer(ep))).quirks;
   }
 
   // ---- power and boot progress ----
@@ -172,19 +175,16 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   async waitForBoot(ep: BmcEndpoint, wait: BootWait = {}): Promise<BootOutcome> {
     const w = this.writer(ep);
-    let checked = false;
     let sawPreOs = false;
     return this.poll(w, wait.timeoutMs, `system ${ep.system_id} has not booted`, async () => {
       const s = await this.system(w);
       const last = s.body.BootProgress?.LastState;
       if (typeof last === "string" && last && !OS_STARTED.has(last) && last !== "None") sawPreOs = true;
       if (s.body.PowerState !== "On") return undefined;
-      if (!checked) {
-        // Settings that failed at this reset leave the old target in force: say so now, not at timeout.
-        const state = await this.sanState(w, wait.claims ?? []);
-        if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
-        checked = true;
-      }
+      // Settings that failed at this reset leave the old target in force: say so as soon as the
+      // BMC says they were applied (their Time / ETag moved), not from messages of an earlier apply.
+      const state = await this.sanState(w, wait.claims ?? []);
+      if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
       const judged = judgeBoot(s.body, wait.before, sawPreOs);
       if (judged.state === "waiting") return undefined;
       return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence: judged.evidence };
@@ -200,39 +200,32 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   async setSanBootOverride(ep: BmcEndpoint, want: OverrideWant, guard: WriteGuard): Promise<{ changed: boolean; claim?: Claim }> {
     const w = this.writer(ep);
-    let system = await this.system(w);
+    const ctx = await this.sanContext(w);
+    const system = await this.system(w);
     const uri = system.uri;
     await this.assertCapable(w, system, want.mode);
     const claims = guard.prior.claims.filter((c) => SAN_KINDS.has(c.kind));
-    const needsPath = !(system.body.Boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
     let hints = [...want.targets];
+    const needsPath = !(system.body.Boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
     if (needsPath) {
       const state = await this.sanState(w, claims);
       hints = [...state.hints, ...want.targets];
-      if (chooseSanOverride(system.body.Boot, want.mode, hints).kind === "missing" && state.pending) {
-        await this.parkOverride(w, uri, guard);
-        hints = [...(await this.applyThroughPost(w, await getResource<ComputerSystem>(w.t, uri), want.mode, claims)), ...want.targets];
+      if (state.pending && !(await canNameSanDevice(ctx, uri, want, hints))) {
+        // The device appears once our staged settings applied, which takes a POST that boots nothing.
+        await writeParkedOverride(ctx, uri, overridePark, guard);
+        hints = [...(await this.applyThroughPost(w, await getResource<ComputerSystem>(w.t, uri), want, claims)), ...want.targets];
       }
     }
-    let claim: Claim | undefined;
-    const reply = await w.patchFresh(async () => {
-      system = await getResource<ComputerSystem>(w.t, uri);
-      const decision = chooseSanOverride(system.body.Boot, want.mode, hints, want.persistence);
-      if (decision.kind === "missing") throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ep.system_id}: ${decision.reason}`);
-      if (decision.kind === "done") return null;
-      claim = claimFor("boot_override", uri, system.body, overrideValues(decision.body), [], OVERRIDE_IDENTITY);
-      await guard.record({ claims: [claim] });
-      return { uri, body: decision.body, etag: system.etag };
-    });
-    return reply ? { changed: true, ...(claim ? { claim } : {}) } : { changed: false };
+    const claim = await writeSanOverride(ctx, uri, want, hints, guard);
+    return claim ? { changed: true, claim } : { changed: false };
   }
 
   async restoreBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult> {
-    return this.writeOverride(this.writer(ep), claim, overrideRestore, "restored");
+    return writeOverride(await this.sanContext(this.writer(ep)), claim, overrideRestore, "restored");
   }
 
   async disableBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult> {
-    return this.writeOverride(this.writer(ep), claim, overrideDisable, "disabled");
+    return writeOverride(await this.sanContext(this.writer(ep)), claim, overrideDisable, "disabled");
   }
 
   // ---- SAN boot targets ----
@@ -242,17 +235,7 @@ export class RedfishDriver implements SanbootBmcDriver {
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
     await this.assertCapable(w, system, spec.boot_mode);
-    return this.withFunctions(w, system, async (fns) => {
-      const viaBios =
-        ctx.vendor === "hpe"
-          ? await this.withBiosIscsi(ctx, system, async (bios) => {
-              if (!bios) return undefined;
-              const macs = fns.filter((f) => isIscsiCapable(f.body)).map((f) => macsOf(f.body)[0] ?? "");
-              return configureBiosIscsi(ctx, bios, spec, macs, guard);
-            })
-          : undefined;
-      return viaBios ?? configureIscsi(ctx, fns, spec, guard);
-    });
+    return this.withFunctions(w, system, async (fns) => (await ctx.quirks.iscsiPlace(ctx, system, fns, spec, guard)) ?? configureIscsi(ctx, fns, spec, guard));
   }
 
   async configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec, guard: WriteGuard): Promise<ConfigureResult> {
@@ -268,8 +251,13 @@ export class RedfishDriver implements SanbootBmcDriver {
     const ctx = await this.sanContext(w);
     const parts: ClearResult[] = [];
     for (const claim of claims) {
-      if (claim.kind === "nic_iscsi" || claim.kind === "nic_fc") parts.push(await undoPlace(ctx, claim, readFunction));
-      else if (claim.kind === "hpe_bios_iscsi") parts.push(await undoPlace(ctx, claim, readBiosIscsi));
+      if (claim.kind === "nic_iscsi") parts.push(await undoPlace(ctx, claim, readFunction, iscsiRestore(ctx)));
+      else if (claim.kind === "nic_fc") parts.push(await undoPlace(ctx, claim, readFunction));
+      else if (claim.kind !== "boot_override") {
+        const undone = await ctx.quirks.undoVendorPlace(ctx, claim);
+        if (!undone) throw new SanbootError("BMC_REJECTED", `system ${w.ep.system_id}: ${ctx.quirks.label} has no ${claim.kind} place to undo at ${claim.uri}`);
+        parts.push(undone);
+      }
     }
     return mergeClears(parts);
   }
@@ -321,12 +309,7 @@ export class RedfishDriver implements SanbootBmcDriver {
     return this.withFunctions(w, system, async (fns) => fns);
   }
 
-  /** HPE's `Bios/iScsi` URI (undefined: the BIOS has no UEFI iSCSI initiator). */
-  private withBiosIscsi<R>(ctx: SanContext, system: Found<ComputerSystem>, use: (uri: string | undefined) => Promise<R>): Promise<R> {
-    return this.discovery.through(this.key(ctx.w.ep), "bios-iscsi", () => findBiosIscsi(ctx, system), use);
-  }
-
-  /** The vendor (setting, else ServiceRoot, else Manager) and the manager, once per endpoint. */
+  /** The vendor's quirks (setting, else ServiceRoot, else Manager) and the manager, once per endpoint. */
   private async sanContext(w: RedfishWriter): Promise<SanContext> {
     const setting = `${w.ep.driver ?? this.defaultSetting}`;
     const cacheKey = `${this.key(w.ep)}|${setting}`;
@@ -335,18 +318,17 @@ export class RedfishDriver implements SanbootBmcDriver {
       const system = await this.system(w);
       const managerUri = linkOf(system.body.Links?.ManagedBy?.[0]);
       const fixed = vendorOfSetting(w.ep.driver ?? this.defaultSetting);
+      const manager = managerUri ? ((await w.t.get(managerUri)).body as Manager) : undefined;
       let vendor: VendorName;
       if (fixed !== "auto") vendor = fixed;
       else {
         const root = (await w.t.get("/redfish/v1/")).body as ServiceRoot;
-        const fromRoot = selectVendor(root);
-        const manager = fromRoot === undefined && managerUri ? ((await w.t.get(managerUri)).body as Manager) : {};
-        vendor = fromRoot ?? selectVendor(root, manager) ?? "generic";
+        vendor = selectVendor(root) ?? selectVendor(root, manager ?? {}) ?? "generic";
       }
-      known = { vendor, managerUri };
+      known = { quirks: quirksFor(vendor, manager), managerUri };
       this.vendors.set(cacheKey, known);
     }
-    return { w, vendor: known.vendor, managerUri: known.managerUri };
+    return { w, quirks: known.quirks, managerUri: known.managerUri };
   }
 
   /** BMC_CAPABILITY_MISSING, before anything is written, when the system cannot SAN boot at all. */
@@ -361,20 +343,29 @@ export class RedfishDriver implements SanbootBmcDriver {
     }
   }
 
-  /** Our claimed SAN places only: override hints, whether something we wrote waits for a reset, failures. */
+  /**
+   * Our claimed SAN places only: override hints, whether something we wrote waits for a reset, and
+   * failures, counted only from an apply after our write (the settings' Time / ETag moved).
+   */
   private async sanState(w: RedfishWriter, claims: Claim[]): Promise<SanState> {
     const ctx = await this.sanContext(w);
     const state: SanState = { hints: [], pending: false, failures: [] };
     for (const claim of claims) {
       if (claim.kind === "nic_iscsi" || claim.kind === "nic_fc") {
         const view = await readFunction(ctx, claim.uri);
-        state.failures.push(...settingsFailures((view.now as unknown as NetworkDeviceFunction)["@Redfish.Settings"]));
-        if (isStaged(view)) state.pending = true;
+        const applied = appliedSince(view.now, claim.since);
+        if (applied !== false) state.failures.push(...settingsFailures((view.now as unknown as NetworkDeviceFunction)["@Redfish.Settings"]));
+        if (isStaged(view) || applied === false) state.pending = true;
       } else if (claim.kind === "hpe_bios_iscsi") {
         const hpe = await biosIscsiState(ctx, claim);
         state.hints.push(...hpe.hints);
         state.pending ||= hpe.pending;
         state.failures.push(...hpe.failures);
+      } else if (claim.kind === "dell_bios_iscsi" || claim.kind === "bios_attributes") {
+        const view = await readSettled(ctx, claim.uri, undefined);
+        const applied = appliedSince(view.now, claim.since);
+        if (applied !== false) state.failures.push(...settingsFailures(view.now["@Redfish.Settings"] as never));
+        if (isStaged(view) || applied === false) state.pending = true;
       }
     }
     return state;
@@ -385,7 +376,8 @@ export class RedfishDriver implements SanbootBmcDriver {
    * power the system on (or restart it), then wait until the override can name the device, or the
    * settings report that they failed. Answers the hints to use. The power change is recorded first.
    */
-  private async applyThroughPost(w: RedfishWriter, system: Found<ComputerSystem>, mode: "uefi" | "bios", claims: Claim[]): Promise<string[]> {
+  private async applyThroughPost(w: RedfishWriter, system: Found<ComputerSystem>, want: OverrideWant, claims: Claim[]): Promise<string[]> {
+    const ctx = await this.sanContext(w);
     await this.reset(w, system, powerIntent(system.body.PowerState));
     let hints: string[] = [];
     await this.poll(w, this.settingsApplyTimeoutMs, `system ${w.ep.system_id}: pending SAN settings not applied`, async () => {
@@ -394,20 +386,9 @@ export class RedfishDriver implements SanbootBmcDriver {
       const state = await this.sanState(w, claims);
       if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
       hints = state.hints;
-      return chooseSanOverride(s.body.Boot, mode, hints).kind === "missing" ? undefined : s;
+      return (await canNameSanDevice(ctx, s.uri, want, [...hints, ...want.targets])) ? s : undefined;
     });
     return hints;
-  }
-
-  /** Before a POST that only applies settings: the override that boots nothing, claimed first. */
-  private async parkOverride(w: RedfishWriter, uri: string, guard: WriteGuard): Promise<void> {
-    await w.patchFresh(async () => {
-      const system = await getResource<ComputerSystem>(w.t, uri);
-      const values = overridePark(system.body);
-      if (!values) return null;
-      await guard.record({ claims: [claimFor("boot_override", uri, system.body, values, [], OVERRIDE_IDENTITY)] });
-      return { uri, body: patchBody(values), etag: system.etag };
-    });
   }
 
   /** Polls `probe` until it answers; a retryable BMC hiccup in between is not the end. */
@@ -427,20 +408,6 @@ export class RedfishDriver implements SanbootBmcDriver {
       }
       await w.pause(deadline);
     }
-  }
-
-  private async writeOverride(
-    w: RedfishWriter,
-    claim: Claim,
-    plan: (system: ComputerSystem, claim: Claim) => Record<string, unknown> | null,
-    action: string,
-  ): Promise<ClearResult> {
-    const reply = await w.patchFresh(async () => {
-      const system = await getResource<ComputerSystem>(w.t, claim.uri);
-      const values = plan(system.body, claim);
-      return values ? { uri: claim.uri, body: patchBody(values as Record<string, never>), etag: system.etag } : null;
-    });
-    return reply ? { changed: true, changes: [{ kind: "override", uri: claim.uri, action }] } : { changed: false, changes: [] };
   }
 
   private async reset(w: RedfishWriter, system: Found<ComputerSystem>, intent: "on" | "restart" | "off"): Promise<void> {

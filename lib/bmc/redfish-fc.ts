@@ -8,7 +8,7 @@
  */
 import type { JsonValue } from "./claims";
 import type { FcBootSpec, FcPortIdentity } from "./driver";
-import type { NetworkDeviceFunction } from "./redfish-types";
+import type { FcBootTargetEntry, NetworkDeviceFunction } from "./redfish-types";
 
 type BootTarget = { WWPN: string; LUNID: string; BootPriority: number };
 
@@ -114,9 +114,24 @@ export function wantedFc(fn: NetworkDeviceFunction, spec: FcBootSpec, switchType
   }
   const wanted = desiredBootTargets(spec);
   if (!wanted.ok) return wanted;
-  const values: Record<string, JsonValue> = { "FibreChannel.BootTargets": wanted.targets, BootMode: "FibreChannel" };
+  const targets = inSlots(fn.FibreChannel?.BootTargets, wanted.targets);
+  if (!targets.ok) return targets;
+  const values: Record<string, JsonValue> = { "FibreChannel.BootTargets": targets.targets, BootMode: "FibreChannel" };
   if (switchType) values.NetDevFuncType = "FibreChannel";
   return { ok: true, values };
+}
+
+const ZERO_WWPN = "00:00:00:00:00:00:00:00";
+
+/**
+ * An HBA that renders unused targets as all-zero slots (Dell: a fixed number of them) takes the
+ * whole slot array: ours first by priority, the rest zero. Otherwise the targets as they are.
+ */
+function inSlots(current: FcBootTargetEntry[] | null | undefined, wanted: BootTarget[]): { ok: true; targets: BootTarget[] } | { ok: false; reason: string } {
+  const slots = current ?? [];
+  if (!slots.some((t) => t.WWPN && !isTargetWwpn(t.WWPN))) return { ok: true, targets: wanted };
+  if (wanted.length > slots.length) return { ok: false, reason: `the HBA has ${slots.length} boot target slots, ${wanted.length} targets asked` };
+  return { ok: true, targets: slots.map((_s, i) => wanted[i] ?? { WWPN: ZERO_WWPN, LUNID: "0", BootPriority: i }) };
 }
 
 /** The target WWPNs a claim wrote: what a UEFI FC device path must name. */

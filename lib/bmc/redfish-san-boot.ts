@@ -88,8 +88,11 @@ export interface WantedIscsi {
   secrets: Record<string, string>;
 }
 
-/** What the function must hold for `spec`, judged against what it holds now (`current`). */
-export function wantedIscsi(spec: SanIscsiSpec, current: NetworkDeviceFunction): WantedIscsi {
+/**
+ * What the function must hold for `spec`, judged against what it holds now (`current`); `blank`
+ * is how the BMC takes an unset value (null per the schema; "0.0.0.0" / "" where it refuses null).
+ */
+export function wantedIscsi(spec: SanIscsiSpec, current: NetworkDeviceFunction, blank: (path: string) => JsonValue = () => null): WantedIscsi {
   const [primary, secondary] = spec.targets;
   const net = spec.network;
   const vlan = net.mode === "static" ? net.vlan_id : undefined;
@@ -119,7 +122,7 @@ export function wantedIscsi(spec: SanIscsiSpec, current: NetworkDeviceFunction):
     if (vlan !== undefined) Object.assign(v, { "iSCSIBoot.SecondaryVLANEnable": true, "iSCSIBoot.SecondaryVLANId": vlan });
   } else {
     // Someone's second path must not be tried after ours: blank what is there.
-    for (const f of ["SecondaryTargetName", "SecondaryTargetIPAddress"]) if (held(f)) v[`iSCSIBoot.${f}`] = null;
+    for (const f of ["SecondaryTargetName", "SecondaryTargetIPAddress"]) if (held(f)) v[`iSCSIBoot.${f}`] = blank(`iSCSIBoot.${f}`);
   }
   if (!secondary || vlan === undefined) if (cur.SecondaryVLANEnable === true) v["iSCSIBoot.SecondaryVLANEnable"] = false;
   if (net.mode === "static") {

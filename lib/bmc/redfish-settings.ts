@@ -3,20 +3,16 @@
  * resource), which `@Redfish.SettingsApplyTime` to ask for, what a task monitor or job body says
  * about progress, and whether a settings object reports that its last apply failed.
  */
+import type { SettingsMark } from "./claims";
 import type { RedfishMessage, SettingsAnnotation, TaskLike } from "./redfish-types";
 
 /**
- * OnReset first: a SAN boot target is read by the option ROM / UEFI driver at POST anyway, and the
- * workflow resets the server right after. Immediate where that is all the BMC offers.
+ * OnReset first, for writes and undos alike: a SAN boot target is read by the option ROM / UEFI
+ * driver at POST anyway, the workflow resets the server right after a configure, and Immediate
+ * "may result in an immediate host reset" (DMTF Settings) of a server someone may be using.
+ * Immediate only where that is all the BMC offers.
  */
 export const APPLY_TIME_PREFERENCE = ["OnReset", "Immediate"] as const;
-
-/**
- * Immediate first for clears: undeploy must leave no target in force, and applying at once spares
- * the reset cycle that would otherwise apply it (iDRAC NIC settings and HPE BIOS offer no
- * Immediate, so there the caller resets).
- */
-export const CLEAR_APPLY_TIME_PREFERENCE = ["Immediate", "OnReset"] as const;
 
 export type ApplyTimePreference = readonly string[];
 
@@ -40,6 +36,24 @@ export function writeTarget(
   return { uri, applyTime, deferred: true };
 }
 
+/** When a resource's settings last applied, as its `@Redfish.Settings` says (Time, ETag). */
+export function settingsMark(resource: Record<string, unknown>): SettingsMark | undefined {
+  const s = resource["@Redfish.Settings"] as SettingsAnnotation | undefined;
+  if (!s || (s.Time === undefined && s.ETag === undefined)) return undefined;
+  return { ...(s.Time ? { time: s.Time } : {}), ...(s.ETag ? { etag: s.ETag } : {}) };
+}
+
+/**
+ * Did the settings apply since `since` (their Time or ETag moved)? Undefined when the resource
+ * says nothing about applies. Messages read before this is true belong to an earlier apply.
+ */
+export function appliedSince(resource: Record<string, unknown>, since: SettingsMark | undefined): boolean | undefined {
+  const now = settingsMark(resource);
+  if (!now) return undefined;
+  if (!since) return true;
+  return now.time !== since.time || now.etag !== since.etag;
+}
+
 export function withApplyTime(body: Record<string, unknown>, applyTime: string | undefined): Record<string, unknown> {
   return applyTime ? { ...body, "@Redfish.SettingsApplyTime": { ApplyTime: applyTime } } : body;
 }
@@ -49,7 +63,9 @@ export interface MessageSummary {
   message: string;
 }
 
-const FAILED_SETTINGS = /\.(SettingsFailed|PropertyValueNotInList|PropertyValueTypeError|PropertyValueFormatError|PropertyUnknown|PropertyNotWritable|ActionParameter\w*|GeneralError)$/;
+/** Base registry MessageIds (and iLO's PropertyValueIncompatible) that say a property did not take. */
+const FAILED_SETTINGS =
+  /\.(SettingsFailed|PropertyValueNotInList|PropertyValueTypeError|PropertyValueFormatError|PropertyValueOutOfRange|PropertyValueConflict|PropertyValueIncompatible|PropertyValueError|PropertyMissing|PropertyNotUpdated|PropertyUnknown|PropertyNotWritable|ActionParameter\w*|GeneralError|InternalError)$/;
 
 /** Messages of a settings annotation that say the last apply failed (OK / Success ones are not). */
 export function settingsFailures(settings: SettingsAnnotation | undefined): MessageSummary[] {
@@ -75,12 +91,20 @@ export type TaskProgress =
   | { state: "completed" }
   | { state: "failed"; messages: MessageSummary[] };
 
+/**
+ * Every TaskState (Task v1_7: New, Starting, Running, Suspended, Interrupted, Pending, Stopping,
+ * Completed, Killed, Exception, Service, Cancelling, Cancelled), every JobState (Job v1_3: the
+ * same and UserIntervention, Continue, Validating, Invalid) and Dell's own JobStates, in four
+ * outcomes. Suspended waits on someone; UserIntervention too (nothing here can intervene, so the
+ * wait ends at the deadline and says so); Cancelling still runs.
+ */
 const RUNNING = new Set([
-  "New", "Starting", "Running", "Stopping", "Service", "Validating", "Continue", "Downloading", "Downloaded", "Scheduling",
-  "ReadyForExecution", "Waiting",
+  "New", "Starting", "Running", "Stopping", "Service", "Validating", "Continue", "Cancelling", "Downloading", "Downloaded",
+  "Scheduling", "ReadyForExecution", "Waiting", "Unknown",
 ]);
-const SCHEDULED = new Set(["Scheduled", "Suspended", "PendingActivation", "UserIntervention"]);
-const FAILED = new Set(["Exception", "Killed", "Cancelled", "Failed", "CompletedWithErrors", "Interrupted"]);
+const SCHEDULED = new Set(["Scheduled", "Suspended", "PendingActivation", "UserIntervention", "RebootPending", "Paused"]);
+const FAILED = new Set(["Exception", "Killed", "Cancelled", "Failed", "CompletedWithErrors", "Interrupted", "Invalid", "RebootFailed"]);
+const COMPLETED = new Set(["Completed", "RebootCompleted"]);
 
 /**
  * What a task monitor (DMTF: 202 while running, then the operation's own answer), a Task, a
@@ -88,9 +112,10 @@ const FAILED = new Set(["Exception", "Killed", "Cancelled", "Failed", "Completed
  * the wait for the reset, otherwise it is about to run.
  */
 export function taskProgress(status: number, body: TaskLike | undefined, applyTime: string | undefined): TaskProgress {
-  const state = body?.TaskState ?? body?.JobState;
+  // a Task may carry its Dell job's state in Oem.Dell (iDRAC10's TaskService)
+  const state = body?.JobState ?? (body as { Oem?: { Dell?: { JobState?: string } } } | undefined)?.Oem?.Dell?.JobState ?? body?.TaskState;
   if (typeof state === "string") {
-    if (state === "Completed") {
+    if (COMPLETED.has(state)) {
       return body?.TaskStatus === "Critical" ? { state: "failed", messages: taskMessages(body) } : { state: "completed" };
     }
     if (FAILED.has(state)) return { state: "failed", messages: taskMessages(body) };

@@ -191,11 +191,15 @@ export class RedfishTransport {
     return this.call("POST", path, body);
   }
 
-  private call(method: "GET" | "PATCH" | "POST", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+  delete(path: string): Promise<RedfishReply> {
+    return this.call("DELETE", path);
+  }
+
+  private call(method: "GET" | "PATCH" | "POST" | "DELETE", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
     return this.gate ? this.gate.run(() => this.send(method, path, body, ifMatch)) : this.send(method, path, body, ifMatch);
   }
 
-  private async send(method: "GET" | "PATCH" | "POST", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+  private async send(method: "GET" | "PATCH" | "POST" | "DELETE", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
     const url = this.resolve(path);
     const where = `${method} ${url.pathname}`;
     const headers: Record<string, string> = {

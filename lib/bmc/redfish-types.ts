@@ -56,6 +56,18 @@ export interface BootProperties {
   "BootSourceOverrideMode@Redfish.AllowableValues"?: string[];
   UefiTargetBootSourceOverride?: string | null;
   "UefiTargetBootSourceOverride@Redfish.AllowableValues"?: string[];
+  /** BootOptionReference of the option a UefiBootNext override boots (ComputerSystem 1_5) */
+  BootNext?: string | null;
+  /** the BootOption collection (ComputerSystem 1_5) */
+  BootOptions?: ODataLink;
+}
+
+export interface BootOption {
+  Id?: string;
+  BootOptionReference?: string;
+  DisplayName?: string;
+  UefiDevicePath?: string | null;
+  BootOptionEnabled?: boolean;
 }
 
 export interface ResetActionDescriptor {

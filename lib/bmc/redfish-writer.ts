@@ -6,7 +6,7 @@
  */
 import { SanbootError } from "../errors";
 import type { BmcEndpoint, PendingSettings } from "./driver";
-import { describeMessages, settingsFailures, taskProgress, type MessageSummary, type TaskProgress, type WriteTarget } from "./redfish-settings";
+import { appliedSince, describeMessages, settingsFailures, taskProgress, type MessageSummary, type TaskProgress, type WriteTarget } from "./redfish-settings";
 import type { RedfishBody, RedfishReply, RedfishTransport } from "./redfish-transport";
 import type { SettingsAnnotation, TaskLike } from "./redfish-types";
 
@@ -70,6 +70,10 @@ export class RedfishWriter {
     return base;
   }
 
+  now(): number {
+    return this.opts.now();
+  }
+
   /**
    * The end of a wait of `timeoutMs` (default `fallbackMs`), never past the caller's budget.
    */
@@ -110,12 +114,20 @@ export class RedfishWriter {
     return (await this.settingsState(base)) === "applied" ? undefined : base;
   }
 
-  /** Failed per the resource's `@Redfish.Settings.Messages`; applied when it holds all its settings object asks. */
-  async settingsState(p: Pick<PendingSettings, "resource_uri" | "settings_uri">): Promise<"applied" | "pending"> {
+  /**
+   * Applied when the resource's `@Redfish.Settings` Time / ETag moved past the write's (then its
+   * Messages say whether it failed); where the BMC publishes neither, when the resource holds all
+   * its settings object asks (failure messages first: a BMC that drops failed values leaves a
+   * settings object the resource "holds").
+   */
+  async settingsState(p: Pick<PendingSettings, "resource_uri" | "settings_uri" | "since">): Promise<"applied" | "pending"> {
     const resource = (await this.t.get(p.resource_uri)).body;
+    const applied = p.since ? appliedSince(resource, p.since) : undefined;
+    if (applied === false) return "pending";
     const failures = settingsFailures(resource["@Redfish.Settings"] as SettingsAnnotation | undefined);
     // Failure first: a BMC that drops the failed values leaves a settings object the resource "holds".
     if (failures.length > 0) throw failed(`settings ${p.settings_uri}`, failures);
+    if (applied === true) return "applied";
     const settings = (await this.t.get(p.settings_uri)).body;
     return contains(resource, settings) ? "applied" : "pending";
   }

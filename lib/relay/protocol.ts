@@ -13,7 +13,7 @@ import { z } from "zod";
 
 export const bmcTarget = z.strictObject({
   /** auto: chosen from the BMC's ServiceRoot / Manager (generic Redfish, Dell iDRAC, HPE iLO) */
-  driver: z.enum(["auto", "redfish", "idrac", "ilo"]).default("auto"),
+  driver: z.enum(["auto", "redfish", "idrac", "ilo", "xcc"]).default("auto"),
   /** base URL of the BMC, e.g. https://10.0.0.5:443 */
   address: z.string().url(),
   /** ComputerSystem id under /redfish/v1/Systems */
@@ -66,6 +66,11 @@ export const iscsiBootSpec = z.strictObject({
     }),
   ]),
   boot_mode: z.enum(["uefi", "bios"]),
+  /**
+   * BIOS settings the boot needs (HPE: iSCSIPolicy, the NIC's NicBootN): `allow` lets sanboot
+   * set them (claimed, and put back on undo); `refuse` (default) fails naming what to set
+   */
+  bios_changes: z.enum(["refuse", "allow"]).optional(),
 });
 export type IscsiBootSpec = z.infer<typeof iscsiBootSpec>;
 
@@ -81,12 +86,14 @@ export type FcBootSpecWire = z.infer<typeof fcBootSpec>;
 
 /** A claim (lib/bmc/claims.ts): what sanboot wrote at one place on a BMC, and what was there before. */
 export const claim = z.strictObject({
-  kind: z.enum(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "boot_override"]),
+  kind: z.enum(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "dell_bios_iscsi", "bios_attributes", "boot_override"]),
   uri: z.string().min(1),
   wrote: z.record(z.string(), z.json()),
   before: z.record(z.string(), z.json()),
   secrets: z.array(z.string()),
   identity: z.array(z.string()),
+  jobs: z.array(z.string()).optional(),
+  since: z.strictObject({ time: z.string().optional(), etag: z.string().optional() }).optional(),
 });
 
 const powerState = z.enum(["On", "Off", "PoweringOn", "PoweringOff"]);

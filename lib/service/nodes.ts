@@ -57,6 +57,7 @@ export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeIn
     network: input.network,
     initiator_iqn: initiatorIqn(deps.config.SANBOOT_IQN_PREFIX, nodeId),
     fc_wwpn: input.fc_wwpn ?? null,
+    bios_changes: input.bios_changes,
     fc_ports: null,
     active_request_id: null,
     version: 1,

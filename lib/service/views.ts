@@ -17,6 +17,7 @@ export function nodeView(n: NodeRecord) {
     network: n.network,
     initiator_iqn: n.initiator_iqn,
     fc_wwpn: n.fc_wwpn ?? null,
+    bios_changes: n.bios_changes ?? "refuse",
     fc_ports: n.fc_ports ?? null,
     inventory_error: n.inventory_error ?? null,
     active_request_id: n.active_request_id,

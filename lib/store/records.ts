@@ -25,6 +25,8 @@ export interface NodeRecord {
   initiator_iqn: string;
   /** the HBA port to boot from over Fibre Channel (its WWPN); the first FC port when null */
   fc_wwpn: string | null;
+  /** whether sanboot may set BIOS settings a SAN boot needs (claimed, and put back on undo) */
+  bios_changes?: "refuse" | "allow";
   /** the node's FC ports as its BMC reported them (a relay command at enrollment); null: not read yet */
   fc_ports: Array<{ wwpn: string; wwnn: string | null }> | null;
   /** why the last inventory read through the relay failed (null when it worked, or none ran yet) */

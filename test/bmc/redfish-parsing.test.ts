@@ -8,12 +8,12 @@ import { sanDevicePath } from "../../lib/bmc/redfish-boot-power";
 import { claimFor, differing, patchBody, restoreValues, stillOurs } from "../../lib/bmc/claims";
 import { canBecomeFc, chooseFcFunction, desiredBootTargets, FC_IDENTITY, fcIdentity, wantedFc } from "../../lib/bmc/redfish-fc";
 import { wantedIscsi } from "../../lib/bmc/redfish-san-boot";
-import { overlay } from "../../lib/bmc/redfish-san-targets";
+import { overlay } from "../../lib/bmc/redfish-places";
 import { settingsFailures, taskProgress, writeTarget } from "../../lib/bmc/redfish-settings";
 import type { NetworkDeviceFunction, SettingsAnnotation, TaskLike } from "../../lib/bmc/redfish-types";
 import { contains } from "../../lib/bmc/redfish-writer";
-import { selectVendor, vendorOfSetting } from "../../lib/bmc/vendor-select";
-import { chooseNicSource, claimedAttempts, overrideHints, pendingIscsi, placeAttempts, planIscsi, type HpeIscsi } from "../../lib/bmc/vendors/hpe-ilo";
+import { selectVendor, vendorOfSetting } from "../../lib/bmc/vendors/select";
+import { claimedAttempts, instancesFor, overrideHints, pendingIscsi, placeAttempts, planIscsi, sam2Lun, type HpeIscsi } from "../../lib/bmc/vendors/hpe/attempts";
 import type { SanIscsiSpec } from "../../lib/bmc/driver";
 import dellRoot from "./fixtures/service-root-dell.json";
 import hpeRoot from "./fixtures/service-root-hpe.json";
@@ -214,10 +214,23 @@ describe("HPE UEFI iSCSI attempts", () => {
     expect(overrideHints(view, placed)).toContain("iqn.2010-10.org.openstack:volume-9");
   });
 
-  it("maps the MAC to the NIC source by port order", () => {
-    expect(chooseNicSource(["NicBoot1", "NicBoot2"], ["aa", "bb"], "bb")).toBe("NicBoot2");
-    expect(chooseNicSource(["NicBoot1", "NicBoot2"], ["aa", "bb"], undefined)).toBe("NicBoot1");
-    expect(chooseNicSource([], ["aa"], undefined)).toBeUndefined();
+  it("writes LUNs in SAM-2 form: up to 4 digits as they are, more in groups of 4", () => {
+    expect(sam2Lun(0)).toBe("0");
+    expect(sam2Lun(1)).toBe("1");
+    expect(sam2Lun(9999)).toBe("9999");
+    expect(sam2Lun(12345)).toBe("1234-5");
+  });
+
+  it("gives each attempt it makes a unique instance: a blank slot reads 0, which the BIOS ignores", () => {
+    const blank = { iSCSIAttemptInstance: 0, iSCSIAttemptName: "", iSCSITargetName: "" };
+    const theirs = { iSCSIAttemptInstance: 1, iSCSIAttemptName: "ops", iSCSITargetName: "iqn.ops:t" };
+    const view: HpeIscsi = { iSCSISources: [theirs, blank, blank, blank] };
+    const placed = placeAttempts(view, 2)!;
+    expect(placed).toEqual([1, 2]);
+    expect(instancesFor(view, placed)).toEqual([2, 3]);
+    const plan = planIscsi(view, spec, "NicBoot2", placed, false);
+    expect(plan.values).toMatchObject({ "iSCSISources.1.iSCSIAttemptInstance": 2, "iSCSISources.2.iSCSIAttemptInstance": 3, "iSCSISources.1.iSCSIAuthenticationMethod": "CHAP" });
+    expect(Object.values(plan.values)).not.toContain(null);
   });
 });
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { claimFor, differing, mergeEvidence, patchBody, restoreValues, sameValue, stillOurs } from "../../lib/bmc/claims";
 import { chooseIscsiFunction, ISCSI_IDENTITY, isUnconfigured, secretsInPlace, wantedIscsi } from "../../lib/bmc/redfish-san-boot";
-import { overlay } from "../../lib/bmc/redfish-san-targets";
+import { overlay } from "../../lib/bmc/redfish-places";
 import { writeTarget } from "../../lib/bmc/redfish-settings";
 import type { NetworkDeviceFunction } from "../../lib/bmc/redfish-types";
 import type { IscsiBootSpec } from "../../lib/relay/protocol";

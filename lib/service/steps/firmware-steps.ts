@@ -47,6 +47,7 @@ export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps
       targets: t.paths.slice(0, 2).map((p) => ({ name: p.iqn, ...portalParts(p.portal), lun: p.lun })),
       auth: t.auth_method === "CHAP" && secret !== null ? { method: "CHAP", username: t.auth_username ?? "", secret } : { method: "None" },
       boot_mode: node.boot_mode,
+      bios_changes: node.bios_changes ?? "refuse",
     },
     evidence,
   };

@@ -1,22 +1,17 @@
 /**
- * HPE iLO 5 quirks. iSCSI boot goes through the UEFI software initiator of the BIOS, not the
- * NIC: `Bios` → `Oem.Hpe.Links.iScsi` (`/redfish/v1/Systems/1/Bios/iScsi`), written through its
- * `@Redfish.Settings` object (applied by the BIOS at the next POST): `iSCSIInitiatorName` and up
- * to four `iSCSISources[]` attempts. Once applied, each attempt is a UEFI boot option whose device
- * path names its target, and the boot override is `UefiTarget` with that path.
+ * HPE iLO 5/6/7 UEFI software iSCSI attempts (`HpeiSCSISoftwareInitiator` at Bios → Oem.Hpe.Links.iScsi),
+ * as HPE documents them: `iSCSISources` is a list of attempts; an attempt whose
+ * `iSCSIAttemptInstance` is 0 is ignored (a blank one reads 0, and setting 0 deletes it), so an
+ * attempt is made by giving a free slot a unique instance 1..N; `{}` in a PATCH leaves a slot
+ * alone; iSCSIAuthenticationMethod is `None` or `CHAP`; address and LUN fields are strings that
+ * are never null (unset reads "0.0.0.0" / "0"); the LUN is a SAM-2 string. Pure: the I/O is in
+ * bios-iscsi.ts.
  *
- * sanboot owns the attempts it names `sanboot-<n>` (n = 1 for the primary target, 2 for the
- * multipath secondary) and never touches the others. Array PATCHes send `{}` for every attempt
- * they leave alone (Redfish array semantics), so other attempts' unreadable CHAP secrets survive.
- *
- * Which NIC an attempt uses (`iSCSINicSource`) is one of `iSCSINicSources`; the driver maps the
- * spec's MAC to it by the order of the system's iSCSI-capable NetworkDeviceFunctions (the BIOS
- * enumerates NicBoot sources in that order): an assumption to check on each server generation.
+ * sanboot's attempts are named `sanboot-<n>` (n = 1 for the primary target, 2 for the multipath
+ * secondary), and the claim (claims.ts) says which slots it wrote; no other slot is touched.
  */
-import { sameValue } from "../claims";
-import type { SanIscsiSpec } from "../driver";
-import type { Manager, ServiceRoot } from "../redfish-types";
-import { hasOem } from "./dell-idrac";
+import { isBlank, sameValue, type JsonValue } from "../../claims";
+import type { SanIscsiSpec } from "../../driver";
 
 type Value = string | number | boolean | null;
 export type Attempt = Record<string, Value>;
@@ -28,48 +23,47 @@ export interface HpeIscsi {
   iSCSISources?: Attempt[];
 }
 
-export function isHpe(root: ServiceRoot | undefined, manager: Manager | undefined): boolean {
-  if (/^(hpe|hp|hewlett)/i.test(root?.Vendor ?? "") || hasOem(root?.Oem, "Hpe") || hasOem(root?.Oem, "Hp")) return true;
-  if (!manager) return false;
-  return hasOem(manager.Oem, "Hpe") || hasOem(manager.Oem, "Hp") || /\bilo\b/i.test(manager.Model ?? "");
-}
-
-/** The `Bios` resource's link to the UEFI iSCSI initiator, where the BIOS has one. */
-export function iscsiLinkOf(bios: Record<string, unknown>): string | undefined {
-  const oem = bios.Oem as Record<string, { Links?: Record<string, { "@odata.id"?: string }> }> | undefined;
-  const uri = (oem?.Hpe ?? oem?.Hp)?.Links?.iScsi?.["@odata.id"];
-  return typeof uri === "string" && uri.length > 0 ? uri : undefined;
-}
-
 export const SECRETS = ["iSCSIChapSecret", "iSCSIReverseChapSecret"] as const;
 const ours = (i: number) => `sanboot-${i + 1}`;
-const blank = (v: Value | undefined) => v === null || v === undefined || v === "";
 
-export function desiredAttempts(spec: SanIscsiSpec, nicSource: string): Attempt[] {
+/** A LUN as HPE's SAM-2 form: up to 4 digits as they are, more in groups of 4 ("12345" → "1234-5"). */
+export function sam2Lun(lun: number): string {
+  const digits = String(lun);
+  return digits.length <= 4 ? digits : digits.match(/.{1,4}/g)!.join("-");
+}
+
+/** The attempts `spec` wants, in the slots' instances: primary then the multipath secondary. */
+export function desiredAttempts(spec: SanIscsiSpec, nicSource: string, instances: number[]): Attempt[] {
   const net = spec.network;
+  const multipath = spec.targets.length > 1;
   return spec.targets.map((t, i) => {
     const a: Attempt = {
+      iSCSIAttemptInstance: instances[i]!,
       iSCSIAttemptName: ours(i),
       iSCSINicSource: nicSource,
-      iSCSIConnection: "Enabled",
+      iSCSIConnection: multipath ? "EnabledMpio" : "Enabled",
       iSCSIIpAddressType: t.address.includes(":") ? "IPv6" : "IPv4",
       iSCSIInitiatorInfoViaDHCP: net.mode === "dhcp",
       iSCSITargetInfoViaDHCP: false,
       iSCSITargetName: t.name,
       iSCSITargetIpAddress: t.address,
       iSCSITargetTcpPort: t.port,
-      iSCSILUN: String(t.lun),
-      iSCSIAuthenticationMethod: spec.auth.method === "None" ? "None" : "Chap",
-      iSCSIChapType: spec.auth.method === "MutualCHAP" ? "Mutual" : "OneWay",
-      iSCSIChapUsername: spec.auth.method === "None" ? null : spec.auth.username,
-      iSCSIChapSecret: spec.auth.method === "None" ? null : spec.auth.secret,
-      iSCSIReverseChapUsername: spec.auth.method === "MutualCHAP" ? spec.auth.mutual_username : null,
-      iSCSIReverseChapSecret: spec.auth.method === "MutualCHAP" ? spec.auth.mutual_secret : null,
+      iSCSILUN: sam2Lun(t.lun),
+      iSCSIAuthenticationMethod: spec.auth.method === "None" ? "None" : "CHAP",
     };
+    if (spec.auth.method !== "None") {
+      a.iSCSIChapType = spec.auth.method === "MutualCHAP" ? "Mutual" : "OneWay";
+      a.iSCSIChapUsername = spec.auth.username;
+      a.iSCSIChapSecret = spec.auth.secret;
+    }
+    if (spec.auth.method === "MutualCHAP") {
+      a.iSCSIReverseChapUsername = spec.auth.mutual_username;
+      a.iSCSIReverseChapSecret = spec.auth.mutual_secret;
+    }
     if (net.mode === "static") {
       a.iSCSIInitiatorIpAddress = net.address;
       a.iSCSIInitiatorNetmask = net.netmask;
-      a.iSCSIInitiatorGateway = net.gateway ?? null;
+      if (net.gateway !== undefined) a.iSCSIInitiatorGateway = net.gateway;
     }
     return a;
   });
@@ -90,12 +84,14 @@ export function pendingIscsi(resource: HpeIscsi, settings: HpeIscsi): HpeIscsi {
   };
 }
 
+const instanceOf = (a: Attempt | undefined) => (typeof a?.iSCSIAttemptInstance === "number" ? a.iSCSIAttemptInstance : 0);
 const isOurs = (a: Attempt, i?: number) => (i === undefined ? String(a.iSCSIAttemptName ?? "").startsWith("sanboot-") : a.iSCSIAttemptName === ours(i));
+/** A slot nobody uses: instance 0 (ignored by the BIOS), or no target and not one of ours. */
+const isFree = (a: Attempt) => instanceOf(a) === 0 || (isBlank("iSCSITargetName", a.iSCSITargetName) && !isOurs(a));
 
 /**
- * For each wanted attempt, the array index it goes to: the one an earlier run of this request
- * claimed, else the attempt already named for it, else a free one (no target, not named by
- * sanboot). Undefined when all attempts are taken.
+ * For each wanted attempt, the slot it goes to: the one an earlier run of this request claimed,
+ * else the attempt already named for it, else a free slot. Undefined when all slots are taken.
  */
 export function placeAttempts(view: HpeIscsi, count: number, claimed: number[] = []): number[] | undefined {
   const sources = view.iSCSISources ?? [];
@@ -104,7 +100,7 @@ export function placeAttempts(view: HpeIscsi, count: number, claimed: number[] =
   for (let i = 0; i < count; i++) {
     let at = claimed[i] ?? -1;
     if (at < 0 || at >= sources.length) at = sources.findIndex((a, j) => !taken.has(j) && isOurs(a, i));
-    if (at < 0) at = sources.findIndex((a, j) => !taken.has(j) && blank(a.iSCSITargetName) && !isOurs(a));
+    if (at < 0) at = sources.findIndex((a, j) => !taken.has(j) && isFree(a) && !isOurs(a));
     if (at < 0) return undefined;
     taken.add(at);
     out.push(at);
@@ -112,9 +108,26 @@ export function placeAttempts(view: HpeIscsi, count: number, claimed: number[] =
   return out;
 }
 
+/** Instances for the placed slots: each keeps a non-zero one it has, else the lowest no other attempt uses. */
+export function instancesFor(view: HpeIscsi, placed: number[]): number[] {
+  const sources = view.iSCSISources ?? [];
+  const used = new Set(sources.map((a, j) => (placed.includes(j) ? 0 : instanceOf(a))).filter((n) => n > 0));
+  return placed.map((at) => {
+    const own = instanceOf(sources[at]);
+    if (own > 0 && !used.has(own)) {
+      used.add(own);
+      return own;
+    }
+    let n = 1;
+    while (used.has(n)) n++;
+    used.add(n);
+    return n;
+  });
+}
+
 export interface HpePlan {
   /** readable paths → values */
-  values: Record<string, Value>;
+  values: Record<string, JsonValue>;
   /** write-only paths → values */
   secrets: Record<string, string>;
   /** the paths that make the attempts ours */
@@ -123,15 +136,14 @@ export interface HpePlan {
 
 /** What the initiator and our attempts must hold (paths); secrets sent with any change, or when not vouched for. */
 export function planIscsi(view: HpeIscsi, spec: SanIscsiSpec, nicSource: string, placed: number[], secretsKnown: boolean): HpePlan {
-  const wanted = desiredAttempts(spec, nicSource);
+  const wanted = desiredAttempts(spec, nicSource, instancesFor(view, placed));
   const sources = view.iSCSISources ?? [];
-  const values: Record<string, Value> = {};
+  const values: Record<string, JsonValue> = {};
   const secrets: Record<string, string> = {};
   const identity: string[] = [];
   if (!same("iSCSITargetName", view.iSCSIInitiatorName ?? null, spec.initiator_name)) values.iSCSIInitiatorName = spec.initiator_name;
   placed.forEach((at, i) => {
-    const want = wanted[i]!;
-    for (const [k, v] of Object.entries(want)) {
+    for (const [k, v] of Object.entries(wanted[i]!)) {
       if ((SECRETS as readonly string[]).includes(k)) continue;
       if (!same(k, sources[at]?.[k], v)) values[`iSCSISources.${at}.${k}`] = v;
     }
@@ -155,7 +167,7 @@ export function overrideHints(view: HpeIscsi, attempts: number[]): string[] {
     .filter((v): v is string => typeof v === "string" && v.length > 0);
 }
 
-/** The attempt indexes a claim's paths name. */
+/** The attempt slots a claim's paths name. */
 export function claimedAttempts(paths: string[]): number[] {
   const out = new Set<number>();
   for (const p of paths) {
@@ -165,10 +177,9 @@ export function claimedAttempts(paths: string[]): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-/** The NIC source for the spec's MAC: the same position among the iSCSI-capable functions' MACs. */
-export function chooseNicSource(sources: string[] | undefined, iscsiMacs: string[], mac: string | undefined): string | undefined {
-  if (!sources || sources.length === 0) return undefined;
-  if (mac === undefined) return sources[0];
-  const i = iscsiMacs.indexOf(mac);
-  return i >= 0 ? sources[i] : undefined;
+/** The `Bios` resource's link to the UEFI iSCSI initiator, and to the BIOS mappings, where the BIOS has them. */
+export function biosLinkOf(bios: Record<string, unknown>, name: "iScsi" | "Mappings"): string | undefined {
+  const oem = bios.Oem as Record<string, { Links?: Record<string, { "@odata.id"?: string }> }> | undefined;
+  const uri = (oem?.Hpe ?? oem?.Hp)?.Links?.[name]?.["@odata.id"];
+  return typeof uri === "string" && uri.length > 0 ? uri : undefined;
 }
