@@ -4,6 +4,7 @@
  * call it; a real BMC has nothing like it.
  */
 import { z } from "zod";
+import { FLAVOURS } from "./flavours";
 import type { SystemRegistry } from "./registry";
 
 export interface ControlResponse {
@@ -25,10 +26,13 @@ const systemSpec = z.strictObject({
   operatorConfig: z.boolean().optional(),
   bootOverride: z.strictObject({ target: z.string(), enabled: z.enum(["Disabled", "Once", "Continuous"]), mode: z.enum(["UEFI", "Legacy"]).optional() }).optional(),
   weakEtags: z.boolean().optional(),
-  flavour: z.enum(["generic", "generic-settings", "dell", "hpe"]).optional(),
+  remoteDrive: z.boolean().optional(),
+  flavour: z.enum(FLAVOURS).optional(),
   fcPorts: z.number().int().min(0).max(8).optional(),
   converged: z.boolean().optional(),
   applyTimes: z.array(z.string()).optional(),
+  dellBiosIscsi: z.boolean().optional(),
+  hpeBios: z.record(z.string(), z.string()).optional(),
 });
 
 export const faultsSpec = z.strictObject({
@@ -40,6 +44,7 @@ export const faultsSpec = z.strictObject({
   maxSessions: z.number().int().min(0).optional(),
   sessionLimitStatus: z.union([z.literal(401), z.literal(503)]).optional(),
   settingsFailOnReset: z.boolean().optional(),
+  lcNotReady: z.number().int().min(0).optional(),
 });
 
 export function control(

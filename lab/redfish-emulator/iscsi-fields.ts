@@ -53,8 +53,11 @@ export function isSecret(name: string): boolean {
   return rule?.type === "string" && rule.secret === true;
 }
 
-/** A function that was never configured: no initiator, no target, no CHAP. */
-export function blankIscsiBoot(): IscsiBootValues {
+/**
+ * A function that was never configured: no initiator, no target, no CHAP. The DMTF blank is null;
+ * a vendor's firmware reads some of them as zero addresses and empty names (`vendor`).
+ */
+export function blankIscsiBoot(vendor: IscsiBootValues = {}): IscsiBootValues {
   const v: IscsiBootValues = {};
   for (const name of Object.keys(ISCSI_RULES)) v[name] = null;
   return {
@@ -66,6 +69,7 @@ export function blankIscsiBoot(): IscsiBootValues {
     IPMaskDNSViaDHCP: false,
     RouterAdvertisementEnabled: false,
     AuthenticationMethod: "None",
+    ...vendor,
   };
 }
 
@@ -75,11 +79,14 @@ export type FieldProblem =
   | { kind: "notInList"; name: string; value: unknown }
   | { kind: "outOfRange"; name: string; value: unknown };
 
-/** Checks one property; every property is nullable in the schema. */
-export function checkIscsiField(name: string, value: unknown): FieldProblem | null {
+/**
+ * Checks one property. Every property is nullable in the DMTF schema; vendor firmware stores
+ * strings, so `nullStrings: false` refuses null for string and enum properties (their type).
+ */
+export function checkIscsiField(name: string, value: unknown, nullStrings = true): FieldProblem | null {
   const rule = ISCSI_RULES[name];
   if (!rule) return { kind: "unknown", name };
-  if (value === null) return null;
+  if (value === null) return nullStrings || (rule.type !== "string" && rule.type !== "enum") ? null : { kind: "type", name, value };
   switch (rule.type) {
     case "string":
       return typeof value === "string" ? null : { kind: "type", name, value };

@@ -1,14 +1,12 @@
 /**
  * Lab Redfish BMC emulator, standalone:
  *   tsx lab/redfish-emulator/main.ts --port 8443 --systems 3 [--host 127.0.0.1] [--tls-dir .local/lab-tls]
- *     [--power-delay-ms 2000] [--latency-ms 0] [--username admin] [--password password]
- *     [--flavour generic|generic-settings|dell|hpe] [--fc-ports 0]
+ *     [--power-delay-ms 2000] [--post-delay-ms <power delay>] [--latency-ms 0] [--username admin] [--password password]
+ *     [--flavour generic|generic-settings|dell|dell10|hpe|lenovo|supermicro] [--fc-ports 0]
  */
 import { parseArgs } from "node:util";
-import type { Flavour } from "./model";
+import { FLAVOURS, type Flavour } from "./flavours";
 import { startRedfishEmulator } from "./server";
-
-const FLAVOURS: readonly Flavour[] = ["generic", "generic-settings", "dell", "hpe"];
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +15,7 @@ const { values } = parseArgs({
     systems: { type: "string", default: "1" },
     "tls-dir": { type: "string" },
     "power-delay-ms": { type: "string", default: "2000" },
+    "post-delay-ms": { type: "string" },
     "latency-ms": { type: "string", default: "0" },
     username: { type: "string", default: "admin" },
     password: { type: "string", default: "password" },
@@ -34,6 +33,7 @@ async function main(): Promise<void> {
     host: values.host,
     ...(values["tls-dir"] ? { tlsDir: values["tls-dir"] } : {}),
     powerDelayMs: Number(values["power-delay-ms"]),
+    ...(values["post-delay-ms"] ? { postDelayMs: Number(values["post-delay-ms"]) } : {}),
     latencyMs: Number(values["latency-ms"]),
     username: values.username,
     password: values.password,

@@ -1,44 +1,17 @@
 /**
  * The state of one emulated server as its BMC sees it. Everything the HTTP layer answers is
- * rendered from this; everything a PATCH or an action changes is changed here.
- *
- * Ids are generated per system (adapter `NIC.Slot.<n>`, function `NIC.Slot.<n>-<port>-1`, with
- * <n> varying between systems) so a client that hard-codes ids fails against the lab, as it
- * would against a real fleet.
- *
- * Like the trees of real BMCs (and DMTF's own mockups), a default system is not a blank slate:
- * the second port of its iSCSI NIC holds an operator's iSCSI boot configuration (with CHAP), the
- * on-board port PXE boots, someone left a one-time PXE boot override set, and its chassis holds a
- * DPU whose functions belong to the DPU, not to the system: the system names its own through
- * `NetworkInterfaces`. A client that clears what it did not write, or walks the chassis instead of
- * the system's links, is caught here before a real BMC catches it.
+ * rendered from this; everything a PATCH or an action changes is changed here. How a system is
+ * first built (ids, MACs, the operator's leftovers) is in build-system.ts.
  */
-import { blankIscsiBoot, type IscsiBootValues } from "./iscsi-fields";
+import type { Flavour } from "./flavours";
+import type { IscsiBootValues } from "./iscsi-fields";
 import type { ExtendedInfo } from "./redfish-errors";
 
-/**
- * How the BMC behaves:
- * - generic: NetworkDeviceFunctions PATCHed in place, RemoteDrive override allowed.
- * - generic-settings: functions publish `@Redfish.Settings`; a PATCH of the settings object
- *   answers 202 with a task monitor; Immediate applies when the task ends, OnReset at the reset.
- * - dell: iDRAC-like: `/Settings` objects applied OnReset through a job (202 + Location under
- *   /redfish/v1/Managers/iDRAC.Embedded.1/Jobs) that completes (or fails) at the next reset; no
- *   RemoteDrive, UefiTarget paths appear once the NIC / HBA settings applied.
- * - hpe: iLO 5-like: BIOS UEFI iSCSI initiator at Systems/{id}/Bios/iScsi with a settings object
- *   applied at the next POST; attempts then appear as UefiTarget device paths.
- */
-export type Flavour = "generic" | "generic-settings" | "dell" | "hpe";
-
-export const DELL_BOOT_TARGETS = ["None", "Pxe", "Floppy", "Cd", "Hdd", "BiosSetup", "Utilities", "UefiTarget", "SDCard", "UefiHttp"];
-export const HPE_BOOT_TARGETS = ["None", "Cd", "Hdd", "Usb", "SDCard", "Utilities", "Diags", "BiosSetup", "Pxe", "UefiShell", "UefiHttp", "UefiTarget"];
-export const DELL_APPLY_TIMES = ["OnReset", "AtMaintenanceWindowStart", "InMaintenanceWindowOnReset"];
-export const GENERIC_APPLY_TIMES = ["Immediate", "OnReset"];
+export type { Flavour } from "./flavours";
+export { DELL_APPLY_TIMES, GENERIC_APPLY_TIMES } from "./flavours";
 
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
 
-export const DEFAULT_BOOT_TARGETS = [
-  "None", "Pxe", "Cd", "Usb", "Hdd", "BiosSetup", "UefiShell", "UefiTarget", "UefiHttp", "RemoteDrive",
-];
 export const DEFAULT_RESET_TYPES = [
   "On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "Nmi", "PushPowerButton", "PowerCycle",
 ];
@@ -52,8 +25,10 @@ export interface SystemSpec {
   username?: string;
   password?: string;
   powerState?: "On" | "Off";
-  /** BootSourceOverrideTarget@Redfish.AllowableValues (default: DEFAULT_BOOT_TARGETS) */
+  /** BootSourceOverrideTarget@Redfish.AllowableValues (default: the flavour's) */
   bootTargets?: string[];
+  /** add RemoteDrive to the override targets (no vendor offers it; default false) */
+  remoteDrive?: boolean;
   /** ResetType@Redfish.AllowableValues (default: DEFAULT_RESET_TYPES) */
   resetTypes?: string[];
   /** publish Links.Chassis on the system (default true); false makes clients walk /Chassis */
@@ -64,7 +39,7 @@ export interface SystemSpec {
    * "chassis" (no NetworkInterfaces: clients must walk the chassis)
    */
   links?: "all" | "interfaces" | "chassis";
-  /** operator configuration on what sanboot does not use (default true): see the header */
+  /** operator configuration on what sanboot does not use (default true): see build-system.ts */
   operatorConfig?: boolean;
   /** the override someone else left (default Pxe, Once, UEFI when operatorConfig) */
   bootOverride?: { target: string; enabled: "Disabled" | "Once" | "Continuous"; mode?: "UEFI" | "Legacy" };
@@ -81,7 +56,14 @@ export interface SystemSpec {
   converged?: boolean;
   /** SupportedApplyTimes of settings objects (default per flavour) */
   applyTimes?: string[];
+  /** dell / dell10: iSCSI boot through the BIOS initiator (IscsiDev1Con*), NICs without iSCSIBoot */
+  dellBiosIscsi?: boolean;
+  /** hpe: BIOS attributes over the defaults (BootMode, iSCSIPolicy, NicBoot1, NicBoot2) */
+  hpeBios?: Record<string, string>;
 }
+
+/** A Dell HBA's unused boot target slot. */
+export const ZERO_WWPN = "00:00:00:00:00:00:00:00";
 
 export interface FcBootTarget {
   WWPN: string;
@@ -104,15 +86,20 @@ export interface PendingChanges {
   netDevFuncType?: string;
   iscsiBoot?: IscsiBootValues;
   bootTargets?: FcBootTarget[];
+  hpeBootTargetSource?: string;
 }
 
-/** The `@Redfish.Settings` side of a resource that has a settings object. */
+/** The `@Redfish.Settings` side of a resource that has a settings (or XCC pending) object. */
 export interface SettingsState {
+  /** where the object lives under the resource: `Settings` (annotated) or XCC's `Pending` (not) */
+  path: "Settings" | "Pending";
   applyTimes: string[];
   /** bumped on every write to the settings object and on every apply */
   version: number;
+  /** of the last apply: they stay until the next apply */
   messages: ExtendedInfo[];
   appliedAt: string | null;
+  appliedEtag: string | null;
 }
 
 export type HpeAttempt = Record<string, string | number | boolean | null>;
@@ -120,10 +107,23 @@ export type HpeAttempt = Record<string, string | number | boolean | null>;
 export interface HpeState {
   initiatorName: string | null;
   nicSources: string[];
+  /** BIOS mappings: NicBootN -> the function it drives (not list order) */
+  nicPorts: Record<string, string>;
   sources: HpeAttempt[];
   pending: { initiatorName?: string | null; sources?: Array<HpeAttempt | null> } | null;
   version: number;
   settings: SettingsState;
+}
+
+export type BiosValue = string | number | null;
+
+/** Systems/{id}/Bios: attributes in force (secrets included) and what waits for the next POST. */
+export interface BiosState {
+  attributes: Record<string, BiosValue>;
+  pending: Record<string, BiosValue> | null;
+  /** null: a read-only BIOS (no settings object) */
+  settings: SettingsState | null;
+  version: number;
 }
 
 export interface Job {
@@ -134,8 +134,12 @@ export interface Job {
   state: "Scheduled" | "Running" | "Completed" | "Failed";
   message: string;
   messageId: string;
-  /** generic-settings task monitors: when the task ends (ms epoch) and what it then applies */
+  /** Dell configuration job, or a generic-settings task */
   kind: "dell-job" | "task";
+  /** Dell jobs: what they configure, and which iDRAC serves them (their URIs differ) */
+  jobType?: "NICConfiguration" | "BIOSConfiguration";
+  idrac?: 9 | 10;
+  /** generic-settings task monitors: when the task ends (ms epoch) and what it then applies */
   doneAt?: number;
   onDone?: () => void;
 }
@@ -151,10 +155,16 @@ export interface FunctionState {
   bootMode: string;
   mac: string;
   permanentMac: string;
+  /** UEFI device path of the port (PCI position), the root of its boot option paths */
+  pciPath: string;
   iscsiBoot: IscsiBootValues;
   /** Fibre Channel functions only */
   fc?: FcState;
-  /** flavours with settings objects */
+  /** Dell HBAs: BootTargets is a fixed array of this many slots */
+  fcSlots?: number;
+  /** HPE FC functions: Oem.Hpe.BootTargetSource (UEFI | NetworkDeviceFunction | None) */
+  hpeBootTargetSource?: string;
+  /** flavours with settings (or pending) objects */
   settings?: SettingsState;
   pending: PendingChanges | null;
   /** bumped on every write: part of the ETag, so a write always changes it */
@@ -184,6 +194,8 @@ export interface Faults {
   sessionLimitStatus: number;
   /** the next reset with pending settings fails to apply them (Base SettingsFailed, job Failed) */
   settingsFailOnReset: boolean;
+  /** Dell: the Lifecycle Controller answers NotReady to the next N status calls */
+  lcNotReady: number;
 }
 
 export interface PatchRecord {
@@ -193,13 +205,46 @@ export interface PatchRecord {
   status: number;
 }
 
+/** What the firmware actually booted (secrets included: the lab is where tests look at them). */
+export type BootedDevice =
+  | {
+      kind: "iscsi";
+      target: string;
+      targetIp: string | null;
+      port: number | null;
+      lun: number;
+      initiator: string | null;
+      initiatorIp: string | null;
+      mac: string;
+      functionId?: string;
+      /** HPE: the attempt's instance; Dell BIOS: the connection (1 or 2) */
+      attempt?: number;
+      connection?: number;
+      chap: { username: string | null; secret: string | null; mutualUsername: string | null; mutualSecret: string | null } | null;
+      path: string;
+    }
+  | { kind: "fc"; wwpn: string; lun: string; functionId: string; initiatorWwpn: string; path: string }
+  | { kind: "disk"; path: string }
+  | { kind: "pxe"; functionId?: string; mac?: string; path?: string }
+  | { kind: "setup" }
+  | { kind: "other"; target: string };
+
 export interface BootRecord {
   at: string;
-  override: { target: string; mode: string; uefiTarget?: string | null } | null;
+  override: { target: string; mode: string; uefiTarget?: string | null; bootNext?: string | null } | null;
   /** iSCSIBoot of the functions whose BootMode was iSCSI at that boot (secrets included); HPE: the attempt booted */
   iscsi: Array<{ functionId: string; mac: string; iscsiBoot: IscsiBootValues }>;
   /** FC functions whose BootMode was FibreChannel */
   fc?: Array<{ functionId: string; wwpn: string; bootTargets: FcBootTarget[] }>;
+  /** what the firmware booted: the override's device, or the default order (the disk) */
+  booted: BootedDevice;
+}
+
+export interface Timing {
+  /** PoweringOn / PoweringOff */
+  powerDelayMs: number;
+  /** POST: from PowerState On until settings apply and the OS boot starts */
+  postDelayMs: number;
 }
 
 export interface SystemState {
@@ -211,7 +256,11 @@ export interface SystemState {
   links: "all" | "interfaces" | "chassis";
   weakEtags: boolean;
   flavour: Flavour;
+  timing: Timing;
   hpe: HpeState | null;
+  bios: BiosState | null;
+  /** iDRAC10: Systems/{id}/Settings, where Boot is written */
+  settings: SettingsState | null;
   jobs: Job[];
   /** requests being answered right now (for the one-session fault) */
   inFlight: number;
@@ -226,7 +275,10 @@ export interface SystemState {
     enabled: "Disabled" | "Once" | "Continuous";
     mode: "UEFI" | "Legacy";
     uefiTarget: string | null;
+    bootNext: string | null;
   };
+  /** BootOptionReference numbers by device path: a device keeps its Boot#### across renders */
+  bootRefs: Map<string, number>;
   bootTargets: string[];
   resetTypes: string[];
   adapters: AdapterState[];
@@ -236,206 +288,16 @@ export interface SystemState {
   patches: PatchRecord[];
   resets: Array<{ at: string; resetType: string }>;
   boots: BootRecord[];
+  /** every timer the system runs (closed with the emulator) */
   timers: Set<NodeJS.Timeout>;
+  /** the power / POST sequence step waiting to run (a power change cancels it) */
+  powerTimer: NodeJS.Timeout | null;
 }
 
 export function noFaults(): Faults {
   return {
     latencyMs: 0, failNext: 0, failStatus: 503, dropNext: 0, etagMismatchOnce: false,
-    maxSessions: 0, sessionLimitStatus: 503, settingsFailOnReset: false,
-  };
-}
-
-export function createSystem(spec: SystemSpec, index: number): SystemState {
-  const flavour = spec.flavour ?? "generic";
-  const applyTimes = spec.applyTimes ?? (flavour === "dell" ? DELL_APPLY_TIMES : GENERIC_APPLY_TIMES);
-  const settings = (): SettingsState | undefined =>
-    flavour === "generic-settings" || flavour === "dell" ? { applyTimes: [...applyTimes], version: 0, messages: [], appliedAt: null } : undefined;
-  const slot = (index % 4) + 1;
-  const slotMac = normaliseMac(spec.mac ?? macFor(0x10, index, 1));
-  const port = (n: number): FunctionState => {
-    const mac = n === 1 ? slotMac : nextMac(slotMac, n - 1);
-    return {
-      id: `NIC.Slot.${slot}-${n}-1`,
-      adapterId: `NIC.Slot.${slot}`,
-      netDevFuncType: "Ethernet",
-      capabilities: ["Ethernet", "iSCSI"],
-      bootModes: ["Disabled", "PXE", "iSCSI"],
-      bootMode: "Disabled",
-      mac,
-      permanentMac: mac,
-      iscsiBoot: blankIscsiBoot(),
-      settings: settings(),
-      pending: null,
-      version: 0,
-    };
-  };
-  const fcPort = (n: number): FunctionState => {
-    const wwn = (kind: number) => [kind, 0x00, 0x00, 0x10, 0x9b, (index >> 8) & 0xff, index & 0xff, n].map(hex2).join(":");
-    return {
-      id: `FC.Slot.${slot + 4}-${n}-1`,
-      adapterId: `FC.Slot.${slot + 4}`,
-      netDevFuncType: "FibreChannel",
-      netDevFuncTypes: ["Disabled", "FibreChannel"],
-      capabilities: ["FibreChannel"],
-      bootModes: ["Disabled", "FibreChannel"],
-      bootMode: "Disabled",
-      mac: "",
-      permanentMac: "",
-      iscsiBoot: blankIscsiBoot(),
-      fc: { permanentWwpn: wwn(0x10), permanentWwnn: wwn(0x20), wwpn: wwn(0x10), wwnn: wwn(0x20), wwnSource: "ConfiguredLocally", bootTargets: [] },
-      settings: settings(),
-      pending: null,
-      version: 0,
-    };
-  };
-  const fcCount = spec.fcPorts ?? 0;
-  const embeddedMac = macFor(0x20, index, 1);
-  const operator = spec.operatorConfig ?? true;
-  const slotPorts = [port(1), port(2)];
-  if (spec.converged) {
-    slotPorts.forEach((p, i) => {
-      const wwn = (kind: number) => [kind, 0x00, 0x00, 0x0e, 0x1e, (index >> 8) & 0xff, index & 0xff, i + 1].map(hex2).join(":");
-      p.capabilities = ["Ethernet", "iSCSI", "FibreChannel"];
-      p.netDevFuncTypes = ["Ethernet", "FibreChannel"];
-      p.bootModes = ["Disabled", "PXE", "iSCSI", "FibreChannel"];
-      p.fc = { permanentWwpn: wwn(0x10), permanentWwnn: wwn(0x20), wwpn: wwn(0x10), wwnn: wwn(0x20), wwnSource: "ConfiguredLocally", bootTargets: [] };
-    });
-  }
-  if (operator) {
-    // An operator's own iSCSI boot set up on port 2 (not booting it now): not sanboot's to touch.
-    slotPorts[1]!.iscsiBoot = {
-      ...slotPorts[1]!.iscsiBoot,
-      IPAddressType: "IPv4",
-      InitiatorName: "iqn.1998-01.com.example.ops:rescue-initiator",
-      IPMaskDNSViaDHCP: false,
-      InitiatorIPAddress: "198.51.100.20",
-      InitiatorNetmask: "255.255.255.0",
-      InitiatorDefaultGateway: "198.51.100.1",
-      PrimaryTargetName: "iqn.1998-01.com.example.ops:rescue-image",
-      PrimaryTargetIPAddress: "198.51.100.5",
-      PrimaryTargetTCPPort: 3260,
-      PrimaryLUN: 7,
-      AuthenticationMethod: "CHAP",
-      CHAPUsername: "ops-rescue",
-      CHAPSecret: "ops-rescue-secret",
-    };
-  }
-  const dpuMac = macFor(0x30, index, 1);
-  const override = spec.bootOverride ?? (operator ? { target: "Pxe", enabled: "Once" as const, mode: "UEFI" as const } : { target: "None", enabled: "Disabled" as const });
-  return {
-    id: spec.id ?? `lab-node-${index + 1}`,
-    index,
-    username: spec.username,
-    password: spec.password,
-    linkChassis: (spec.linkChassis ?? true) && spec.links !== "interfaces",
-    links: spec.links ?? "all",
-    weakEtags: spec.weakEtags ?? false,
-    flavour,
-    hpe:
-      flavour === "hpe"
-        ? {
-            initiatorName: null,
-            nicSources: ["NicBoot1", "NicBoot2"],
-            sources: [1, 2, 3, 4].map(blankAttempt),
-            pending: null,
-            version: 0,
-            settings: { applyTimes: [], version: 0, messages: [], appliedAt: null },
-          }
-        : null,
-    jobs: [],
-    inFlight: 0,
-    power: spec.powerState ?? "Off",
-    bootProgress: spec.powerState === "On" ? "OSRunning" : "None",
-    bootProgressAt: new Date().toISOString(),
-    lastResetAt: null,
-    boot: { target: override.target, enabled: override.enabled, mode: override.mode ?? "UEFI", uefiTarget: null },
-    bootTargets: spec.bootTargets ?? [...(flavour === "dell" ? DELL_BOOT_TARGETS : flavour === "hpe" ? HPE_BOOT_TARGETS : DEFAULT_BOOT_TARGETS)],
-    resetTypes: spec.resetTypes ?? [...DEFAULT_RESET_TYPES],
-    adapters: [
-      ...(operator
-        ? [
-            {
-              // A DPU in the chassis, first in its list: its iSCSI-capable port is the DPU's, not the system's.
-              id: "DPU.Slot.1",
-              model: "Lab DPU 2x100GbE",
-              foreign: true,
-              functions: [
-                {
-                  id: "DPU.Slot.1-1-1",
-                  adapterId: "DPU.Slot.1",
-                  netDevFuncType: "Ethernet",
-                  capabilities: ["Ethernet", "iSCSI"],
-                  bootModes: ["Disabled", "PXE", "iSCSI"],
-                  bootMode: "Disabled",
-                  mac: dpuMac,
-                  permanentMac: dpuMac,
-                  iscsiBoot: blankIscsiBoot(),
-                  pending: null,
-                  version: 0,
-                } satisfies FunctionState,
-              ],
-            },
-          ]
-        : []),
-      {
-        // An on-board port that can PXE but not iSCSI: "first function" is not "first iSCSI function".
-        id: "NIC.Embedded.1",
-        model: "Lab 1GbE LOM",
-        functions: [
-          {
-            id: "NIC.Embedded.1-1-1",
-            adapterId: "NIC.Embedded.1",
-            netDevFuncType: "Ethernet",
-            capabilities: ["Ethernet"],
-            bootModes: ["Disabled", "PXE"],
-            bootMode: "PXE",
-            mac: embeddedMac,
-            permanentMac: embeddedMac,
-            iscsiBoot: blankIscsiBoot(),
-            pending: null,
-            version: 0,
-          },
-        ],
-      },
-      { id: `NIC.Slot.${slot}`, model: "Lab 25GbE 2P iSCSI", functions: slotPorts },
-      ...(fcCount > 0
-        ? [{ id: `FC.Slot.${slot + 4}`, model: "Lab 32Gb FC HBA", functions: Array.from({ length: fcCount }, (_, i) => fcPort(i + 1)) }]
-        : []),
-    ],
-    version: 0,
-    faults: noFaults(),
-    counters: { requests: 0, patches: 0, resets: 0 },
-    patches: [],
-    resets: [],
-    boots: [],
-    timers: new Set(),
-  };
-}
-
-export function blankAttempt(instance: number): HpeAttempt {
-  return {
-    iSCSIAttemptInstance: instance,
-    iSCSIAttemptName: null,
-    iSCSINicSource: null,
-    iSCSIConnection: "Disabled",
-    iSCSIIpAddressType: "IPv4",
-    iSCSIInitiatorInfoViaDHCP: true,
-    iSCSIInitiatorIpAddress: null,
-    iSCSIInitiatorNetmask: null,
-    iSCSIInitiatorGateway: null,
-    iSCSITargetInfoViaDHCP: false,
-    iSCSITargetName: null,
-    iSCSITargetIpAddress: null,
-    iSCSITargetTcpPort: 3260,
-    iSCSILUN: "0",
-    iSCSIAuthenticationMethod: "None",
-    iSCSIChapType: "OneWay",
-    iSCSIChapUsername: null,
-    iSCSIChapSecret: null,
-    iSCSIReverseChapUsername: null,
-    iSCSIReverseChapSecret: null,
-    UEFIDevicePath: null,
+    maxSessions: 0, sessionLimitStatus: 503, settingsFailOnReset: false, lcNotReady: 0,
   };
 }
 
@@ -449,10 +311,13 @@ export function chassisFunctions(sys: SystemState): FunctionState[] {
   return sys.adapters.flatMap((a) => a.functions);
 }
 
-const hex2 = (x: number) => x.toString(16).padStart(2, "0").toUpperCase();
-
 export function findFunction(sys: SystemState, adapterId: string, functionId: string): FunctionState | undefined {
   return sys.adapters.find((a) => a.id === adapterId)?.functions.find((f) => f.id === functionId);
+}
+
+/** Host between power on and the OS boot: POST, where Dell's Lifecycle Controller is busy. */
+export function inPost(sys: SystemState): boolean {
+  return sys.power === "PoweringOn" || (sys.power === "On" && sys.bootProgress !== "OSBootStarted" && sys.bootProgress !== "OSRunning");
 }
 
 export function normaliseMac(mac: string): string {
@@ -461,12 +326,6 @@ export function normaliseMac(mac: string): string {
   return hex.match(/../g)!.join(":");
 }
 
-function macFor(prefix: number, index: number, port: number): string {
-  const b = [0x52, 0x54, prefix, (index >> 8) & 0xff, index & 0xff, port];
-  return b.map((x) => x.toString(16).padStart(2, "0").toUpperCase()).join(":");
-}
-
-function nextMac(mac: string, by: number): string {
-  const n = BigInt(`0x${mac.replace(/:/g, "")}`) + BigInt(by);
-  return normaliseMac(n.toString(16).padStart(12, "0").slice(-12));
+export function newSettings(applyTimes: readonly string[], path: SettingsState["path"] = "Settings"): SettingsState {
+  return { path, applyTimes: [...applyTimes], version: 0, messages: [], appliedAt: null, appliedEtag: null };
 }

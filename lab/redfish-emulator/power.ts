@@ -1,17 +1,21 @@
 /**
- * ComputerSystem.Reset: PowerState moves through PoweringOn / PoweringOff and settles after a
- * delay, as on real hardware. Reaching On is a boot: a `Once` override is consumed and what the
- * system booted from is recorded, so tests can ask "did it boot from that iSCSI target?".
+ * ComputerSystem.Reset and the boot that follows, in the order real hardware goes through it:
+ * PoweringOn, then PowerState On with BootProgress at hardware initialisation, then POST (PCI
+ * enumeration) during which staged settings are still pending, and only at the end of POST
+ * (`postDelayMs` after On) do they apply and does the firmware pick its boot device (recorded in
+ * `boots`), then OSBootStarted and OSRunning. A client that takes PowerState On for "settings
+ * applied" reads stale state here as it would on a real BMC. A power off during POST cancels it.
  */
-import { allFunctions, type SystemState } from "./model";
-import { applyAtReset } from "./settings";
+import { bootRecord } from "./boot-options";
+import type { SystemState } from "./model";
 import { msg, type ExtendedInfo } from "./redfish-errors";
+import { applyAtPost } from "./settings";
 
 export type ResetOutcome = { ok: true } | { ok: false; status: number; messages: ExtendedInfo[] };
 
 const ACTION = "ComputerSystem.Reset";
 
-export function reset(sys: SystemState, resetType: unknown, delayMs: number): ResetOutcome {
+export function reset(sys: SystemState, resetType: unknown): ResetOutcome {
   if (resetType === undefined) return { ok: false, status: 400, messages: [msg.actionParameterMissing(ACTION, "ResetType")] };
   if (typeof resetType !== "string" || !sys.resetTypes.includes(resetType)) {
     return { ok: false, status: 400, messages: [msg.actionParameterValueNotInList(String(resetType), "ResetType", ACTION)] };
@@ -25,23 +29,23 @@ export function reset(sys: SystemState, resetType: unknown, delayMs: number): Re
     case "On":
     case "ForceOn":
       if (on) return conflict("the system is already powered on");
-      startPowerOn(sys, delayMs);
+      startPowerOn(sys);
       return { ok: true };
     case "ForceOff":
     case "GracefulShutdown":
-      if (on) startPowerOff(sys, delayMs);
+      if (on) startPowerOff(sys);
       return { ok: true };
     case "ForceRestart":
     case "GracefulRestart":
       if (!on) return conflict("the system is powered off");
-      startPowerOn(sys, delayMs);
+      startPowerOn(sys);
       return { ok: true };
     case "PowerCycle":
-      startPowerOn(sys, delayMs);
+      startPowerOn(sys);
       return { ok: true };
     case "PushPowerButton":
-      if (on) startPowerOff(sys, delayMs);
-      else startPowerOn(sys, delayMs);
+      if (on) startPowerOff(sys);
+      else startPowerOn(sys);
       return { ok: true };
     default:
       // Nmi and anything else allowed: accepted, no power change.
@@ -49,76 +53,79 @@ export function reset(sys: SystemState, resetType: unknown, delayMs: number): Re
   }
 }
 
+/** The host reset an Immediate settings apply causes (not a client's reset action). */
+export function restartForApply(sys: SystemState): void {
+  sys.counters.resets += 1;
+  sys.resets.push({ at: new Date().toISOString(), resetType: "ImmediateApply" });
+  sys.lastResetAt = new Date().toISOString();
+  startPowerOn(sys);
+}
+
+/** Stops everything the system had scheduled (the emulator closes). */
 export function cancelTimers(sys: SystemState): void {
   for (const t of sys.timers) clearTimeout(t);
   sys.timers.clear();
+  sys.powerTimer = null;
 }
 
-function later(sys: SystemState, delayMs: number, fn: () => void): void {
-  cancelTimers(sys);
+/** Runs the steps one after the other; a new power change replaces whatever was still to come. */
+function sequence(sys: SystemState, steps: Array<[delayMs: number, step: () => void]>): void {
+  if (sys.powerTimer) {
+    clearTimeout(sys.powerTimer);
+    sys.timers.delete(sys.powerTimer);
+    sys.powerTimer = null;
+  }
+  const [first, ...rest] = steps;
+  if (!first) return;
   const t = setTimeout(() => {
     sys.timers.delete(t);
-    fn();
-  }, delayMs);
+    sys.powerTimer = null;
+    first[1]();
+    sequence(sys, rest);
+  }, first[0]);
   t.unref();
   sys.timers.add(t);
+  sys.powerTimer = t;
 }
 
-function startPowerOn(sys: SystemState, delayMs: number): void {
+function startPowerOn(sys: SystemState): void {
+  const { powerDelayMs, postDelayMs } = sys.timing;
   sys.power = "PoweringOn";
   progress(sys, "PrimaryProcessorInitializationStarted");
-  later(sys, delayMs, () => boot(sys));
+  const half = Math.floor(postDelayMs / 2);
+  sequence(sys, [
+    [powerDelayMs, () => {
+      sys.power = "On";
+      progress(sys, "SystemHardwareInitializationComplete");
+    }],
+    [half, () => progress(sys, "PCIResourceConfigStarted")],
+    [postDelayMs - half, () => endOfPost(sys)],
+    [Math.max(1, half), () => progress(sys, "OSRunning")],
+  ]);
 }
 
-function startPowerOff(sys: SystemState, delayMs: number): void {
+function startPowerOff(sys: SystemState): void {
   sys.power = "PoweringOff";
-  later(sys, delayMs, () => {
+  sequence(sys, [[sys.timing.powerDelayMs, () => {
     sys.power = "Off";
     progress(sys, "None");
-  });
+  }]]);
 }
 
-function boot(sys: SystemState): void {
-  // POST: staged settings (NIC / HBA settings objects, Dell jobs, HPE BIOS iSCSI) apply first.
-  applyAtReset(sys);
-  const override =
-    sys.boot.enabled === "Disabled"
-      ? null
-      : { target: sys.boot.target, mode: sys.boot.mode, ...(sys.boot.target === "UefiTarget" ? { uefiTarget: sys.boot.uefiTarget } : {}) };
-  const iscsi = allFunctions(sys)
-    .filter((f) => f.bootMode === "iSCSI")
-    .map((f) => ({ functionId: f.id, mac: f.mac, iscsiBoot: { ...f.iscsiBoot } }));
-  // HPE: the UEFI iSCSI attempt the override names is what boots.
-  for (const a of sys.hpe?.sources ?? []) {
-    if (override?.target === "UefiTarget" && a.UEFIDevicePath && a.UEFIDevicePath === sys.boot.uefiTarget) {
-      iscsi.push({
-        functionId: `iScsi.Attempt${String(a.iSCSIAttemptInstance)}`,
-        mac: "",
-        iscsiBoot: {
-          InitiatorName: sys.hpe!.initiatorName,
-          PrimaryTargetName: a.iSCSITargetName ?? null,
-          PrimaryTargetIPAddress: a.iSCSITargetIpAddress ?? null,
-          PrimaryTargetTCPPort: a.iSCSITargetTcpPort ?? null,
-          PrimaryLUN: Number(a.iSCSILUN ?? 0),
-          AuthenticationMethod: a.iSCSIAuthenticationMethod === "Chap" ? (a.iSCSIChapType === "Mutual" ? "MutualCHAP" : "CHAP") : "None",
-          CHAPUsername: a.iSCSIChapUsername ?? null,
-          CHAPSecret: a.iSCSIChapSecret ?? null,
-          MutualCHAPUsername: a.iSCSIReverseChapUsername ?? null,
-          MutualCHAPSecret: a.iSCSIReverseChapSecret ?? null,
-        },
-      });
-    }
+/** End of POST: staged settings apply, the firmware boots what the override (or its order) says. */
+function endOfPost(sys: SystemState): void {
+  applyAtPost(sys);
+  sys.boots.push(bootRecord(sys));
+  if (sys.boot.enabled !== "Disabled" && sys.boot.target === "UefiBootNext") {
+    // UEFI deletes BootNext once it has been tried.
+    sys.boot.bootNext = null;
+    sys.version += 1;
   }
-  const fc = allFunctions(sys)
-    .filter((f) => f.bootMode === "FibreChannel" && f.fc)
-    .map((f) => ({ functionId: f.id, wwpn: f.fc!.wwpn, bootTargets: f.fc!.bootTargets.map((t) => ({ ...t })) }));
-  sys.boots.push({ at: new Date().toISOString(), override, iscsi, ...(fc.length > 0 ? { fc } : {}) });
   if (sys.boot.enabled === "Once") {
     sys.boot.enabled = "Disabled";
     sys.version += 1;
   }
-  sys.power = "On";
-  progress(sys, "OSRunning");
+  progress(sys, "OSBootStarted");
 }
 
 function progress(sys: SystemState, state: string): void {

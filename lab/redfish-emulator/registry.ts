@@ -2,13 +2,16 @@
  * The set of emulated systems behind one server, and the plain-JSON snapshot tests read
  * (secrets included: the lab is where assertions on them are allowed).
  */
+import { bootOptions } from "./boot-options";
+import { createSystem } from "./build-system";
 import {
-  createSystem, noFaults, normaliseMac,
-  type BootRecord, type Faults, type FcState, type Flavour, type HpeAttempt, type Job, type PatchRecord, type PendingChanges, type SystemSpec, type SystemState,
+  noFaults, normaliseMac,
+  type BiosValue, type BootRecord, type BootedDevice, type Faults, type FcState, type Flavour, type HpeAttempt, type Job, type PatchRecord,
+  type PendingChanges, type SystemSpec, type SystemState, type Timing,
 } from "./model";
 import type { ExtendedInfo } from "./redfish-errors";
 import { cancelTimers } from "./power";
-import { uris } from "./resources";
+import { uris } from "./uris";
 import type { IscsiBootValues } from "./iscsi-fields";
 
 export interface FunctionSnapshot {
@@ -29,6 +32,8 @@ export interface FunctionSnapshot {
   pending: PendingChanges | null;
   /** `@Redfish.Settings.Messages` of the last apply */
   settingsMessages?: ExtendedInfo[];
+  /** HPE FC functions: Oem.Hpe.BootTargetSource */
+  hpeBootTargetSource?: string;
 }
 
 export interface SystemSnapshot {
@@ -37,16 +42,21 @@ export interface SystemSnapshot {
   flavour: Flavour;
   /** HPE: the BIOS UEFI iSCSI initiator in force and staged (secrets included) */
   hpeIscsi?: { initiatorName: string | null; sources: HpeAttempt[]; pending: unknown; messages: ExtendedInfo[] };
-  /** Dell jobs and generic-settings tasks */
-  jobs: Array<Pick<Job, "id" | "kind" | "state" | "target" | "messageId">>;
+  /** Dell / HPE / Supermicro BIOS attributes in force and staged (secrets included) */
+  bios?: { attributes: Record<string, BiosValue>; pending: Record<string, BiosValue> | null; messages: ExtendedInfo[] };
+  /** Dell jobs and generic-settings tasks; `uri` is where a client reads them (DellJob or Task) */
+  jobs: Array<Pick<Job, "id" | "kind" | "state" | "target" | "messageId"> & { uri: string; location: string; jobType?: string }>;
   PowerState: string;
-  BootProgress: { LastState: string };
+  BootProgress: { LastState: string; LastStateTime: string };
   Boot: {
     BootSourceOverrideTarget: string;
     BootSourceOverrideEnabled: string;
     BootSourceOverrideMode: string;
     UefiTargetBootSourceOverride: string | null;
+    BootNext: string | null;
   };
+  /** the BootOptions members as served now: reference, UEFI path, and the device behind it */
+  bootOptions: Array<{ id: string; uri: string; displayName: string; path: string; device: BootedDevice }>;
   functions: FunctionSnapshot[];
   /** PATCH requests received for this system (any status) */
   patchCount: number;
@@ -62,10 +72,12 @@ export class SystemRegistry {
   private readonly systems = new Map<string, SystemState>();
   private created = 0;
 
+  constructor(private readonly timing: Timing = { powerDelayMs: 200, postDelayMs: 200 }) {}
+
   add(spec: SystemSpec = {}): SystemState {
     if (spec.id !== undefined && !/^[A-Za-z0-9._-]+$/.test(spec.id)) throw new Error(`bad system id: ${spec.id}`);
     if (spec.mac !== undefined) normaliseMac(spec.mac);
-    const sys = createSystem(spec, this.created);
+    const sys = createSystem(spec, this.created, { ...this.timing });
     if (this.systems.has(sys.id)) throw new Error(`system ${sys.id} exists`);
     this.created += 1;
     this.systems.set(sys.id, sys);
@@ -113,15 +125,21 @@ export class SystemRegistry {
       ...(s.hpe
         ? { hpeIscsi: { initiatorName: s.hpe.initiatorName, sources: s.hpe.sources, pending: s.hpe.pending, messages: s.hpe.settings.messages } }
         : {}),
-      jobs: s.jobs.map((j) => ({ id: j.id, kind: j.kind, state: j.state, target: j.target, messageId: j.messageId })),
+      ...(s.bios ? { bios: { attributes: s.bios.attributes, pending: s.bios.pending, messages: s.bios.settings?.messages ?? [] } } : {}),
+      jobs: s.jobs.map((j) => ({
+        id: j.id, kind: j.kind, state: j.state, target: j.target, messageId: j.messageId,
+        uri: j.kind === "dell-job" ? uris.job(j) : uris.task(j), location: uris.jobLocation(j), ...(j.jobType ? { jobType: j.jobType } : {}),
+      })),
       PowerState: s.power,
-      BootProgress: { LastState: s.bootProgress },
+      BootProgress: { LastState: s.bootProgress, LastStateTime: s.bootProgressAt },
       Boot: {
         BootSourceOverrideTarget: s.boot.target,
         BootSourceOverrideEnabled: s.boot.enabled,
         BootSourceOverrideMode: s.boot.mode,
         UefiTargetBootSourceOverride: s.boot.uefiTarget,
+        BootNext: s.boot.bootNext,
       },
+      bootOptions: bootOptions(s).map((o) => ({ id: o.ref, uri: uris.bootOption(s, o.ref), displayName: o.displayName, path: o.path, device: o.device })),
       functions: s.adapters.flatMap((a) =>
         a.functions.map((f) => ({
           id: f.id,
@@ -136,6 +154,7 @@ export class SystemRegistry {
           ...(f.fc ? { fc: f.fc } : {}),
           pending: f.pending,
           ...(f.settings ? { settingsMessages: f.settings.messages } : {}),
+          ...(f.hpeBootTargetSource !== undefined ? { hpeBootTargetSource: f.hpeBootTargetSource } : {}),
         })),
       ),
       patchCount: s.counters.patches,

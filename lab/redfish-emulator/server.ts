@@ -21,6 +21,8 @@ export interface RedfishEmulatorOptions {
   tlsDir?: string;
   /** how long PoweringOn / PoweringOff last (default 200 ms) */
   powerDelayMs?: number;
+  /** how long POST lasts after PowerState On, before settings apply and the OS boots (default powerDelayMs) */
+  postDelayMs?: number;
   /** added to every Redfish answer */
   latencyMs?: number;
   /** how long a generic-settings task runs before it completes (default 30 ms) */
@@ -50,10 +52,11 @@ const MAX_BODY = 1024 * 1024;
 
 export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): Promise<RedfishEmulator> {
   const tls = ensureLabTls(opts.tlsDir ?? DEFAULT_TLS_DIR);
-  const registry = new SystemRegistry();
+  const powerDelayMs = opts.powerDelayMs ?? 200;
+  const registry = new SystemRegistry({ powerDelayMs, postDelayMs: opts.postDelayMs ?? powerDelayMs });
   for (const spec of opts.systems ?? []) registry.add(spec);
   const global = { username: opts.username ?? "admin", password: opts.password ?? "password" };
-  const ctx = { registry, powerDelayMs: opts.powerDelayMs ?? 200, taskDelayMs: opts.taskDelayMs ?? 30 };
+  const ctx = { registry, taskDelayMs: opts.taskDelayMs ?? 30 };
 
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -172,7 +175,8 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
 /** The system a request concerns: by its Systems / Chassis id, or the one owning a job or task. */
 function systemOf(registry: SystemRegistry, rest: string[]): SystemState | undefined {
   if ((rest[0] === "Systems" || rest[0] === "Chassis") && rest[1] !== undefined) return registry.get(rest[1]);
-  const jobId = rest[0] === "Managers" && rest[2] === "Jobs" ? rest[3] : rest[0] === "TaskService" ? rest[2] : undefined;
+  // .../Jobs/{JID} (either iDRAC generation), TaskService/Tasks/{id}, TaskService/TaskMonitors/{id}
+  const jobId = (rest[0] === "Managers" && rest.at(-2) === "Jobs") || (rest[0] === "TaskService" && rest.length === 3) ? rest.at(-1) : undefined;
   const job = jobId ? registry.findJob(jobId) : undefined;
   return job ? registry.get(job.systemId) : undefined;
 }
