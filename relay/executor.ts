@@ -79,7 +79,8 @@ export function resolveEndpoint(bmc: BmcTarget, credentials: CredentialStore): B
   return { address: bmc.address, system_id: bmc.system_id, username: cred.username, password: cred.password, tls, driver: bmc.driver };
 }
 
-const SAN_KINDS = new Set<Claim["kind"]>(["nic_iscsi", "nic_fc", "hpe_bios_iscsi"]);
+/** Every place a configure writes (NIC, HBA, vendor BIOS places): all but the boot override. */
+const SAN_KINDS = new Set<Claim["kind"]>(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "dell_bios_iscsi", "bios_attributes"]);
 
 /** One run's evidence: what the body and checkpoint brought, and what this run records. */
 class Evidence implements WriteGuard {

@@ -17,8 +17,11 @@ export type OverrideDecision =
 
 const allows = (list: string[] | undefined, value: string) => !Array.isArray(list) || list.includes(value);
 
-/** The paths that make an override ours: the target, and the device it names (a path or a BootNext). */
-export const OVERRIDE_IDENTITY = ["Boot.BootSourceOverrideTarget", "Boot.UefiTargetBootSourceOverride", "Boot.BootNext"] as const;
+/**
+ * The paths that make an override ours: the target, and the device path it names. Not BootNext:
+ * UEFI firmware clears it once it booted the option, while the target stays.
+ */
+export const OVERRIDE_IDENTITY = ["Boot.BootSourceOverrideTarget", "Boot.UefiTargetBootSourceOverride"] as const;
 
 /** A UEFI boot option as `Boot.BootOptions` lists it (the DMTF way to name a boot device). */
 export interface BootOptionEntry {

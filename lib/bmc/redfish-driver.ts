@@ -89,7 +89,8 @@ interface SanState {
   failures: MessageSummary[];
 }
 
-const SAN_KINDS = new Set(["nic_iscsi", "nic_fc", "hpe_bios_iscsi"]);
+/** Every place a configure writes (NIC, HBA, vendor BIOS places): all but the boot override. */
+const SAN_KINDS = new Set(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "dell_bios_iscsi", "bios_attributes"]);
 
 export class RedfishDriver implements SanbootBmcDriver {
   private readonly pool: RedfishAgentPool;

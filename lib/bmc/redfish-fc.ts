@@ -10,7 +10,7 @@ import type { JsonValue } from "./claims";
 import type { FcBootSpec, FcPortIdentity } from "./driver";
 import type { FcBootTargetEntry, NetworkDeviceFunction } from "./redfish-types";
 
-type BootTarget = { WWPN: string; LUNID: string; BootPriority: number };
+export type BootTarget = { WWPN: string; LUNID: string; BootPriority: number };
 
 export const FC_IDENTITY = ["FibreChannel.BootTargets", "NetDevFuncType", "BootMode"] as const;
 
@@ -114,9 +114,7 @@ export function wantedFc(fn: NetworkDeviceFunction, spec: FcBootSpec, switchType
   }
   const wanted = desiredBootTargets(spec);
   if (!wanted.ok) return wanted;
-  const targets = inSlots(fn.FibreChannel?.BootTargets, wanted.targets);
-  if (!targets.ok) return targets;
-  const values: Record<string, JsonValue> = { "FibreChannel.BootTargets": targets.targets, BootMode: "FibreChannel" };
+  const values: Record<string, JsonValue> = { "FibreChannel.BootTargets": wanted.targets, BootMode: "FibreChannel" };
   if (switchType) values.NetDevFuncType = "FibreChannel";
   return { ok: true, values };
 }
@@ -124,12 +122,12 @@ export function wantedFc(fn: NetworkDeviceFunction, spec: FcBootSpec, switchType
 const ZERO_WWPN = "00:00:00:00:00:00:00:00";
 
 /**
- * An HBA that renders unused targets as all-zero slots (Dell: a fixed number of them) takes the
- * whole slot array: ours first by priority, the rest zero. Otherwise the targets as they are.
+ * For an HBA with a fixed number of boot target slots (Dell renders unused ones as all-zero
+ * WWPNs and takes the whole array): ours first by priority, the rest zero.
  */
-function inSlots(current: FcBootTargetEntry[] | null | undefined, wanted: BootTarget[]): { ok: true; targets: BootTarget[] } | { ok: false; reason: string } {
+export function inSlots(current: FcBootTargetEntry[] | null | undefined, wanted: BootTarget[]): { ok: true; targets: BootTarget[] } | { ok: false; reason: string } {
   const slots = current ?? [];
-  if (!slots.some((t) => t.WWPN && !isTargetWwpn(t.WWPN))) return { ok: true, targets: wanted };
+  if (slots.length === 0) return { ok: true, targets: wanted };
   if (wanted.length > slots.length) return { ok: false, reason: `the HBA has ${slots.length} boot target slots, ${wanted.length} targets asked` };
   return { ok: true, targets: slots.map((_s, i) => wanted[i] ?? { WWPN: ZERO_WWPN, LUNID: "0", BootPriority: i }) };
 }

@@ -129,7 +129,13 @@ export async function writePlace(
  * pending afterwards: our undo, staged while ours is still in force (including one an earlier
  * call staged and no reset applied yet).
  */
-export async function undoPlace(ctx: SanContext, claim: Claim, read: PlaceReader, restore: (view: PlaceView, claim: Claim) => Array<Record<string, JsonValue>> | null = defaultRestore): Promise<ClearResult> {
+export async function undoPlace(
+  ctx: SanContext,
+  claim: Claim,
+  read: PlaceReader,
+  /** the PATCHes still to send from `view`, in order; `step` counts those sent (0: none yet) */
+  restore: (view: PlaceView, claim: Claim, step: number) => Array<Record<string, JsonValue>> | null = defaultRestore,
+): Promise<ClearResult> {
   const changes: SanChange[] = [];
   const what = claim.kind === "nic_iscsi" || claim.kind === "nic_fc" ? "function" : claim.kind === "boot_override" ? "override" : "bios_iscsi";
   if (claim.jobs?.length && (await ctx.quirks.withdrawStaged(ctx, claim))) changes.push({ kind: "settings", uri: claim.uri, action: "staged write withdrawn" });
@@ -142,7 +148,7 @@ export async function undoPlace(ctx: SanContext, claim: Claim, read: PlaceReader
     const reply = await ctx.w.patchFresh(async () => {
       const view = await read(ctx, claim.uri, APPLY_TIME_PREFERENCE);
       if (!stillOurs(view.will, claim)) return null;
-      const steps = restore(view, claim);
+      const steps = restore(view, claim, step);
       if (!steps || steps.length === 0) return null;
       final = steps.length === 1;
       await ctx.quirks.ready(ctx);

@@ -56,7 +56,7 @@ const MUTUAL_CREDENTIALS = ["iSCSIBoot.MutualCHAPUsername", "iSCSIBoot.MutualCHA
  * while the method still allows it, then the rest.
  */
 export function iscsiRestore(ctx: SanContext) {
-  return (view: PlaceView, claim: Claim): Array<Record<string, JsonValue>> | null => {
+  return (view: PlaceView, claim: Claim, step: number): Array<Record<string, JsonValue>> | null => {
     const values = restoreValues(view.will, claim);
     if (!values) return null;
     for (const s of claim.secrets) values[s] = ctx.quirks.blank(s);
@@ -64,10 +64,12 @@ export function iscsiRestore(ctx: SanContext) {
     const authNow = String((view.will as { iSCSIBoot?: Record<string, unknown> }).iSCSIBoot?.AuthenticationMethod ?? "None");
     const authAfter = String(values["iSCSIBoot.AuthenticationMethod"] ?? authNow);
     const allows = (auth: string, path: string) => (MUTUAL_CREDENTIALS.includes(path) ? auth === "MutualCHAP" : auth !== "None");
+    // credentials the new auth method makes read-only: sent first (the first PATCH), then never again
     const credentials = [...CHAP_CREDENTIALS, ...MUTUAL_CREDENTIALS].filter((p) => p in values && !allows(authAfter, p));
-    const first = Object.fromEntries(credentials.filter((p) => allows(authNow, p)).map((p) => [p, values[p]!]));
     const rest = Object.fromEntries(Object.entries(values).filter(([p]) => !credentials.includes(p)));
-    return [...(Object.keys(first).length > 0 ? [first] : []), ...(Object.keys(rest).length > 0 ? [rest] : [])];
+    const first = step === 0 ? Object.fromEntries(credentials.filter((p) => allows(authNow, p)).map((p) => [p, values[p]!])) : {};
+    const steps = [...(Object.keys(first).length > 0 ? [first] : []), ...(Object.keys(rest).length > 0 ? [rest] : [])];
+    return steps.length > 0 ? steps : null;
   };
 }
 

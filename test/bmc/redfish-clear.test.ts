@@ -62,8 +62,9 @@ function holdsTarget(s: SystemSnapshot): { inForce: boolean; staged: boolean } {
 
 describe.each<[Flavour, { applyTimes?: string[] }]>([
   ["generic", {}],
-  ["generic-settings", {}],
-])("a %s BMC clears in force at once", (flavour, extra) => {
+  // a settings object that offers only Immediate (the host is off, so no reset)
+  ["generic-settings", { applyTimes: ["Immediate"] }],
+])("a %s BMC (%j) undoes in force at once", (flavour, extra) => {
   it("leaves nothing pending, does not reset, and a second clear sends nothing", async () => {
     const { id, ep } = system(flavour, extra);
     const evidence = await deployed(ep);
@@ -75,10 +76,7 @@ describe.each<[Flavour, { applyTimes?: string[] }]>([
     const after = emu.system(id);
     expect(holdsTarget(after)).toEqual({ inForce: false, staged: false });
     expect(after.resetCount).toBe(before.resetCount);
-    if (flavour === "generic-settings") {
-      // Immediate for a clear, though configure asked OnReset.
-      expect(after.patches.at(-1)!.body).toMatchObject({ "@Redfish.SettingsApplyTime": { ApplyTime: "Immediate" } });
-    }
+    if (flavour === "generic-settings") expect(after.patches.at(-1)!.body).toMatchObject({ "@Redfish.SettingsApplyTime": { ApplyTime: "Immediate" } });
 
     expect(await driver.undoSanBoot(ep, san(evidence))).toEqual({ changed: false, changes: [] });
     expect(emu.system(id).patchCount).toBe(after.patchCount);
@@ -89,9 +87,10 @@ describe.each<[Flavour, { applyTimes?: string[] }]>([
 describe.each<[Flavour, { applyTimes?: string[] }, RegExp | undefined]>([
   ["dell", {}, /\/Jobs\/JID_/],
   ["hpe", {}, undefined],
-  // a settings object that offers no Immediate stages the clear like iDRAC does
+  // a settings object that offers Immediate still stages the undo OnReset: Immediate may reset the host
+  ["generic-settings", {}, undefined],
   ["generic-settings", { applyTimes: ["OnReset"] }, undefined],
-])("a %s BMC (%j) stages the clear", (flavour, extra, job) => {
+])("a %s BMC (%j) stages the undo", (flavour, extra, job) => {
   it("answers what is pending; one reset applies it and a second clear sends nothing", async () => {
     const { id, ep } = system(flavour, extra);
     const evidence = await deployed(ep);

@@ -161,7 +161,7 @@ describe("RedfishDriver.configureIscsiBoot", () => {
   });
 
   it("writes nothing on a system that cannot be told to boot a SAN device", async () => {
-    const { id, ep } = system({ bootTargets: ["None", "Pxe", "Hdd", "UefiTarget"] });
+    const { id, ep } = system({ bootTargets: ["None", "Pxe", "Hdd", "Cd"] });
     const err = await failure(driver.configureIscsiBoot(ep, spec, memoryGuard()));
     expect(err.code).toBe("BMC_CAPABILITY_MISSING");
     expect(err.message).toMatch(/UEFI device paths|RemoteDrive/);
@@ -276,7 +276,9 @@ describe("RedfishDriver power and boot override", () => {
     await driver.powerOn(ep);
     expect(emu.system(id).resets.map((r) => r.resetType)).toEqual(["On"]);
     expect(await driver.waitForPowerOn(ep, 2_000)).toBe("On");
-    expect(emu.system(id)).toMatchObject({ PowerState: "On", BootProgress: { LastState: "OSRunning" } });
+    // On comes at the start of POST; the OS later
+    expect(emu.system(id).PowerState).toBe("On");
+    expect(await driver.waitForBoot(ep, { timeoutMs: 2_000 })).toMatchObject({ boot_progress: expect.stringMatching(/^OS(BootStarted|Running)$/), confirmed: true });
   });
 
   it("restarts a system that is already on", async () => {
@@ -338,8 +340,28 @@ describe("RedfishDriver power and boot override", () => {
     expect(await driver.waitForPowerOn(ep, 5_000)).toBe("On");
   });
 
-  it("sets a one-time RemoteDrive override over the operator's PXE one, claiming what it found", async () => {
+  it("names the SAN device by its UEFI boot option (BootNext with UefiBootNext), the DMTF way", async () => {
+    const { id, ep } = system({ bootOverride: { target: "None", enabled: "Disabled" } });
+    const guard = memoryGuard();
+    await driver.configureIscsiBoot(ep, spec, guard);
+    const set = await driver.setSanBootOverride(ep, want, guard);
+    const option = emu.system(id).bootOptions.find((o) => o.path.includes(`iSCSI(${spec.targets[0]!.name},`))!;
+    expect(emu.system(id).Boot).toMatchObject({ BootSourceOverrideTarget: "UefiBootNext", BootNext: option.id, BootSourceOverrideEnabled: "Once" });
+    expect(set.claim!.identity).toEqual(["Boot.BootSourceOverrideTarget"]);
+    await driver.powerOn(ep);
+    await driver.waitForBoot(ep, { timeoutMs: 3_000, claims: guard.evidence.claims });
+    expect(emu.system(id).boots.at(-1)!.booted).toMatchObject({ kind: "iscsi", target: spec.targets[0]!.name });
+  });
+
+  it("refuses, writing nothing, when no boot option names the SAN device yet and nothing of ours waits to apply", async () => {
     const { id, ep } = system();
+    const err = await failure(driver.setSanBootOverride(ep, want, memoryGuard()));
+    expect(err.code).toBe("BMC_CAPABILITY_MISSING");
+    expect(emu.system(id).patchCount).toBe(0);
+  });
+
+  it("sets a one-time RemoteDrive override over the operator's PXE one, claiming what it found", async () => {
+    const { id, ep } = system({ remoteDrive: true });
     const guard = memoryGuard();
     const set = await driver.setSanBootOverride(ep, want, guard);
     expect(set.changed).toBe(true);
@@ -350,14 +372,14 @@ describe("RedfishDriver power and boot override", () => {
     expect(emu.system(id).patchCount).toBe(count);
 
     await driver.powerOn(ep);
-    await driver.waitForPowerOn(ep, 2_000);
+    await driver.waitForBoot(ep, { timeoutMs: 2_000 });
     const after = emu.system(id);
     expect(after.Boot.BootSourceOverrideEnabled).toBe("Disabled");
     expect(after.boots.at(-1)!.override).toEqual({ target: "RemoteDrive", mode: "UEFI" });
   });
 
   it("sets Legacy mode for a BIOS SAN boot", async () => {
-    const { id, ep } = system();
+    const { id, ep } = system({ remoteDrive: true });
     await driver.setSanBootOverride(ep, { ...want, mode: "bios" }, memoryGuard());
     expect(emu.system(id).Boot).toMatchObject({ BootSourceOverrideTarget: "RemoteDrive", BootSourceOverrideMode: "Legacy" });
   });
@@ -369,17 +391,17 @@ describe("RedfishDriver power and boot override", () => {
   });
 
   it("puts the override back as it found it: the operator's one-time PXE boot survives", async () => {
-    const { id, ep } = system();
+    const { id, ep } = system({ remoteDrive: true });
     const found = emu.system(id).Boot;
     const { claim } = await driver.setSanBootOverride(ep, want, memoryGuard());
     await driver.powerOn(ep);
-    await driver.waitForPowerOn(ep, 2_000);
+    await driver.waitForBoot(ep, { timeoutMs: 2_000 });
     expect((await driver.restoreBootOverride(ep, claim!)).changed).toBe(true);
     expect(emu.system(id).Boot).toEqual(found);
   });
 
   it("leaves an override someone set after it: it is not sanboot's any more", async () => {
-    const { id, ep } = system({ bootOverride: { target: "None", enabled: "Disabled" } });
+    const { id, ep } = system({ bootOverride: { target: "None", enabled: "Disabled" }, remoteDrive: true });
     const { claim } = await driver.setSanBootOverride(ep, want, memoryGuard());
     const operator = operatorClient(emu, PASSWORD);
     expect(await operator.patch(`/redfish/v1/Systems/${id}`, { Boot: { BootSourceOverrideTarget: "Cd", BootSourceOverrideEnabled: "Once" } })).toBe(200);

@@ -65,8 +65,17 @@ describe("a BMC that allows one session at a time", () => {
 const TARGETS = [spec.targets[0]!.name];
 
 describe("settings that fail to apply at the reset", () => {
-  it("generic settings object: waitForBoot surfaces Base SettingsFailed, not a timeout", async () => {
+  it("generic settings object: the override that needed the device says so at the POST that failed to apply it", async () => {
     const { id, ep, guard } = system({ flavour: "generic-settings" });
+    await driver.configureIscsiBoot(ep, spec, guard);
+    lab.emu.setFaults(id, { settingsFailOnReset: true });
+    const err = await failure(driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard));
+    expect(err).toMatchObject({ code: "BMC_SETTINGS_FAILED", retryable: false });
+    expect(err.message).toContain("Base.1.8.SettingsFailed");
+  });
+
+  it("generic settings object with RemoteDrive: waitForBoot surfaces Base SettingsFailed once the POST applied, not a timeout", async () => {
+    const { id, ep, guard } = system({ flavour: "generic-settings", remoteDrive: true });
     await driver.configureIscsiBoot(ep, spec, guard);
     lab.emu.setFaults(id, { settingsFailOnReset: true });
     await driver.setSanBootOverride(ep, { mode: "uefi", persistence: "once", targets: TARGETS }, guard);

@@ -16,7 +16,7 @@ useLocalStack({ powerDelayMs: 20, leaseSeconds: 20, sweepMs: 200 }, (s, a) => ((
 
 type Flavour = "generic" | "generic-settings" | "dell" | "hpe";
 
-async function enroll(flavour: Flavour, extra: Record<string, unknown> = {}) {
+async function enroll(flavour: Flavour, extra: Record<string, unknown> = {}, node: Record<string, unknown> = {}) {
   n++;
   const systemId = `${flavour}-${n}`;
   const mac = `02:00:5e:77:00:${n.toString(16).padStart(2, "0")}`;
@@ -25,6 +25,7 @@ async function enroll(flavour: Flavour, extra: Record<string, unknown> = {}) {
     site: LAB_SITE,
     bmc: { driver: "auto", address: stack.bmc.url, system_id: systemId, credentials_ref: LAB_CREDENTIALS_REF },
     mac_address: mac,
+    ...node,
   });
   expect(res.status).toBe(201);
   return { nodeId: res.body.node_id as string, systemId, mac, found };
@@ -40,9 +41,10 @@ async function bootAndCheck(nodeId: string, systemId: string) {
 
 describe.each<Flavour>(["generic", "generic-settings", "dell", "hpe"])("a %s BMC", (flavour) => {
   it("boots the server from the Cinder target and undeploy leaves the BMC as it was", async () => {
-    const { nodeId, systemId, found } = await enroll(flavour);
+    // iLO's software initiator needs the NIC's NicBootN NetworkBoot: this node lets sanboot set it (and put it back)
+    const { nodeId, systemId, found } = await enroll(flavour, {}, flavour === "hpe" ? { bios_changes: "allow" } : {});
     const { volumeId, requestId, done, sys } = await bootAndCheck(nodeId, systemId);
-    expect(done.error).toBeNull();
+    expect(done.error, JSON.stringify(done.error)).toBeNull();
     expect(done.state).toBe("active");
     const target = done.target.paths[0];
     // the boot that made it active used the Cinder target
@@ -91,5 +93,19 @@ describe("BMC faults the workflow rides out (one retry layer: the step's next at
     expect((await cinderAdmin(stack).volume(volumeId)).status).toBe("available");
     expect(await cinderAdmin(stack).attachments(volumeId)).toEqual([]);
     expect(bmcState(stack.bmc.system(systemId))).toEqual(bmcState(found));
+  }, 90_000);
+});
+
+describe("a BIOS prerequisite the node does not let sanboot set", () => {
+  it("fails the request naming the attribute, with nothing written on the BMC", async () => {
+    const { nodeId, systemId, found } = await enroll("hpe");
+    await new Promise((r) => setTimeout(r, 300));
+    const { done, volumeId } = await bootAndCheck(nodeId, systemId);
+    expect(done.state).toBe("failed");
+    expect(done.error.code).toBe("BMC_CAPABILITY_MISSING");
+    expect(done.error.message).toMatch(/NicBoot\d must be NetworkBoot .*bios_changes: allow/);
+    expect(bmcState(stack.bmc.system(systemId))).toEqual(bmcState(found));
+    expect(stack.bmc.system(systemId).bios).toEqual(found.bios);
+    expect((await cinderAdmin(stack).volume(volumeId)).status).toBe("available");
   }, 90_000);
 });

@@ -18,6 +18,8 @@ export function bmcState(s: SystemSnapshot) {
       // staged values that apply at the next reset count as what the function will hold
       pending: f.pending ? { ...f.pending, ...(f.pending.iscsiBoot ? { iscsiBoot: { ...f.pending.iscsiBoot, CHAPSecret: null, MutualCHAPSecret: null } } : {}) } : null,
     })),
+    // BIOS attributes (HPE prerequisites, Dell's BIOS iSCSI), their secrets aside
+    bios: s.bios ? { attributes: maskSecrets(s.bios.attributes), pending: s.bios.pending ? maskSecrets(s.bios.pending) : null } : null,
     hpe: s.hpeIscsi
       ? {
           initiatorName: s.hpeIscsi.initiatorName,
@@ -25,4 +27,8 @@ export function bmcState(s: SystemSnapshot) {
         }
       : null,
   };
+}
+
+function maskSecrets(attrs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, /Secret$/.test(k) ? null : v]));
 }

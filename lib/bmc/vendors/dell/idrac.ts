@@ -9,6 +9,7 @@
  * UEFI device paths come from BootOptions, iDRAC10's boot override goes to the system's settings
  * object (it has no BootSourceOverrideMode), and an HBA's fixed target slots are kept as slots.
  */
+import { inSlots, type BootTarget } from "../../redfish-fc";
 import type { Manager, ServiceRoot } from "../../redfish-types";
 import { quirks, renderedBlank, type VendorQuirks } from "../quirks";
 import { hasOem } from "../select";
@@ -47,6 +48,13 @@ export function dellIdrac(manager: Manager | undefined): VendorQuirks {
     },
     taskUri: (location) => jobOfLocation(gen, location),
     withdrawStaged: (ctx, claim) => withdrawJobs(ctx, claim),
+    fcValues: (fn, values) => {
+      // iDRAC's HBAs have fixed target slots: the whole slot array goes, ours first
+      const wanted = values["FibreChannel.BootTargets"] as BootTarget[] | undefined;
+      if (!wanted) return { ok: true, value: values };
+      const slots = inSlots(fn.FibreChannel?.BootTargets, wanted);
+      return slots.ok ? { ok: true, value: { ...values, "FibreChannel.BootTargets": slots.targets } } : { ok: false, reason: slots.reason };
+    },
     blank: renderedBlank,
     chapDependent: true,
   });
