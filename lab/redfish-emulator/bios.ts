@@ -14,9 +14,15 @@ export function publicAttributes(attrs: Record<string, BiosValue>): Record<strin
   return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, isBiosSecret(k) ? null : v]));
 }
 
-/** Merges checked attributes into the pending set and bumps the settings object. */
+/**
+ * Merges checked attributes into the pending set and bumps the settings object. A value staged
+ * back to the one in force is no pending change (iLO's settings object is a full copy of the
+ * attributes: what differs from the current ones is what the next POST applies).
+ */
 export function stageBios(bios: BiosState, attrs: Record<string, BiosValue>): void {
-  bios.pending = { ...(bios.pending ?? {}), ...attrs };
+  const pending: Record<string, BiosValue> = { ...(bios.pending ?? {}), ...attrs };
+  for (const [k, v] of Object.entries(attrs)) if (bios.attributes[k] === v) delete pending[k];
+  bios.pending = Object.keys(pending).length ? pending : null;
   bios.settings!.version += 1;
 }
 

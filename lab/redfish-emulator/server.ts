@@ -45,6 +45,8 @@ export interface RedfishEmulator {
   systemIds(): string[];
   setFaults(id: string, faults: Partial<Faults>): Faults;
   clearFaults(id: string): void;
+  /** every Redfish request answered, in order ("METHOD /path" and status), as a BMC's audit log shows them */
+  requests(): Array<{ method: string; path: string; status: number }>;
   close(): Promise<void>;
 }
 
@@ -65,8 +67,11 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
     });
   });
 
+  const log: Array<{ method: string; path: string; status: number }> = [];
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://lab");
+    if (!url.pathname.startsWith("/_lab")) res.once("finish", () => log.push({ method: req.method ?? "GET", path: url.pathname, status: res.statusCode }));
     const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? "GET";
     const raw = (await readBody(req, MAX_BODY)).toString("utf8");
@@ -163,6 +168,7 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
     systemIds: () => registry.all().map((s) => s.id),
     setFaults: (id, faults) => registry.setFaults(id, faults),
     clearFaults: (id) => registry.clearFaults(id),
+    requests: () => log.map((r) => ({ ...r })),
     close: () =>
       new Promise<void>((resolve) => {
         registry.close();

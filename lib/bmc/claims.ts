@@ -239,14 +239,15 @@ export function stillOurs(current: unknown, claim: Claim): boolean {
 
 /**
  * What undo writes on a place that is still ours: every written path back to `before` (those
- * already there left out), and every secret written blanked. Null when nothing is to change.
+ * already there left out), and every secret written blanked (`blank`: how the BMC takes an unset
+ * value; null per the schema). Null when nothing is to change.
  */
-export function restoreValues(current: unknown, claim: Claim): Record<string, JsonValue> | null {
+export function restoreValues(current: unknown, claim: Claim, blank: (path: string) => JsonValue = () => null): Record<string, JsonValue> | null {
   const out: Record<string, JsonValue> = {};
   for (const [path, before] of Object.entries(claim.before)) {
     if (!sameValue(path, valueAt(current, path), before)) out[path] = before;
   }
   if (Object.keys(out).length === 0) return null;
-  for (const s of claim.secrets) out[s] = null;
+  for (const s of claim.secrets) out[s] = blank(s);
   return out;
 }

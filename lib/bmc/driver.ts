@@ -103,7 +103,7 @@ export function memoryGuard(start: BmcEvidence = { claims: [] }): WriteGuard & {
 
 /** One change a BMC operation made, for the operator: what, where, how. */
 export interface SanChange {
-  kind: "function" | "bios_iscsi" | "override" | "power" | "settings";
+  kind: "function" | "bios_iscsi" | "bios" | "override" | "power" | "settings";
   uri: string;
   /** e.g. "written", "restored", "On -> Off", "applied by a power cycle" */
   action: string;

@@ -134,10 +134,14 @@ export async function undoPlace(
   claim: Claim,
   read: PlaceReader,
   /** the PATCHes still to send from `view`, in order; `step` counts those sent (0: none yet) */
-  restore: (view: PlaceView, claim: Claim, step: number) => Array<Record<string, JsonValue>> | null = defaultRestore,
+  restore?: (view: PlaceView, claim: Claim, step: number) => Array<Record<string, JsonValue>> | null,
 ): Promise<ClearResult> {
+  const undo = restore ?? ((view: PlaceView, c: Claim) => {
+    const values = restoreValues(view.will, c, ctx.quirks.blank);
+    return values ? [values] : null;
+  });
   const changes: SanChange[] = [];
-  const what = claim.kind === "nic_iscsi" || claim.kind === "nic_fc" ? "function" : claim.kind === "boot_override" ? "override" : "bios_iscsi";
+  const what: SanChange["kind"] = claim.kind === "nic_iscsi" || claim.kind === "nic_fc" ? "function" : claim.kind === "boot_override" ? "override" : claim.kind === "bios_attributes" ? "bios" : "bios_iscsi";
   if (claim.jobs?.length && (await ctx.quirks.withdrawStaged(ctx, claim))) changes.push({ kind: "settings", uri: claim.uri, action: "staged write withdrawn" });
   let task: string | undefined;
   let wrote = false;
@@ -148,7 +152,7 @@ export async function undoPlace(
     const reply = await ctx.w.patchFresh(async () => {
       const view = await read(ctx, claim.uri, APPLY_TIME_PREFERENCE);
       if (!stillOurs(view.will, claim)) return null;
-      const steps = restore(view, claim, step);
+      const steps = undo(view, claim, step);
       if (!steps || steps.length === 0) return null;
       final = steps.length === 1;
       await ctx.quirks.ready(ctx);
@@ -180,11 +184,6 @@ export async function undoPlace(
 /** A 202's Location as the resource that tells progress (iDRAC10: the job behind a TaskMonitor). */
 function tracked(ctx: SanContext, reply: RedfishReply): RedfishReply {
   return reply.location ? { ...reply, location: ctx.quirks.taskUri(reply.location) } : reply;
-}
-
-function defaultRestore(view: PlaceView, claim: Claim): Array<Record<string, JsonValue>> | null {
-  const values = restoreValues(view.will, claim);
-  return values ? [values] : null;
 }
 
 /** Several undos as one answer. */

@@ -57,9 +57,8 @@ const MUTUAL_CREDENTIALS = ["iSCSIBoot.MutualCHAPUsername", "iSCSIBoot.MutualCHA
  */
 export function iscsiRestore(ctx: SanContext) {
   return (view: PlaceView, claim: Claim, step: number): Array<Record<string, JsonValue>> | null => {
-    const values = restoreValues(view.will, claim);
+    const values = restoreValues(view.will, claim, ctx.quirks.blank);
     if (!values) return null;
-    for (const s of claim.secrets) values[s] = ctx.quirks.blank(s);
     if (!ctx.quirks.chapDependent) return [values];
     const authNow = String((view.will as { iSCSIBoot?: Record<string, unknown> }).iSCSIBoot?.AuthenticationMethod ?? "None");
     const authAfter = String(values["iSCSIBoot.AuthenticationMethod"] ?? authNow);
