@@ -45,6 +45,7 @@ export const faultsSpec = z.strictObject({
   sessionLimitStatus: z.union([z.literal(401), z.literal(503)]).optional(),
   settingsFailOnReset: z.boolean().optional(),
   lcNotReady: z.number().int().min(0).optional(),
+  resetRefused: z.number().int().min(0).optional(),
 });
 
 export function control(

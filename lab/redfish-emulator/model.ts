@@ -196,6 +196,12 @@ export interface Faults {
   settingsFailOnReset: boolean;
   /** Dell: the Lifecycle Controller answers NotReady to the next N status calls */
   lcNotReady: number;
+  /**
+   * the next N resets are refused with a 400, as a BMC refuses one when the host's state does not
+   * allow it (iDRAC in System Lockdown, iLO's InvalidOperationForSystemState): a power_on that
+   * fails after configure, before any reboot
+   */
+  resetRefused: number;
 }
 
 export interface PatchRecord {
@@ -297,7 +303,7 @@ export interface SystemState {
 export function noFaults(): Faults {
   return {
     latencyMs: 0, failNext: 0, failStatus: 503, dropNext: 0, etagMismatchOnce: false,
-    maxSessions: 0, sessionLimitStatus: 503, settingsFailOnReset: false, lcNotReady: 0,
+    maxSessions: 0, sessionLimitStatus: 503, settingsFailOnReset: false, lcNotReady: 0, resetRefused: 0,
   };
 }
 

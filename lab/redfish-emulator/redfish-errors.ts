@@ -68,6 +68,8 @@ export const msg = {
       [v, p, action], "Remove the parameter supplied and resubmit the request if the operation failed."),
   operationNotAllowed: (why: string) =>
     info("OperationNotAllowed", `The HTTP method is not allowed: ${why}.`, [], "None."),
+  actionRefused: (action: string, why: string) =>
+    info("ActionNotSupported", `The action ${action} is not supported by the resource: ${why}.`, [action], "None."),
   preconditionFailed: () =>
     info("PreconditionFailed", "The ETag supplied did not match the ETag required to change this resource.", [],
       "Try the operation again using the appropriate ETag."),

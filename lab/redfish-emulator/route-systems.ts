@@ -48,6 +48,10 @@ export function resolveSystem(ctx: RouteContext, sys: SystemState, s: string[]):
         system: sys,
         post: (body) => {
           const params = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+          if (sys.faults.resetRefused > 0) {
+            sys.faults.resetRefused -= 1;
+            return fail(400, msg.actionRefused("ComputerSystem.Reset", "the host is in a state that does not allow it"));
+          }
           const outcome = reset(sys, params.ResetType);
           return outcome.ok ? { status: 204 } : fail(outcome.status, ...outcome.messages);
         },

@@ -235,8 +235,13 @@ export class RedfishDriver implements SanbootBmcDriver {
     const w = this.writer(ep);
     const ctx = await this.sanContext(w);
     const system = await this.system(w);
-    await this.assertCapable(w, system, spec.boot_mode);
-    return this.withFunctions(w, system, async (fns) => (await ctx.quirks.iscsiPlace(ctx, system, fns, spec, guard)) ?? configureIscsi(ctx, fns, spec, guard));
+    return this.withFunctions(w, system, async (fns) => {
+      // the most basic refusal first: a BMC with nowhere to put the target (nothing written either way)
+      const refused = ctx.quirks.iscsiRefusal(fns);
+      if (refused) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: ${refused}`);
+      await this.assertCapable(w, system, spec.boot_mode);
+      return (await ctx.quirks.iscsiPlace(ctx, system, fns, spec, guard)) ?? configureIscsi(ctx, fns, spec, guard);
+    });
   }
 
   async configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec, guard: WriteGuard): Promise<ConfigureResult> {

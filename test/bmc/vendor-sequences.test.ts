@@ -8,9 +8,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startRedfishEmulator, type RedfishEmulator, type SystemSnapshot, type SystemSpec } from "../../lab/redfish-emulator";
 import type { BmcEvidence } from "../../lib/bmc/claims";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
-import type { CommandBody, CommandOutcome, IscsiBootSpec } from "../../lib/relay/protocol";
+import type { CommandBody, CommandOutcome, FcBootSpecWire, IscsiBootSpec } from "../../lib/relay/protocol";
 import { CommandExecutor } from "../../relay/executor";
 import { bmcState } from "../support/bmc-state";
+import { ISCSI_WRITES, LC, RESET, writesSince, type IscsiFlavour } from "../support/vendor-writes";
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -53,30 +54,10 @@ async function bench(spec: SystemSpec, iscsi: Partial<IscsiBootSpec> = {}): Prom
     run: async (body) => {
       const from = emu.requests().length;
       const out = await ex.execute({ ...body, bmc, evidence } as CommandBody, { record: async (e) => void (evidence = e) });
-      const writes = emu.requests().slice(from).filter((r) => r.method !== "GET").map((r) => `${r.method} ${short(r.path)} ${r.status}`);
-      return { out, writes: withoutRaces(writes) };
+      return { out, writes: writesSince(emu, from, "s1") };
     },
   };
 }
-
-/** A path as the vendor documents it: the system as {s}, jobs as JID, the adapters as {nic}. */
-const short = (p: string) =>
-  p
-    .replace("/redfish/v1", "")
-    .replace(/\/Systems\/s1/, "/Systems/{s}")
-    .replace(/\/Chassis\/s1\/NetworkAdapters\/[^/]+\/NetworkDeviceFunctions\/[^/]+/, "/{fn}")
-    .replace(/JID_[0-9A-F]+/, "JID");
-
-/**
- * A write refused 412 because the resource changed under it (the system's ETag moves with
- * BootProgress during a POST) and then sent again after a fresh read is one write: whether the
- * race happens depends on timing, the writes that land do not.
- */
-const withoutRaces = (writes: string[]) =>
-  writes.filter((w, i) => !(w.endsWith(" 412") && writes[i + 1]?.startsWith(w.slice(0, -3))));
-
-const RESET = "POST /Systems/{s}/Actions/ComputerSystem.Reset 204";
-const LC = "POST /Managers/iDRAC.Embedded.1/Oem/Dell/DellLCService/Actions/DellLCService.GetRemoteServicesAPIStatus 200";
 
 async function deployAndUndeploy(b: Bench) {
   const configure = await b.run({ type: "configure_san_boot", iscsi: b.spec });
@@ -95,42 +76,43 @@ async function deployAndUndeploy(b: Bench) {
   return { configure: configure.writes, power: power.writes, undeploy: undeploy.writes, booted };
 }
 
-describe("generic Redfish (in place, the DMTF way)", () => {
-  it("writes the function in place, boots the SAN option by BootNext, and puts both back", async () => {
-    const seq = await deployAndUndeploy(await bench({ flavour: "generic" }));
-    expect(seq.configure).toEqual(["PATCH /{fn} 200"]);
-    expect(seq.power).toEqual(["PATCH /Systems/{s} 200", RESET]);
-    expect(seq.undeploy).toEqual([RESET, "PATCH /{fn} 200", "PATCH /Systems/{s} 200"]);
-  });
-});
+const SPEC: Record<IscsiFlavour, [Partial<SystemSpec>, Partial<IscsiBootSpec>]> = {
+  generic: [{ flavour: "generic" }, {}],
+  "generic-settings": [{ flavour: "generic-settings" }, {}],
+  dell: [{ flavour: "dell" }, {}],
+  dell10: [{ flavour: "dell10" }, {}],
+  // iLO's software initiator needs the NIC's NicBootN NetworkBoot: these nodes let sanboot set it
+  hpe: [{ flavour: "hpe" }, { bios_changes: "allow" }],
+  // XCC takes no initiator DHCP
+  lenovo: [{ flavour: "lenovo" }, { network: { mode: "static", address: "192.0.2.31", netmask: "255.255.255.0", gateway: "192.0.2.1" } }],
+};
 
-describe("generic Redfish with a settings object", () => {
-  it("stages OnReset, parks the override (BiosSetup) for the POST that applies it, then boots the option", async () => {
-    const seq = await deployAndUndeploy(await bench({ flavour: "generic-settings" }));
-    expect(seq.configure).toEqual(["PATCH /{fn}/Settings 202"]);
-    expect(seq.power).toEqual(["PATCH /Systems/{s} 200", RESET, "PATCH /Systems/{s} 200", RESET]);
-    // off, undo staged OnReset (never Immediate: it may reset the host), one cycle applies it, override back
-    expect(seq.undeploy).toEqual([RESET, "PATCH /{fn}/Settings 202", RESET, RESET, "PATCH /Systems/{s} 200"]);
+describe.each(Object.keys(ISCSI_WRITES) as IscsiFlavour[])("%s: the writes the vendor documents", (flavour) => {
+  const documented = ISCSI_WRITES[flavour];
+
+  it("configure, boot and undeploy, the system left as found, a second undeploy writing nothing", async () => {
+    const seq = await deployAndUndeploy(await bench(...SPEC[flavour]));
+    expect(seq.configure).toEqual(documented.configure);
+    expect(seq.power).toEqual(documented.power);
+    expect(seq.undeploy).toEqual(documented.undeploy);
+  });
+
+  it("a rollback before the reboot: the staged write withdrawn or what was there staged again, no reset", async () => {
+    const b = await bench(...SPEC[flavour]);
+    expect((await b.run({ type: "configure_san_boot", iscsi: b.spec })).writes).toEqual(documented.configure);
+    const rollback = await b.run({ type: "clear_san_boot" });
+    expect(rollback.out).toMatchObject({ ok: true, result: { changed: true } });
+    expect(rollback.writes).toEqual(documented.rollback);
+    expect(bmcState(b.emu.system("s1"))).toEqual(bmcState(b.found));
   });
 });
 
 describe("Dell iDRAC9", () => {
-  it("asks the Lifecycle Controller, stages through /Settings with a job, names the device from BootOptions", async () => {
+  it("a rollback before the reboot says it withdrew our job (iDRAC refuses new values while it waits)", async () => {
     const b = await bench({ flavour: "dell" });
-    const seq = await deployAndUndeploy(b);
-    expect(seq.configure).toEqual([LC, "PATCH /{fn}/Settings 202"]);
-    expect(seq.power).toEqual(["PATCH /Systems/{s} 200", RESET, "PATCH /Systems/{s} 200", RESET]);
-    // the CHAP credentials go back while CHAP is still on (iDRAC makes them read-only after), then the rest with a job
-    expect(seq.undeploy).toEqual([RESET, LC, "PATCH /{fn}/Settings 200", LC, "PATCH /{fn}/Settings 202", RESET, RESET, "PATCH /Systems/{s} 200"]);
-  });
-
-  it("a rollback before the reboot deletes our job (iDRAC refuses new values while it waits): no PATCH, no reset", async () => {
-    const b = await bench({ flavour: "dell" });
-    expect((await b.run({ type: "configure_san_boot", iscsi: b.spec })).writes).toEqual([LC, "PATCH /{fn}/Settings 202"]);
+    await b.run({ type: "configure_san_boot", iscsi: b.spec });
     const rollback = await b.run({ type: "clear_san_boot" });
     expect(rollback.out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "settings", action: "staged write withdrawn" }] } });
-    expect(rollback.writes).toEqual(["DELETE /Managers/iDRAC.Embedded.1/Jobs/JID 200"]);
-    expect(bmcState(b.emu.system("s1"))).toEqual(bmcState(b.found));
   });
 
   it("a second configure with other values while our job waits deletes it first, then stages anew", async () => {
@@ -158,33 +140,22 @@ describe("Dell iDRAC9", () => {
 });
 
 describe("Dell iDRAC10", () => {
-  it("reads jobs behind the TaskMonitor at Oem/Dell/Jobs and writes the override to the system's settings object", async () => {
+  it("writes the override to the system's settings object, never with BootSourceOverrideMode", async () => {
     const b = await bench({ flavour: "dell10" });
-    const seq = await deployAndUndeploy(b);
-    expect(seq.configure).toEqual([LC, "PATCH /{fn}/Settings 202"]);
-    expect(seq.power).toEqual(["PATCH /Systems/{s}/Settings 200", RESET, "PATCH /Systems/{s}/Settings 200", RESET]);
-    expect(seq.undeploy.at(-1)).toBe("PATCH /Systems/{s}/Settings 200");
-    expect(JSON.stringify(b.emu.system("s1").patches.filter((p) => p.path.endsWith("/Settings") && p.path.includes("Systems")))).not.toContain("BootSourceOverrideMode");
-  });
-
-  it("a rollback before the reboot deletes our job where iDRAC10 serves it", async () => {
-    const b = await bench({ flavour: "dell10" });
-    await b.run({ type: "configure_san_boot", iscsi: b.spec });
-    const rollback = await b.run({ type: "clear_san_boot" });
-    expect(rollback.writes).toEqual(["DELETE /Managers/iDRAC.Embedded.1/Oem/Dell/Jobs/JID 200"]);
-    expect(bmcState(b.emu.system("s1"))).toEqual(bmcState(b.found));
+    await deployAndUndeploy(b);
+    const systemWrites = b.emu.system("s1").patches.filter((p) => /Systems\/s1\/Settings$/.test(p.path));
+    expect(systemWrites.length).toBeGreaterThan(0);
+    expect(JSON.stringify(systemWrites)).not.toContain("BootSourceOverrideMode");
   });
 });
 
 describe("HPE iLO", () => {
-  it("with BIOS changes allowed: sets the NIC's NicBootN, makes an attempt in a free slot, and puts both back", async () => {
+  it("makes the attempt in a free slot with its own instance, CHAP as the schema spells it, a SAM-2 LUN", async () => {
     const b = await bench({ flavour: "hpe" }, { bios_changes: "allow" });
-    const seq = await deployAndUndeploy(b);
-    expect(seq.configure).toEqual(["PATCH /Systems/{s}/Bios/Settings 200", "PATCH /Systems/{s}/Bios/iScsi/Settings 200"]);
+    await b.run({ type: "configure_san_boot", iscsi: b.spec });
     expect(b.emu.system("s1").patches.find((p) => p.path.endsWith("/Bios/iScsi/Settings"))!.body).toMatchObject({
       iSCSISources: [{ iSCSIAttemptInstance: 1, iSCSIAuthenticationMethod: "CHAP", iSCSILUN: "1", iSCSIAttemptName: "sanboot-1" }],
     });
-    expect(seq.undeploy).toEqual([RESET, "PATCH /Systems/{s}/Bios/Settings 200", "PATCH /Systems/{s}/Bios/iScsi/Settings 200", RESET, RESET, "PATCH /Systems/{s} 200"]);
   });
 
   it("maps the node's MAC to its NIC source through the BIOS mappings, not the list order", async () => {
@@ -201,29 +172,57 @@ describe("HPE iLO", () => {
     expect(out.out).toMatchObject({ ok: false, error: { code: "BMC_CAPABILITY_MISSING", message: expect.stringMatching(/NicBoot2 must be NetworkBoot/) } });
     expect(out.writes).toEqual([]);
   });
+});
 
-  it("a rollback before the reboot re-stages what was there: no reset", async () => {
-    const b = await bench({ flavour: "hpe" }, { bios_changes: "allow" });
-    await b.run({ type: "configure_san_boot", iscsi: b.spec });
-    const rollback = await b.run({ type: "clear_san_boot" });
-    expect(rollback.out).toMatchObject({ ok: true });
-    expect(rollback.writes.filter((w) => w.includes("Reset"))).toEqual([]);
+describe("Fibre Channel", () => {
+  const WWPNS = ["50:0a:09:82:88:e2:b9:b1", "50:0a:09:82:98:e2:b9:b1"];
+
+  async function fcBench(flavour: "generic" | "dell" | "hpe") {
+    const b = await bench({ flavour, fcPorts: 1 });
+    const fc: FcBootSpecWire = { boot_mode: "uefi", targets: WWPNS.map((wwpn) => ({ wwpn, lun: 1 })) };
+    const configure = await b.run({ type: "configure_fc_boot", fc });
+    expect(configure.out).toMatchObject({ ok: true, result: { changed: true } });
+    const sent = b.emu.system("s1").patches.find((p) => /NetworkDeviceFunctions\/FC/.test(p.path))!.body;
+    const power = await b.run({ type: "power_on", boot_mode: "uefi", boot_override: "once", san_targets: WWPNS });
+    expect(power.out).toMatchObject({ ok: true });
+    expect((await b.run({ type: "await_power_on" })).out).toMatchObject({ ok: true, result: { boot_confirmed: true } });
+    const booted = b.emu.system("s1").boots.at(-1)!.booted;
+    const undeploy = await b.run({ type: "clear_san_boot" });
+    expect(undeploy.out).toMatchObject({ ok: true, result: { changed: true } });
     expect(bmcState(b.emu.system("s1"))).toEqual(bmcState(b.found));
+    return { sent, booted, configure: configure.writes };
+  }
+
+  it("generic: BootTargets and BootMode on the HBA port, booted, put back", async () => {
+    const { sent, booted } = await fcBench("generic");
+    expect(sent).toMatchObject({ BootMode: "FibreChannel", FibreChannel: { BootTargets: [{ WWPN: "50:0A:09:82:88:E2:B9:B1", LUNID: "1" }, { WWPN: "50:0A:09:82:98:E2:B9:B1", LUNID: "1" }] } });
+    expect(booted).toMatchObject({ kind: "fc", wwpn: "50:0A:09:82:88:E2:B9:B1" });
+  });
+
+  it("iDRAC: both fixed slots are sent, ours in them, through /Settings with a job", async () => {
+    const { sent, booted, configure } = await fcBench("dell");
+    expect(configure).toEqual([LC, "PATCH /{fn}/Settings 202"]);
+    expect((sent as { FibreChannel: { BootTargets: unknown[] } }).FibreChannel.BootTargets).toHaveLength(2);
+    expect(booted).toMatchObject({ kind: "fc", wwpn: "50:0A:09:82:88:E2:B9:B1" });
+  });
+
+  it("iLO: BootTargetSource set to NetworkDeviceFunction with the targets (UEFI would ignore them), and put back", async () => {
+    const { sent, booted } = await fcBench("hpe");
+    expect(sent).toMatchObject({ Oem: { Hpe: { BootTargetSource: "NetworkDeviceFunction" } }, BootMode: "FibreChannel" });
+    expect(booted).toMatchObject({ kind: "fc", wwpn: "50:0A:09:82:88:E2:B9:B1" });
   });
 });
 
 describe("Lenovo XCC", () => {
   const statik = { network: { mode: "static" as const, address: "192.0.2.31", netmask: "255.255.255.0", gateway: "192.0.2.1" } };
 
-  it("writes the documented subset at the function's /Pending and boots the allowed UefiTarget path", async () => {
+  it("writes only the documented subset at the function's /Pending", async () => {
     const b = await bench({ flavour: "lenovo" }, statik);
-    const seq = await deployAndUndeploy(b);
-    expect(seq.configure).toEqual(["PATCH /{fn}/Pending 200"]);
+    await b.run({ type: "configure_san_boot", iscsi: b.spec });
     const sent = b.emu.system("s1").patches.find((p) => p.path.endsWith("/Pending"))!.body as { iSCSIBoot: Record<string, unknown> };
     expect(Object.keys(sent)).toEqual(["iSCSIBoot"]);
     expect(sent.iSCSIBoot).not.toHaveProperty("IPMaskDNSViaDHCP");
-    // credentials first while CHAP is on, then the rest
-    expect(seq.undeploy).toEqual([RESET, "PATCH /{fn}/Pending 200", "PATCH /{fn}/Pending 200", RESET, RESET, "PATCH /Systems/{s} 200"]);
+    expect(sent.iSCSIBoot).not.toHaveProperty("SecondaryTargetName");
   });
 
   it.each([

@@ -38,6 +38,8 @@ export interface VendorQuirks {
    * initiator, Dell's BIOS attributes): the configure result, or undefined for the NIC function.
    */
   iscsiPlace(ctx: SanContext, system: Found<ComputerSystem>, fns: Array<Found<NetworkDeviceFunction>>, spec: SanIscsiSpec, guard: WriteGuard): Promise<ConfigureResult | undefined>;
+  /** Why this BMC has no place at all to program an iSCSI boot target, from what it serves; reads only. */
+  iscsiRefusal(fns: Array<Found<NetworkDeviceFunction>>): string | undefined;
   /** How to read (and undo) a claim of a kind only this vendor writes. */
   undoVendorPlace(ctx: SanContext, claim: Claim): Promise<import("../driver").ClearResult | undefined>;
   /** The write target of a NIC function, when not its `@Redfish.Settings` object or itself. */
@@ -68,6 +70,7 @@ export const GENERIC: VendorQuirks = {
   label: "Redfish",
   ready: async () => {},
   iscsiPlace: async () => undefined,
+  iscsiRefusal: () => undefined,
   undoVendorPlace: async () => undefined,
   functionTarget: () => undefined,
   iscsiValues: (values) => ({ ok: true, value: values }),

@@ -4,18 +4,14 @@
  * the system offers a standard NetworkDeviceFunction that can boot iSCSI, a configure is refused
  * saying so, with nothing written.
  */
-import { SanbootError } from "../../errors";
 import { isIscsiCapable } from "../redfish-san-boot";
 import { quirks, type VendorQuirks } from "./quirks";
 
 export const SUPERMICRO: VendorQuirks = quirks({
   name: "supermicro",
   label: "Supermicro",
-  iscsiPlace: async (ctx, _system, fns) => {
-    if (fns.some((f) => isIscsiCapable(f.body))) return undefined;
-    throw new SanbootError(
-      "BMC_CAPABILITY_MISSING",
-      `system ${ctx.w.ep.system_id}: this Supermicro BMC offers no NetworkDeviceFunction that can boot iSCSI, and Supermicro documents no other way to program an iSCSI boot target through Redfish`,
-    );
-  },
+  iscsiRefusal: (fns) =>
+    fns.some((f) => isIscsiCapable(f.body))
+      ? undefined
+      : "this Supermicro BMC offers no NetworkDeviceFunction that can boot iSCSI, and Supermicro documents no other way to program an iSCSI boot target through Redfish",
 });
