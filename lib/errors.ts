@@ -46,6 +46,8 @@ export type ErrorCode =
   | "BMC_CREDENTIALS_MISSING"
   | "BMC_ETAG_MISMATCH"
   | "BMC_POWER_TIMEOUT"
+  /** the firmware reported that the boot failed (a Boot Error in the BMC's event log), with what the console showed */
+  | "BMC_BOOT_FAILED"
   | "RELAY_TIMEOUT"
   /** a command's secret is sealed to a site key this relay does not hold */
   | "SECRET_UNREADABLE"

@@ -215,6 +215,7 @@ export function createSystem(spec: SystemSpec, index: number, timing: Timing): S
     boots: [],
     timers: new Set(),
     powerTimer: null,
+    machine: null,
   };
 }
 

@@ -33,6 +33,7 @@ const systemSpec = z.strictObject({
   applyTimes: z.array(z.string()).optional(),
   dellBiosIscsi: z.boolean().optional(),
   hpeBios: z.record(z.string(), z.string()).optional(),
+  machine: z.union([z.boolean(), z.strictObject({ osMarker: z.string().min(1).optional() })]).optional(),
 });
 
 export const faultsSpec = z.strictObject({

@@ -5,6 +5,7 @@
  */
 import type { Flavour } from "./flavours";
 import type { IscsiBootValues } from "./iscsi-fields";
+import type { MachineState } from "./machine";
 import type { ExtendedInfo } from "./redfish-errors";
 
 export type { Flavour } from "./flavours";
@@ -60,6 +61,11 @@ export interface SystemSpec {
   dellBiosIscsi?: boolean;
   /** hpe: BIOS attributes over the defaults (BootMode, iSCSIPolicy, NicBoot1, NicBoot2) */
   hpeBios?: Record<string, string>;
+  /**
+   * back the system with a real virtual machine (machine.ts; the emulator's machine backend):
+   * `osMarker` is the console line that says the OS runs (the backend's default otherwise)
+   */
+  machine?: boolean | { osMarker?: string };
 }
 
 /** A Dell HBA's unused boot target slot. */
@@ -298,6 +304,8 @@ export interface SystemState {
   timers: Set<NodeJS.Timeout>;
   /** the power / POST sequence step waiting to run (a power change cancels it) */
   powerTimer: NodeJS.Timeout | null;
+  /** the virtual machine behind the system, its console and event log (machine.ts) */
+  machine: MachineState | null;
 }
 
 export function noFaults(): Faults {

@@ -7,6 +7,7 @@
  * applied" reads stale state here as it would on a real BMC. A power off during POST cancels it.
  */
 import { bootRecord } from "./boot-options";
+import { bootMachine, stopMachine } from "./machine";
 import type { SystemState } from "./model";
 import { msg, type ExtendedInfo } from "./redfish-errors";
 import { applyAtPost } from "./settings";
@@ -93,6 +94,8 @@ function startPowerOn(sys: SystemState): void {
   sys.power = "PoweringOn";
   progress(sys, "PrimaryProcessorInitializationStarted");
   const half = Math.floor(postDelayMs / 2);
+  // a machine-backed system's OS states come from its console (machine.ts), not from a timer
+  if (sys.machine) stopMachine(sys);
   sequence(sys, [
     [powerDelayMs, () => {
       sys.power = "On";
@@ -100,12 +103,13 @@ function startPowerOn(sys: SystemState): void {
     }],
     [half, () => progress(sys, "PCIResourceConfigStarted")],
     [postDelayMs - half, () => endOfPost(sys)],
-    [Math.max(1, half), () => progress(sys, "OSRunning")],
+    ...(sys.machine ? [] : ([[Math.max(1, half), () => progress(sys, "OSRunning")]] as Array<[number, () => void]>)),
   ]);
 }
 
 function startPowerOff(sys: SystemState): void {
   sys.power = "PoweringOff";
+  stopMachine(sys);
   sequence(sys, [[sys.timing.powerDelayMs, () => {
     sys.power = "Off";
     progress(sys, "None");
@@ -115,7 +119,8 @@ function startPowerOff(sys: SystemState): void {
 /** End of POST: staged settings apply, the firmware boots what the override (or its order) says. */
 function endOfPost(sys: SystemState): void {
   applyAtPost(sys);
-  sys.boots.push(bootRecord(sys));
+  const record = bootRecord(sys);
+  sys.boots.push(record);
   if (sys.boot.enabled !== "Disabled" && sys.boot.target === "UefiBootNext") {
     // UEFI deletes BootNext once it has been tried.
     sys.boot.bootNext = null;
@@ -125,7 +130,8 @@ function endOfPost(sys: SystemState): void {
     sys.boot.enabled = "Disabled";
     sys.version += 1;
   }
-  progress(sys, "OSBootStarted");
+  if (sys.machine) bootMachine(sys, record);
+  else progress(sys, "OSBootStarted");
 }
 
 function progress(sys: SystemState, state: string): void {

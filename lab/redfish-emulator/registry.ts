@@ -10,6 +10,7 @@ import {
   type PendingChanges, type SystemSpec, type SystemState, type Timing,
 } from "./model";
 import type { ExtendedInfo } from "./redfish-errors";
+import { attachMachine, type ConsoleLine, type EventRecord, type MachineBackend, type MachinePlan } from "./machine";
 import { cancelTimers } from "./power";
 import { uris } from "./uris";
 import type { IscsiBootValues } from "./iscsi-fields";
@@ -66,19 +67,26 @@ export interface SystemSnapshot {
   resets: Array<{ at: string; resetType: string }>;
   boots: BootRecord[];
   faults: Faults;
+  /** machine-backed systems: the console since the machine last started, the event log, the last plan (secrets included) */
+  machine?: { console: ConsoleLine[]; events: EventRecord[]; plan: MachinePlan | null };
 }
 
 export class SystemRegistry {
   private readonly systems = new Map<string, SystemState>();
   private created = 0;
 
-  constructor(private readonly timing: Timing = { powerDelayMs: 200, postDelayMs: 200 }) {}
+  constructor(
+    private readonly timing: Timing = { powerDelayMs: 200, postDelayMs: 200 },
+    private readonly machines?: MachineBackend,
+  ) {}
 
   add(spec: SystemSpec = {}): SystemState {
     if (spec.id !== undefined && !/^[A-Za-z0-9._-]+$/.test(spec.id)) throw new Error(`bad system id: ${spec.id}`);
     if (spec.mac !== undefined) normaliseMac(spec.mac);
+    if (spec.machine && (spec.fcPorts ?? 0) > 0) throw new Error("a machine-backed system boots iSCSI only: the virtual machine has no Fibre Channel HBA");
     const sys = createSystem(spec, this.created, { ...this.timing });
     if (this.systems.has(sys.id)) throw new Error(`system ${sys.id} exists`);
+    if (spec.machine) attachMachine(sys, this.machines, typeof spec.machine === "object" ? spec.machine.osMarker : undefined);
     this.created += 1;
     this.systems.set(sys.id, sys);
     return sys;
@@ -164,10 +172,12 @@ export class SystemRegistry {
       resets: s.resets,
       boots: s.boots,
       faults: s.faults,
+      ...(s.machine ? { machine: { console: s.machine.console, events: s.machine.events, plan: s.machine.plan } } : {}),
     });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     for (const s of this.systems.values()) cancelTimers(s);
+    await Promise.all([...this.systems.values()].map((s) => s.machine?.vm.close()));
   }
 }

@@ -83,6 +83,7 @@ export function computerSystem(s: SystemState): Body {
     ...(s.flavour === "hpe" ? { EthernetInterfaces: { "@odata.id": uris.ethernetInterfaces(s) } } : {}),
     Boot: { ...bootOverride(s), BootOptions: { "@odata.id": uris.bootOptions(s) } },
     ...(s.bios ? { Bios: { "@odata.id": uris.bios(s) } } : {}),
+    ...(s.machine ? { LogServices: { "@odata.id": uris.logServices(s) } } : {}),
     ...(s.settings ? { "@Redfish.Settings": settingsAnnotation(s.settings, uris.systemSettings(s)) } : {}),
     Actions: {
       "#ComputerSystem.Reset": {

@@ -11,6 +11,8 @@ import { traits } from "./flavours";
 import { biosMappings, ethernetInterface, ethernetInterfaceIds, stageHpeBios } from "./hpe-bios";
 import { stageHpe } from "./hpe-iscsi";
 import { stageLenovo } from "./lenovo";
+import * as logs from "./log-services";
+import { LOG_SERVICES } from "./log-services";
 import { findFunction, type AdapterState, type SystemState } from "./model";
 import { checkFunctionPatch, checkSystemPatch } from "./patch-rules";
 import { reset } from "./power";
@@ -71,6 +73,13 @@ export function resolveSystem(ctx: RouteContext, sys: SystemState, s: string[]):
     }
     case "Bios":
       return sys.bios ? resolveBios(ctx, sys, rest) : undefined;
+    case "LogServices": {
+      if (!sys.machine) return undefined;
+      if (rest.length === 0) return own(() => logs.logServices(sys));
+      const id = LOG_SERVICES.find((l) => l === rest[0]);
+      if (!id || rest.length > 2 || (rest.length === 2 && rest[1] !== "Entries")) return undefined;
+      return own(() => (rest.length === 1 ? logs.logService(sys, id) : logs.logEntries(sys, id)));
+    }
     default:
       return undefined;
   }

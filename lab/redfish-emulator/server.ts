@@ -2,6 +2,7 @@
  * One HTTPS server emulating the BMCs of many servers: Redfish under /redfish/v1 (Basic auth,
  * per-system faults and latency), the test control API under /_lab.
  */
+import type { MachineBackend } from "./machine";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -31,6 +32,8 @@ export interface RedfishEmulatorOptions {
   username?: string;
   password?: string;
   systems?: SystemSpec[];
+  /** what backs systems that ask for a real machine (`machine` in their spec): lab/machine's QEMU backend */
+  machines?: MachineBackend;
 }
 
 export interface RedfishEmulator {
@@ -55,7 +58,7 @@ const MAX_BODY = 1024 * 1024;
 export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): Promise<RedfishEmulator> {
   const tls = ensureLabTls(opts.tlsDir ?? DEFAULT_TLS_DIR);
   const powerDelayMs = opts.powerDelayMs ?? 200;
-  const registry = new SystemRegistry({ powerDelayMs, postDelayMs: opts.postDelayMs ?? powerDelayMs });
+  const registry = new SystemRegistry({ powerDelayMs, postDelayMs: opts.postDelayMs ?? powerDelayMs }, opts.machines);
   for (const spec of opts.systems ?? []) registry.add(spec);
   const global = { username: opts.username ?? "admin", password: opts.password ?? "password" };
   const ctx = { registry, taskDelayMs: opts.taskDelayMs ?? 30 };
@@ -169,12 +172,13 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
     setFaults: (id, faults) => registry.setFaults(id, faults),
     clearFaults: (id) => registry.clearFaults(id),
     requests: () => log.map((r) => ({ ...r })),
-    close: () =>
-      new Promise<void>((resolve) => {
-        registry.close();
+    close: async () => {
+      await registry.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

@@ -242,15 +242,25 @@ export function bootMarks(system: ComputerSystem): BootMarks {
 export type BootJudgement =
   | { state: "booted"; evidence: string }
   | { state: "unconfirmed"; evidence: string }
+  /** the OS loader of the new boot started (OSBootStarted): OSRunning is worth waiting for */
+  | { state: "loading"; evidence: string }
   | { state: "waiting" };
 
 /**
  * What the system says about the boot power_on started, given what it showed before the reset
  * (`before`) and whether a pre-OS state was seen since (`sawPreOs`, tracked by the caller).
- * Booted: an OS state whose time moved past the one before the reset, or one reached after a
- * pre-OS state was seen. Unconfirmed: On, but the BMC reports no BootProgress at all.
+ * Booted: OSRunning whose time moved past the one before the reset, or reached after a pre-OS
+ * state was seen; OSBootStarted so reached is `loading` (the loader started, the OS not yet) until
+ * the caller has waited long enough for OSRunning (`loaderWaitOver`: a BMC that never reports it).
+ * Unconfirmed: On, but the BMC reports no BootProgress at all.
  */
-export function judgeBoot(system: ComputerSystem, before: BootMarks | undefined, sawPreOs: boolean): BootJudgement {
+export function judgeBoot(system: ComputerSystem, before: BootMarks | undefined, sawPreOs: boolean, loaderWaitOver = false): BootJudgement {
+  const judged = judgeNewOsState(system, before, sawPreOs);
+  if (judged.state === "booted" && bootMarks(system).boot_progress === "OSBootStarted" && !loaderWaitOver) return { state: "loading", evidence: judged.evidence };
+  return judged;
+}
+
+function judgeNewOsState(system: ComputerSystem, before: BootMarks | undefined, sawPreOs: boolean): BootJudgement {
   if (system.PowerState !== "On") return { state: "waiting" };
   const m = bootMarks(system);
   if (m.boot_progress === undefined) {

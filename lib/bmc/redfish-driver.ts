@@ -10,6 +10,7 @@
  * a single session). The links found by walking a BMC are reused for a while
  * (redfish-discovery-cache.ts): a boot's relay commands then read only the resources they decide on.
  */
+import { bootFailure, findBootLogs, knownBootErrors, type BootLogs } from "./redfish-logs";
 import { SanbootError } from "../errors";
 import type { Claim } from "./claims";
 import type {
@@ -74,6 +75,13 @@ export interface RedfishDriverOptions {
    * before walking again (default 300 000 ms; a 404 re-walks at once; 0 turns the cache off)
    */
   discoveryTtlMs?: number;
+  /**
+   * once BootProgress says the OS loader started (OSBootStarted), how long to wait for OSRunning
+   * before taking the loader as the boot (default 120 000 ms: not every BMC reports OSRunning)
+   */
+  osRunningGraceMs?: number;
+  /** while waiting for a boot, how often to read the system's event logs for a boot error (default 10 000 ms) */
+  bootLogIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -99,6 +107,8 @@ export class RedfishDriver implements SanbootBmcDriver {
   private readonly pollIntervalMs: number;
   private readonly taskTimeoutMs: number;
   private readonly settingsApplyTimeoutMs: number;
+  private readonly osRunningGraceMs: number;
+  private readonly bootLogIntervalMs: number;
   private readonly defaultSetting: BmcDriverSetting;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
@@ -111,6 +121,8 @@ export class RedfishDriver implements SanbootBmcDriver {
     this.pollIntervalMs = opts.pollIntervalMs ?? 2_000;
     this.taskTimeoutMs = opts.taskTimeoutMs ?? 120_000;
     this.settingsApplyTimeoutMs = opts.settingsApplyTimeoutMs ?? 1_800_000;
+    this.osRunningGraceMs = opts.osRunningGraceMs ?? 120_000;
+    this.bootLogIntervalMs = opts.bootLogIntervalMs ?? 10_000;
     this.defaultSetting = opts.driver ?? "auto";
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = opts.now ?? Date.now;
@@ -177,6 +189,10 @@ export class RedfishDriver implements SanbootBmcDriver {
   async waitForBoot(ep: BmcEndpoint, wait: BootWait = {}): Promise<BootOutcome> {
     const w = this.writer(ep);
     let sawPreOs = false;
+    let loadingSince: number | undefined;
+    let logs: BootLogs | undefined | null = null;
+    let seen = new Set<string>();
+    let logsReadAt = Number.NEGATIVE_INFINITY;
     return this.poll(w, wait.timeoutMs, `system ${ep.system_id} has not booted`, async () => {
       const s = await this.system(w);
       const last = s.body.BootProgress?.LastState;
@@ -186,9 +202,24 @@ export class RedfishDriver implements SanbootBmcDriver {
       // BMC says they were applied (their Time / ETag moved), not from messages of an earlier apply.
       const state = await this.sanState(w, wait.claims ?? []);
       if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
-      const judged = judgeBoot(s.body, wait.before, sawPreOs);
-      if (judged.state === "waiting") return undefined;
-      return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence: judged.evidence };
+      const graceOver = loadingSince !== undefined && this.now() - loadingSince >= this.osRunningGraceMs;
+      const judged = judgeBoot(s.body, wait.before, sawPreOs, graceOver);
+      if (judged.state === "booted" || judged.state === "unconfirmed") {
+        const evidence = graceOver ? `${judged.evidence}; the BMC reported no OSRunning within ${Math.round(this.osRunningGraceMs / 1000)} s of it` : judged.evidence;
+        return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence };
+      }
+      if (judged.state === "loading") loadingSince ??= this.now();
+      // A firmware that could not boot says so in the event log: fail now, not at the deadline.
+      if (this.now() - logsReadAt >= this.bootLogIntervalMs) {
+        logsReadAt = this.now();
+        if (logs === null) {
+          logs = await findBootLogs(w.t, s.body);
+          if (logs && typeof s.body.LastResetTime !== "string") seen = await knownBootErrors(w.t, logs);
+        }
+        const failure = logs ? await bootFailure(w.t, logs, s.body, seen) : undefined;
+        if (failure) throw new SanbootError("BMC_BOOT_FAILED", `system ${ep.system_id} did not boot from the SAN target: ${failure}`);
+      }
+      return undefined;
     });
   }
 

@@ -137,6 +137,15 @@ describe("judgeBoot: is this evidence that an OS booted?", () => {
     expect(judgeBoot(on({ LastState: "OSRunning" }), { boot_progress: "None" }, false).state).toBe("booted");
   });
 
+  it("a new OSBootStarted is the loader, not yet the OS: booted only once the caller's wait for OSRunning is over", () => {
+    const fresh = on({ LastState: "OSBootStarted", LastStateTime: "2026-12-01T10:04:00Z" });
+    const before = { boot_progress: "None", boot_progress_time: "2026-12-01T10:00:00Z" };
+    expect(judgeBoot(fresh, before, true)).toMatchObject({ state: "loading", evidence: expect.stringMatching(/OSBootStarted/) });
+    expect(judgeBoot(fresh, before, true, true).state).toBe("booted");
+    // a stale loader state is no new boot either way
+    expect(judgeBoot(on({ LastState: "OSBootStarted", LastStateTime: "2026-12-01T10:00:00Z" }), { boot_progress: "OSBootStarted", boot_progress_time: "2026-12-01T10:00:00Z" }, false, true).state).toBe("waiting");
+  });
+
   it("waits while off or in POST", () => {
     expect(judgeBoot({ PowerState: "Off" }, undefined, false).state).toBe("waiting");
     expect(judgeBoot(on({ LastState: "PCIResourceConfigStarted" }), undefined, true).state).toBe("waiting");
