@@ -4,6 +4,7 @@
  * talks to the next over real HTTP. Tests and the benchmark build on this; `npm start` runs the
  * same parts with the service under serverless-offline.
  */
+import type { MachineBackend } from "./redfish-emulator/machine";
 import { randomBytes, type KeyObject } from "node:crypto";
 import { generateSiteKeyPair, parseSitePrivateKey } from "../lib/relay/site-seal";
 import { RedfishDriver } from "../lib/bmc/redfish-driver";
@@ -45,6 +46,13 @@ export interface LocalStackOptions {
    * drive the sweeper themselves see only their own sweeps.
    */
   sweepMs?: number;
+  /** back the lab BMC's machine-asking systems with this (lab/machine's QEMU backend) */
+  machines?: MachineBackend;
+  /**
+   * a real Cinder instead of the emulator (noauth): the functions use it, and the API token's
+   * project is its project, so the volumes created there are the caller's
+   */
+  realCinder?: { url: string; project: string };
   log?: (line: string) => void;
 }
 
@@ -73,7 +81,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // a second backend, Fibre Channel, for volumes of type "fc"
     fcBackend: { targetWwpns: ["500a098186679c7d", "500a098196679c7d"] },
   });
-  const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50 });
+  const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50, ...(opts.machines ? { machines: opts.machines } : {}) });
+  const project = opts.realCinder?.project ?? LAB_PROJECT;
   const apiToken = `dev-${randomBytes(12).toString("hex")}`;
   const relayToken = `relay-${randomBytes(12).toString("hex")}`;
   const siteKeys = opts.sealToSite ? generateSiteKeyPair() : null;
@@ -83,7 +92,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       SANBOOT_STAGE: "local",
       SANBOOT_TABLE: "sanboot-local",
       SANBOOT_DYNAMODB_ENDPOINT: store.endpoint,
-      SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(apiToken)]: { project_id: LAB_PROJECT, role: "member" } }),
+      SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(apiToken)]: { project_id: project, role: "member" } }),
       SANBOOT_RELAY_TOKENS: JSON.stringify({
         [LAB_SITE]: sha256Hex(relayToken),
         ...Object.fromEntries(Object.entries(opts.extraRelaySites ?? {}).map(([site, token]) => [site, sha256Hex(token)])),
@@ -91,8 +100,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ...(kms
         ? { SANBOOT_KMS_KEY_ID: kms.keyArn, SANBOOT_KMS_ENDPOINT: kms.url }
         : { SANBOOT_SECRET_KEY: randomBytes(32).toString("base64") }),
-      SANBOOT_CINDER_URL: cinder.url,
-      SANBOOT_CINDER_PROJECT: LAB_PROJECT,
+      SANBOOT_CINDER_URL: opts.realCinder?.url ?? cinder.url,
+      SANBOOT_CINDER_PROJECT: project,
       SANBOOT_LEASE_SECONDS: String(opts.leaseSeconds ?? 30),
       SANBOOT_RELAY_POLL_MS: "25",
       SANBOOT_LOG_LEVEL: "warn",
@@ -141,7 +150,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     relay,
     apiToken,
     relayToken,
-    project: LAB_PROJECT,
+    project,
     startRelay,
     close: async () => {
       clearTimeout(sweeping);

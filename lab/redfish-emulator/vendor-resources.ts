@@ -99,7 +99,8 @@ export function hpeIscsi(s: SystemState): Body {
     iSCSIInitiatorName: h.initiatorName,
     iSCSINicSources: h.nicSources,
     iSCSISources: h.sources.map(renderAttempt),
-    "@Redfish.Settings": settingsAnnotation(h.settings, uris.hpeIscsiSettings(s)),
+    // iLO renders Time and ETag as "" until an apply sets them (HPE proliantutils json_samples/iscsi.json)
+    "@Redfish.Settings": { ETag: "", Time: "", ...settingsAnnotation(h.settings, uris.hpeIscsiSettings(s)) },
   };
 }
 

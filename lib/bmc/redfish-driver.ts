@@ -391,7 +391,7 @@ export class RedfishDriver implements SanbootBmcDriver {
       if (claim.kind === "nic_iscsi" || claim.kind === "nic_fc") {
         const view = await readFunction(ctx, claim.uri);
         const applied = appliedSince(view.now, claim.since);
-        if (applied !== false) state.failures.push(...settingsFailures((view.now as unknown as NetworkDeviceFunction)["@Redfish.Settings"]));
+        if (applied !== false) state.failures.push(...settingsFailures((view.now as unknown as NetworkDeviceFunction)["@Redfish.Settings"], Object.keys(claim.wrote)));
         if (isStaged(view) || applied === false) state.pending = true;
       } else if (claim.kind === "hpe_bios_iscsi") {
         const hpe = await biosIscsiState(ctx, claim);
@@ -401,7 +401,7 @@ export class RedfishDriver implements SanbootBmcDriver {
       } else if (claim.kind === "dell_bios_iscsi" || claim.kind === "bios_attributes") {
         const view = await readSettled(ctx, claim.uri, undefined);
         const applied = appliedSince(view.now, claim.since);
-        if (applied !== false) state.failures.push(...settingsFailures(view.now["@Redfish.Settings"] as never));
+        if (applied !== false) state.failures.push(...settingsFailures(view.now["@Redfish.Settings"] as never, Object.keys(claim.wrote)));
         if (isStaged(view) || applied === false) state.pending = true;
       }
     }

@@ -36,11 +36,16 @@ export function writeTarget(
   return { uri, applyTime, deferred: true };
 }
 
-/** When a resource's settings last applied, as its `@Redfish.Settings` says (Time, ETag). */
+/**
+ * When a resource's settings last applied, as its `@Redfish.Settings` says (Time, ETag). iLO
+ * renders both unset as "" (HpeiSCSISoftwareInitiator): a blank says nothing, like an absent one.
+ */
 export function settingsMark(resource: Record<string, unknown>): SettingsMark | undefined {
   const s = resource["@Redfish.Settings"] as SettingsAnnotation | undefined;
-  if (!s || (s.Time === undefined && s.ETag === undefined)) return undefined;
-  return { ...(s.Time ? { time: s.Time } : {}), ...(s.ETag ? { etag: s.ETag } : {}) };
+  const time = typeof s?.Time === "string" && s.Time !== "" ? s.Time : undefined;
+  const etag = typeof s?.ETag === "string" && s.ETag !== "" ? s.ETag : undefined;
+  if (time === undefined && etag === undefined) return undefined;
+  return { ...(time ? { time } : {}), ...(etag ? { etag } : {}) };
 }
 
 /**
@@ -67,17 +72,36 @@ export interface MessageSummary {
 const FAILED_SETTINGS =
   /\.(SettingsFailed|PropertyValueNotInList|PropertyValueTypeError|PropertyValueFormatError|PropertyValueOutOfRange|PropertyValueConflict|PropertyValueIncompatible|PropertyValueError|PropertyMissing|PropertyNotUpdated|PropertyUnknown|PropertyNotWritable|ActionParameter\w*|GeneralError|InternalError)$/;
 
-/** Messages of a settings annotation that say the last apply failed (OK / Success ones are not). */
-export function settingsFailures(settings: SettingsAnnotation | undefined): MessageSummary[] {
+/**
+ * Messages of a settings annotation that say the last apply failed (OK / Success ones are not).
+ * With `wrote` (the paths of one write), a message that names properties, none of them written
+ * there, is someone else's (iLO reports every attribute its last apply refused, ours or not).
+ */
+export function settingsFailures(settings: SettingsAnnotation | undefined, wrote?: string[]): MessageSummary[] {
   const messages = settings?.Messages;
   if (!Array.isArray(messages)) return [];
+  // every segment of every path written: a message naming "iSCSISources" concerns iSCSISources[0].iSCSILUN
+  const ours = wrote ? new Set(wrote.flatMap(segments)) : undefined;
   return messages
     .filter((m) => {
       const id = m.MessageId ?? "";
       const sev = m.MessageSeverity ?? m.Severity;
-      return FAILED_SETTINGS.test(id) || sev === "Critical";
+      if (!(FAILED_SETTINGS.test(id) || sev === "Critical")) return false;
+      if (!ours) return true;
+      const named = namedProperties(m);
+      return named.length === 0 || named.some((p) => ours.has(p));
     })
     .map(summary);
+}
+
+/** The segments of a property path ("#/Attributes/NicBoot1", "iSCSIBoot.CHAPSecret", "iSCSISources[0].iSCSILUN"). */
+const segments = (path: string) => path.split(/[./#[\]]/).filter((s) => s !== "" && !/^\d+$/.test(s));
+const leaf = (path: string) => segments(path).at(-1) ?? path;
+
+/** The properties a message names: RelatedProperties, else its arguments that look like property names. */
+function namedProperties(m: RedfishMessage): string[] {
+  if (Array.isArray(m.RelatedProperties) && m.RelatedProperties.length > 0) return m.RelatedProperties.map(leaf);
+  return (m.MessageArgs ?? []).filter((a): a is string => typeof a === "string" && /^[#A-Za-z][\w./#]*$/.test(a)).map(leaf);
 }
 
 export function summary(m: RedfishMessage): MessageSummary {
@@ -116,7 +140,8 @@ export function taskProgress(status: number, body: TaskLike | undefined, applyTi
   const state = body?.JobState ?? (body as { Oem?: { Dell?: { JobState?: string } } } | undefined)?.Oem?.Dell?.JobState ?? body?.TaskState;
   if (typeof state === "string") {
     if (COMPLETED.has(state)) {
-      return body?.TaskStatus === "Critical" ? { state: "failed", messages: taskMessages(body) } : { state: "completed" };
+      // a Task's health is TaskStatus, a DMTF Job's is JobStatus
+      return (body?.TaskStatus ?? body?.JobStatus) === "Critical" ? { state: "failed", messages: taskMessages(body) } : { state: "completed" };
     }
     if (FAILED.has(state)) return { state: "failed", messages: taskMessages(body) };
     if (SCHEDULED.has(state)) return { state: "scheduled" };

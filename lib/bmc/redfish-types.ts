@@ -98,6 +98,7 @@ export interface RedfishMessage {
   MessageId?: string;
   Message?: string;
   RelatedProperties?: string[];
+  MessageArgs?: unknown[];
   Severity?: string;
   MessageSeverity?: string;
 }
@@ -147,6 +148,8 @@ export interface TaskLike {
   TaskState?: string;
   JobState?: string;
   TaskStatus?: string;
+  /** a DMTF Job's health (Job v1: JobStatus), the counterpart of a Task's TaskStatus */
+  JobStatus?: string;
   PercentComplete?: number;
   Messages?: RedfishMessage[];
   Message?: string;

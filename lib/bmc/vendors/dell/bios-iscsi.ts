@@ -27,7 +27,7 @@ export function offersNicIscsi(fn: NetworkDeviceFunction): boolean {
 const A = (name: string) => `Attributes.${name}`;
 
 /** The attributes a spec wants on connection `n` (1 primary, 2 the multipath secondary). */
-function connection(n: 1 | 2, spec: SanIscsiSpec, iface: string): Record<string, JsonValue> {
+export function connection(n: 1 | 2, spec: SanIscsiSpec, iface: string): Record<string, JsonValue> {
   const t = spec.targets[n - 1]!;
   const p = `IscsiDev1Con${n}`;
   const net = spec.network;

@@ -38,19 +38,28 @@ export function configJobRequest(gen: DellGeneration, managerUri: string | undef
 /** Job states in which the job has not run yet: deleting it drops its pending values. */
 const WAITING = new Set(["New", "Scheduled", "Scheduling", "Pending", "Waiting", "ReadyForExecution", "RebootPending", "Paused"]);
 
+/**
+ * Has the job behind this body not run yet? A DellJob says so in `JobState`; a Task of iDRAC10's
+ * TaskService in `Oem.Dell.JobState`, else its own `TaskState`.
+ */
+export function jobWaiting(body: unknown): boolean {
+  const job = body as { JobState?: string; TaskState?: string; Oem?: { Dell?: { JobState?: string } } } | undefined;
+  const state = job?.JobState ?? job?.Oem?.Dell?.JobState ?? job?.TaskState;
+  return typeof state === "string" && WAITING.has(state);
+}
+
 /** Deletes the claim's jobs that have not run (their pending values go with them): true when one was. */
 export async function withdrawJobs(ctx: SanContext, claim: Claim): Promise<boolean> {
   let any = false;
   for (const uri of claim.jobs ?? []) {
-    let state: string | undefined;
+    let waiting: boolean;
     try {
-      const job = (await ctx.w.t.get(uri)).body as { JobState?: string; TaskState?: string; Oem?: { Dell?: { JobState?: string } } };
-      state = job.JobState ?? job.Oem?.Dell?.JobState ?? job.TaskState;
+      waiting = jobWaiting((await ctx.w.t.get(uri)).body);
     } catch (err) {
       if (isNotFound(err)) continue; // gone already
       throw err;
     }
-    if (state && WAITING.has(state)) {
+    if (waiting) {
       await ctx.w.t.delete(uri);
       any = true;
     }
@@ -65,13 +74,22 @@ export async function awaitLifecycleController(ctx: SanContext, maxMs = 600_000)
   const deadline = ctx.w.deadline(maxMs, maxMs);
   let last = "";
   for (;;) {
-    const status = (await ctx.w.t.post(action, {})).body as { LCStatus?: string; Status?: string; ServerStatus?: string };
-    last = `LCStatus ${status.LCStatus ?? "?"}${status.ServerStatus ? `, server ${status.ServerStatus}` : ""}`;
-    if (status.LCStatus === "Ready" && (status.Status === undefined || status.Status === "Ready")) return;
+    const status = lcReadiness((await ctx.w.t.post(action, {})).body);
+    last = status.detail;
+    if (status.ready) return;
     if (ctx.w.now() >= deadline) break;
     await ctx.w.pause(deadline);
   }
   throw new SanbootError("BMC_UNREACHABLE", `iDRAC at ${ctx.w.ep.address}: the Lifecycle Controller is not ready (${last}); try again`, { retryable: true });
+}
+
+/** What a GetRemoteServicesAPIStatus answer says: ready when LCStatus (and the overall Status, where given) is Ready. */
+export function lcReadiness(body: unknown): { ready: boolean; detail: string } {
+  const status = (body ?? {}) as { LCStatus?: string; Status?: string; ServerStatus?: string };
+  return {
+    ready: status.LCStatus === "Ready" && (status.Status === undefined || status.Status === "Ready"),
+    detail: `LCStatus ${status.LCStatus ?? "?"}${status.ServerStatus ? `, server ${status.ServerStatus}` : ""}`,
+  };
 }
 
 async function lcStatusAction(ctx: SanContext): Promise<string | undefined> {

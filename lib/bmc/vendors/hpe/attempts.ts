@@ -71,11 +71,14 @@ export function desiredAttempts(spec: SanIscsiSpec, nicSource: string, instances
 
 const same = (field: string, current: Value | undefined, wanted: Value) => sameValue(`iSCSISources.0.${field}`, current, wanted);
 
+/** What BIOS fills in once an attempt is configured: a settings object (a full copy on iLO) cannot stage it. */
+const READ_ONLY = new Set(["UEFIDevicePath", "StructuredBootString"]);
+
 /** The resource as it will be once its settings object applies (element-wise for the attempts). */
 export function pendingIscsi(resource: HpeIscsi, settings: HpeIscsi): HpeIscsi {
   const sources = [...(resource.iSCSISources ?? [])].map((a) => ({ ...a }));
   for (const [i, s] of (settings.iSCSISources ?? []).entries()) {
-    if (s && typeof s === "object") sources[i] = { ...(sources[i] ?? {}), ...s };
+    if (s && typeof s === "object") sources[i] = { ...(sources[i] ?? {}), ...Object.fromEntries(Object.entries(s).filter(([k]) => !READ_ONLY.has(k))) };
   }
   return {
     ...resource,

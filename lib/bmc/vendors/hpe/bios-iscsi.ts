@@ -60,15 +60,22 @@ async function nicSourceFor(ctx: SanContext, system: Found<ComputerSystem>, bios
     if ([iface.MACAddress, iface.PermanentMACAddress].map((m) => normaliseMac(m)).includes(wanted)) path = iface.UefiDevicePath;
   }
   if (!path) throw missing(ctx, `no EthernetInterface of this system has MAC ${mac} with a UEFI device path`);
-  const mappings = (await ctx.w.t.get(bios.mappings)).body as { BiosPciSettingsMappings?: Array<{ Subinstances?: Array<{ CorrelatableID?: string; Associations?: unknown[] }> }> };
-  for (const m of mappings.BiosPciSettingsMappings ?? []) {
-    for (const sub of m.Subinstances ?? []) {
+  const source = nicSourceOfPath((await ctx.w.t.get(bios.mappings)).body, path, sources);
+  if (source) return source;
+  throw missing(ctx, `the BIOS mappings name no iSCSI NIC source for MAC ${mac} (${path})`);
+}
+
+/** The iSCSI NIC source the BIOS mappings associate with the port at UEFI device path `path`. */
+export function nicSourceOfPath(mappings: unknown, path: string, sources: string[]): string | undefined {
+  const m = mappings as { BiosPciSettingsMappings?: Array<{ Subinstances?: Array<{ CorrelatableID?: string; Associations?: unknown[] }> }> };
+  for (const device of m.BiosPciSettingsMappings ?? []) {
+    for (const sub of device.Subinstances ?? []) {
       if (sub.CorrelatableID !== path) continue;
       const source = (sub.Associations ?? []).find((a): a is string => typeof a === "string" && sources.includes(a));
       if (source) return source;
     }
   }
-  throw missing(ctx, `the BIOS mappings name no iSCSI NIC source for MAC ${mac} (${path})`);
+  return undefined;
 }
 
 /**
@@ -142,6 +149,6 @@ export async function biosIscsiState(ctx: SanContext, claim: Claim): Promise<Bio
   return {
     hints: overrideHints(resource, claimedAttempts(Object.keys(claim.wrote))),
     pending: !contains(v.now, v.will),
-    failures: settingsFailures(resource["@Redfish.Settings"]),
+    failures: settingsFailures(resource["@Redfish.Settings"], Object.keys(claim.wrote)),
   };
 }

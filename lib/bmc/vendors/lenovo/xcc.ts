@@ -30,7 +30,7 @@ export const LENOVO_XCC: VendorQuirks = quirks({
   iscsiValues: (values) => {
     for (const [path, v] of Object.entries(values)) {
       const refusal = REFUSALS.find(([re, applies]) => re.test(path) && applies(v));
-      if (refusal) return { ok: false, reason: `Lenovo XCC's iSCSI boot settings take no ${refusal[2]}` };
+      if (refusal) return { ok: false, reason: `Lenovo XCC's iSCSI boot settings cannot take ${refusal[2]}` };
     }
     return { ok: true, value: Object.fromEntries(Object.entries(values).filter(([p]) => p.startsWith("iSCSIBoot.") && PENDING_TAKES.has(p.slice("iSCSIBoot.".length)))) };
   },
