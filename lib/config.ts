@@ -2,7 +2,7 @@
  * Configuration, parsed once from the environment and passed in. Nothing else reads process.env.
  */
 import { z } from "zod";
-import { cinderConfigProblems } from "./cinder/cinder-settings";
+import { callerAuthProblems, cinderConfigProblems } from "./cinder/cinder-settings";
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z.string().transform((s, ctx) => {
@@ -26,8 +26,12 @@ export const configSchema = z.object({
   SANBOOT_DYNAMODB_ENDPOINT: optionalUrl,
   AWS_REGION: z.string().default("us-east-1"),
 
-  /** caller tokens: {"<sha256 of token>": {"project_id": "...", "role": "member" | "admin"}} */
-  SANBOOT_API_TOKENS: jsonOf(z.record(sha256Hex, z.object({ project_id: z.string().min(1), role: z.enum(["member", "admin"]).default("member") }))).default({}),
+  /** how callers authenticate: static tokens (SANBOOT_API_TOKENS), or Keystone tokens validated with Keystone */
+  SANBOOT_AUTH: z.enum(["static", "keystone"]).default("static"),
+  /** caller tokens: {"<sha256 of token>": {"project_id": "...", "role": "member" | "admin" | "reader"}} */
+  SANBOOT_API_TOKENS: jsonOf(z.record(sha256Hex, z.object({ project_id: z.string().min(1), role: z.enum(["member", "admin", "reader"]).default("member") }))).default({}),
+  /** SANBOOT_AUTH=keystone: how long a validated token is trusted before Keystone is asked again (never past its expiry) */
+  SANBOOT_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   /** relay tokens, one per site: {"<site>": "<sha256 of token>"} */
   SANBOOT_RELAY_TOKENS: jsonOf(z.record(z.string(), sha256Hex)).default({}),
   /** each site's X25519 public key (PEM): target secrets are sealed so only that site's relay reads them */
@@ -112,7 +116,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.data.SANBOOT_SECRET_KEY === !parsed.data.SANBOOT_KMS_KEY_ID) {
     throw new ConfigError("invalid configuration: set exactly one of SANBOOT_SECRET_KEY (local) and SANBOOT_KMS_KEY_ID (AWS)");
   }
-  const cinderProblems = cinderConfigProblems(parsed.data);
+  const cinderProblems = [...cinderConfigProblems(parsed.data), ...callerAuthProblems(parsed.data)];
   if (cinderProblems.length > 0) throw new ConfigError(`invalid configuration: ${cinderProblems.join("; ")}`);
   return parsed.data;
 }

@@ -12,6 +12,8 @@ import { InlineDispatcher, LambdaDispatcher, type Dispatcher } from "./dispatch/
 import { EventBridgePublisher, LogPublisher, type EventPublisher } from "./events/publisher";
 import { createLogger, type Logger } from "./log";
 import { StateTable } from "./store/state-table";
+import { KeystoneCallers, StaticCallers, type CallerAuth } from "./http/callers";
+import { keystoneValidator } from "./cinder/cinder-settings";
 
 export interface Deps {
   config: Config;
@@ -22,14 +24,18 @@ export interface Deps {
   secrets: SecretBox;
   clock: Clock;
   log: Logger;
+  /** who a caller's token says it is (static tokens, or Keystone's) */
+  callers: CallerAuth;
 }
 
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
   const log = overrides.log ?? createLogger(config.SANBOOT_LOG_LEVEL, { service: "sanboot" });
+  const clock = overrides.clock ?? systemClock;
   return {
     config,
     log,
-    clock: overrides.clock ?? systemClock,
+    clock,
+    callers: overrides.callers ?? callerAuthFrom(config, clock),
     store:
       overrides.store ??
       new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
@@ -48,6 +54,21 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
         ? createKmsSecretBox({ keyId: config.SANBOOT_KMS_KEY_ID, region: config.AWS_REGION, endpoint: config.SANBOOT_KMS_ENDPOINT })
         : createSecretBox(config.SANBOOT_SECRET_KEY!)),
   };
+}
+
+function callerAuthFrom(config: Config, clock: Clock): CallerAuth {
+  if (config.SANBOOT_AUTH === "static") return new StaticCallers(config.SANBOOT_API_TOKENS);
+  const validator = keystoneValidator(config)!;
+  return new KeystoneCallers(
+    {
+      authUrl: config.SANBOOT_KEYSTONE_URL!,
+      validator: validator.credentials,
+      validatorHint: validator.hint,
+      timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
+      cacheSeconds: config.SANBOOT_AUTH_CACHE_SECONDS,
+    },
+    clock,
+  );
 }
 
 let current: Deps | null = null;

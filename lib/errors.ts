@@ -13,6 +13,8 @@ export type ErrorCode =
   | "UNSUPPORTED_MEDIA_TYPE"
   | "UNAUTHENTICATED"
   | "FORBIDDEN"
+  /** sanboot cannot check callers' tokens right now (Keystone down, or refusing sanboot's validation) */
+  | "AUTH_UNAVAILABLE"
   | "NOT_FOUND"
   | "METHOD_NOT_ALLOWED"
   | "NODE_NOT_FOUND"

@@ -4,7 +4,8 @@
  *
  *   GET    /, /v3                 version documents
  *   POST   /v3/auth/tokens        password or application_credential → 201, X-Subject-Token
- *   GET    /v3/auth/tokens        validate X-Subject-Token (X-Auth-Token: any valid token) → 200 | 401 | 404
+ *   GET    /v3/auth/tokens        validate X-Subject-Token → 200 | 401 | 403 | 404 (X-Auth-Token: the subject
+ *                                  itself, or a token with the service or admin role: Keystone's policy)
  *   HEAD   /v3/auth/tokens        the same, without a body
  *   DELETE /v3/auth/tokens        revoke X-Subject-Token → 204 | 404
  *   POST   /_lab/revoke-all       revoke every token (a Keystone restarted with new keys)
@@ -92,8 +93,14 @@ export async function startKeystoneEmulator(opts: KeystoneEmulatorOptions): Prom
         return send(res, 201, identity.view(token, withCatalog), { "X-Subject-Token": token.id });
       }
       if (method === "GET" || method === "HEAD" || method === "DELETE") {
-        if (!identity.valid(header(req, "x-auth-token"), now())) throw new KeystoneFault(401, "The request you have made requires authentication.");
+        const caller = identity.valid(header(req, "x-auth-token"), now());
+        if (!caller) throw new KeystoneFault(401, "The request you have made requires authentication.");
         const subjectId = header(req, "x-subject-token") ?? "";
+        // identity:validate_token / revoke_token: the token's own subject, the service role, or an admin
+        const mayCheckOthers = caller.roles.some((r) => r === "service" || r === "admin");
+        if (!mayCheckOthers && caller.id !== subjectId && identity.valid(subjectId, now())?.user.id !== caller.user.id) {
+          throw new KeystoneFault(403, "You are not authorized to perform the requested action: identity:validate_token.");
+        }
         const subject = identity.valid(subjectId, now());
         if (!subject) throw new KeystoneFault(404, `Could not find token: ${subjectId}.`);
         if (method === "DELETE") {

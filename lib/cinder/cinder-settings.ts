@@ -49,38 +49,8 @@ export function cinderConfigFrom(c: CinderVars): CinderConfig {
   if (c.SANBOOT_CINDER_AUTH === "noauth") {
     return { auth: "noauth", endpoint: c.SANBOOT_CINDER_URL!, project_id: c.SANBOOT_CINDER_PROJECT!, user: c.SANBOOT_CINDER_USER, service_roles_header: true, ...common };
   }
-  const project: ProjectScope = c.SANBOOT_KEYSTONE_PROJECT_ID
-    ? { id: c.SANBOOT_KEYSTONE_PROJECT_ID }
-    : { name: c.SANBOOT_KEYSTONE_PROJECT_NAME ?? "", domainName: c.SANBOOT_KEYSTONE_PROJECT_DOMAIN_NAME };
-  const credentials: KeystoneCredentials = c.SANBOOT_KEYSTONE_APP_CRED_ID
-    ? { method: "application_credential", id: c.SANBOOT_KEYSTONE_APP_CRED_ID, secret: c.SANBOOT_KEYSTONE_APP_CRED_SECRET ?? "" }
-    : {
-        method: "password",
-        username: c.SANBOOT_KEYSTONE_USERNAME ?? "",
-        userDomainName: c.SANBOOT_KEYSTONE_USER_DOMAIN_NAME,
-        password: c.SANBOOT_KEYSTONE_PASSWORD ?? "",
-        project,
-      };
-  let service: ServiceTokenSource = { kind: "none" };
-  if (c.SANBOOT_KEYSTONE_SERVICE_APP_CRED_ID) {
-    service = {
-      kind: "separate",
-      credentials: { method: "application_credential", id: c.SANBOOT_KEYSTONE_SERVICE_APP_CRED_ID, secret: c.SANBOOT_KEYSTONE_SERVICE_APP_CRED_SECRET ?? "" },
-    };
-  } else if (c.SANBOOT_KEYSTONE_SERVICE_USERNAME) {
-    service = {
-      kind: "separate",
-      credentials: {
-        method: "password",
-        username: c.SANBOOT_KEYSTONE_SERVICE_USERNAME,
-        userDomainName: c.SANBOOT_KEYSTONE_SERVICE_USER_DOMAIN_NAME,
-        password: c.SANBOOT_KEYSTONE_SERVICE_PASSWORD ?? "",
-        project: { name: c.SANBOOT_KEYSTONE_SERVICE_PROJECT_NAME, domainName: c.SANBOOT_KEYSTONE_SERVICE_PROJECT_DOMAIN_NAME },
-      },
-    };
-  } else if (c.SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN) {
-    service = { kind: "main" };
-  }
+  const credentials = mainCredentials(c);
+  const service = serviceSource(c);
   return {
     auth: "keystone",
     keystone: {
@@ -92,4 +62,69 @@ export function cinderConfigFrom(c: CinderVars): CinderConfig {
     },
     ...common,
   };
+}
+
+type AuthVars = CinderVars & Pick<Config, "SANBOOT_AUTH">;
+
+/** SANBOOT_AUTH=keystone: what is missing to validate callers' tokens. */
+export function callerAuthProblems(c: AuthVars): string[] {
+  if (c.SANBOOT_AUTH !== "keystone") return [];
+  const problems: string[] = [];
+  if (!c.SANBOOT_KEYSTONE_URL) problems.push("SANBOOT_KEYSTONE_URL: required with SANBOOT_AUTH=keystone");
+  if (!keystoneValidator(c)) {
+    problems.push(
+      "SANBOOT_AUTH=keystone validates callers' tokens with a token of its own: set the SANBOOT_KEYSTONE_SERVICE_* credentials (a user with the service role), or sanboot's own SANBOOT_KEYSTONE_* credentials",
+    );
+  }
+  return problems;
+}
+
+/**
+ * Whose token validates callers' tokens: the service user (Keystone's policy lets the `service`
+ * role validate any token), else sanboot's own user; undefined when neither is configured.
+ */
+export function keystoneValidator(c: CinderVars): { credentials: KeystoneCredentials; hint: string } | undefined {
+  const service = serviceSource(c);
+  if (service.kind === "separate") return { credentials: service.credentials, hint: "the SANBOOT_KEYSTONE_SERVICE_* variables" };
+  if (c.SANBOOT_KEYSTONE_APP_CRED_ID || (c.SANBOOT_KEYSTONE_USERNAME && c.SANBOOT_KEYSTONE_PASSWORD)) {
+    return { credentials: mainCredentials(c), hint: "the SANBOOT_KEYSTONE_* variables (sanboot's own user)" };
+  }
+  return undefined;
+}
+
+function mainCredentials(c: CinderVars): KeystoneCredentials {
+  const project: ProjectScope = c.SANBOOT_KEYSTONE_PROJECT_ID
+    ? { id: c.SANBOOT_KEYSTONE_PROJECT_ID }
+    : { name: c.SANBOOT_KEYSTONE_PROJECT_NAME ?? "", domainName: c.SANBOOT_KEYSTONE_PROJECT_DOMAIN_NAME };
+  return c.SANBOOT_KEYSTONE_APP_CRED_ID
+    ? { method: "application_credential", id: c.SANBOOT_KEYSTONE_APP_CRED_ID, secret: c.SANBOOT_KEYSTONE_APP_CRED_SECRET ?? "" }
+    : {
+        method: "password",
+        username: c.SANBOOT_KEYSTONE_USERNAME ?? "",
+        userDomainName: c.SANBOOT_KEYSTONE_USER_DOMAIN_NAME,
+        password: c.SANBOOT_KEYSTONE_PASSWORD ?? "",
+        project,
+      };
+}
+
+function serviceSource(c: CinderVars): ServiceTokenSource {
+  if (c.SANBOOT_KEYSTONE_SERVICE_APP_CRED_ID) {
+    return {
+      kind: "separate",
+      credentials: { method: "application_credential", id: c.SANBOOT_KEYSTONE_SERVICE_APP_CRED_ID, secret: c.SANBOOT_KEYSTONE_SERVICE_APP_CRED_SECRET ?? "" },
+    };
+  }
+  if (c.SANBOOT_KEYSTONE_SERVICE_USERNAME) {
+    return {
+      kind: "separate",
+      credentials: {
+        method: "password",
+        username: c.SANBOOT_KEYSTONE_SERVICE_USERNAME,
+        userDomainName: c.SANBOOT_KEYSTONE_SERVICE_USER_DOMAIN_NAME,
+        password: c.SANBOOT_KEYSTONE_SERVICE_PASSWORD ?? "",
+        project: { name: c.SANBOOT_KEYSTONE_SERVICE_PROJECT_NAME, domainName: c.SANBOOT_KEYSTONE_SERVICE_PROJECT_DOMAIN_NAME },
+      },
+    };
+  }
+  return c.SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN ? { kind: "main" } : { kind: "none" };
 }

@@ -101,7 +101,7 @@ export class KeystoneAuth implements CinderAuth {
  * One credential's token: reused until `margin` before it expires, one request in flight at a
  * time however many calls want it.
  */
-class TokenCache {
+export class TokenCache {
   private current: IssuedToken | null = null;
   private pending: Promise<IssuedToken> | null = null;
 

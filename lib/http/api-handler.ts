@@ -9,14 +9,11 @@ import type { Context as LambdaContext } from "aws-lambda";
 import { z } from "zod";
 import { getDeps, type Deps } from "../deps";
 import { SanbootError, ValidationError, asSanbootError, type ErrorDetail } from "../errors";
-import { sha256Hex } from "../ids";
 import type { HttpApiEvent, HttpApiResult } from "./api-event";
 import { httpStatusOf } from "./error-map";
 
-export interface Caller {
-  project_id: string;
-  role: "member" | "admin";
-}
+import type { Caller } from "./callers";
+export type { Caller } from "./callers";
 
 export interface ApiRequest {
   method: string;
@@ -114,13 +111,18 @@ function bodyJson(): middy.MiddlewareObj<HttpApiEvent, HttpApiResult, Error, Ctx
 
 function bearerAuth(): middy.MiddlewareObj<HttpApiEvent, HttpApiResult, Error, Ctx & LambdaContext> {
   return {
-    before: (request) => {
-      const auth = header(request.event, "authorization") ?? "";
-      const m = /^Bearer\s+(\S+)$/i.exec(auth);
-      if (!m) throw new SanbootError("UNAUTHENTICATED", "send Authorization: Bearer <token>");
-      const entry = request.context.deps.config.SANBOOT_API_TOKENS[sha256Hex(m[1]!)];
-      if (!entry) throw new SanbootError("UNAUTHENTICATED", "the bearer token is not valid");
-      request.context.caller = entry;
+    before: async (request) => {
+      const auth = header(request.event, "authorization");
+      const m = auth !== undefined ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
+      // OpenStack clients send their Keystone token as X-Auth-Token
+      const token = m?.[1] ?? header(request.event, "x-auth-token")?.trim();
+      if (!token) throw new SanbootError("UNAUTHENTICATED", "send Authorization: Bearer <token> (or X-Auth-Token)");
+      const caller = await request.context.deps.callers.caller(token);
+      const method = request.event.requestContext.http.method.toUpperCase();
+      if (caller.role === "reader" && method !== "GET" && method !== "HEAD") {
+        throw new SanbootError("FORBIDDEN", "a reader may only read: this change needs the member or admin role");
+      }
+      request.context.caller = caller;
     },
   };
 }

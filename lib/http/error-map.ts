@@ -27,6 +27,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STORE_UNAVAILABLE: 503,
   CINDER_UNAVAILABLE: 503,
   DISPATCH_FAILED: 503,
+  AUTH_UNAVAILABLE: 503,
 };
 
 export const httpStatusOf = (code: ErrorCode): number => STATUS[code] ?? 500;
