@@ -204,13 +204,11 @@ export class RedfishDriver implements SanbootBmcDriver {
       if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
       const graceOver = loadingSince !== undefined && this.now() - loadingSince >= this.osRunningGraceMs;
       const judged = judgeBoot(s.body, wait.before, sawPreOs, graceOver);
-      if (judged.state === "booted" || judged.state === "unconfirmed") {
-        const evidence = graceOver ? `${judged.evidence}; the BMC reported no OSRunning within ${Math.round(this.osRunningGraceMs / 1000)} s of it` : judged.evidence;
-        return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence };
-      }
-      if (judged.state === "loading") loadingSince ??= this.now();
-      // A firmware that could not boot says so in the event log: fail now, not at the deadline.
-      if (this.now() - logsReadAt >= this.bootLogIntervalMs) {
+      const done = judged.state === "booted" || judged.state === "unconfirmed";
+      // A firmware that could not boot the SAN device says so in the event log: fail now, not at
+      // the deadline; and before taking an OS as booted (a firmware that fell back to another
+      // device boots an OS that is not the volume's).
+      if (done || this.now() - logsReadAt >= this.bootLogIntervalMs) {
         logsReadAt = this.now();
         if (logs === null) {
           logs = await findBootLogs(w.t, s.body);
@@ -219,6 +217,11 @@ export class RedfishDriver implements SanbootBmcDriver {
         const failure = logs ? await bootFailure(w.t, logs, s.body, seen) : undefined;
         if (failure) throw new SanbootError("BMC_BOOT_FAILED", `system ${ep.system_id} did not boot from the SAN target: ${failure}`);
       }
+      if (done) {
+        const evidence = graceOver ? `${judged.evidence}; the BMC reported no OSRunning within ${Math.round(this.osRunningGraceMs / 1000)} s of it` : judged.evidence;
+        return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence };
+      }
+      if (judged.state === "loading") loadingSince ??= this.now();
       return undefined;
     });
   }

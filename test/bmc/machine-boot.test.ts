@@ -113,6 +113,18 @@ describe("a machine-backed system", () => {
     }
   });
 
+  it("an OS that comes up after the SAN device failed is not the volume's: the boot still fails", async () => {
+    const l = await lab(scripted(() => [["Could not open SAN device: No such device (http://ipxe.org/2c0d603b)", "failed"], ["Booting from Hard Disk...", "loader"], ["some other OS", "os"]]));
+    try {
+      l.emu.addSystem({ id: "m5", powerState: "Off", machine: true });
+      const { guard, before } = await armAndBoot(l, "m5");
+      const err = (await l.driver.waitForBoot(l.ep("m5"), { before, claims: guard.evidence.claims, timeoutMs: 5_000 }).catch((e: unknown) => e)) as SanbootError;
+      expect(err.code).toBe("BMC_BOOT_FAILED");
+    } finally {
+      await l.close();
+    }
+  });
+
   it("waits for OSRunning after the loader started, and takes the loader when the BMC never reports it", async () => {
     const l = await lab(scripted(() => [["SeaBIOS (version lab)", "firmware"], ["Booting from SAN device 0x80", "loader"]]), { osRunningGraceMs: 300 });
     try {
