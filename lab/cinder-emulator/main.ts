@@ -4,7 +4,11 @@
  *     [--create-delay-ms 200] [--max-version 3.70] [--portal 127.0.0.1:3260 --portal 127.0.0.2:3260]
  *     [--keystone-url http://127.0.0.1:5000] [--service-host cinder-lab]
  *     [--fc-target-wwpn 500a098186679c7d --fc-target-wwpn 500a098196679c7d] [--fc-volume-type fc]
+ *     [--data-dir /var/tmp/sanboot-volumes [--iscsi-port 3260] [--iscsi-trace]]
  * A --fc-target-wwpn adds the Fibre Channel backend (volume type --fc-volume-type, default "fc").
+ * A --data-dir makes the iSCSI volumes real: sparse files there, exported by a real iSCSI target
+ * on 127.0.0.1 (port --iscsi-port, default a free one) while attached; --iscsi-trace prints
+ * every iSCSI PDU.
  */
 import { parseArgs } from "node:util";
 import { startCinderEmulator } from "./server";
@@ -21,6 +25,9 @@ const { values } = parseArgs({
     "service-host": { type: "string" },
     "fc-target-wwpn": { type: "string", multiple: true },
     "fc-volume-type": { type: "string" },
+    "data-dir": { type: "string" },
+    "iscsi-port": { type: "string" },
+    "iscsi-trace": { type: "boolean" },
   },
 });
 
@@ -44,9 +51,19 @@ async function main(): Promise<void> {
     ...(values["fc-target-wwpn"]?.length
       ? { fcBackend: { targetWwpns: values["fc-target-wwpn"], ...(values["fc-volume-type"] ? { volumeType: values["fc-volume-type"] } : {}) } }
       : {}),
+    ...(values["data-dir"]
+      ? {
+          dataPlane: {
+            dir: values["data-dir"],
+            port: int("iscsi-port", values["iscsi-port"]) ?? 0,
+            ...(values["iscsi-trace"] ? { trace: (line: string) => console.log(`iscsi ${line}`) } : {}),
+          },
+        }
+      : {}),
   });
   const auth = values["keystone-url"] ? `tokens validated by Keystone at ${values["keystone-url"]}` : "noauth: X-Auth-Token user:<hex project>";
   console.log(`cinder emulator listening on ${emulator.url} (${auth})`);
+  if (emulator.iscsiPortal) console.log(`iSCSI target at ${emulator.iscsiPortal}, volumes in ${values["data-dir"]}`);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       void emulator.close().then(() => process.exit(0));

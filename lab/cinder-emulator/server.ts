@@ -10,7 +10,9 @@
  *   GET    /_lab/stats                                   {"requests", "faults_fired"}
  *
  * With `keystoneUrl` it validates tokens with that Keystone instead of noauth (keystone-check.ts).
- * Everything is in memory and lives as long as the server.
+ * With `dataPlane` the iSCSI volumes are real block devices: sparse files exported by a real
+ * iSCSI target while Cinder would export them (data-plane.ts).
+ * Everything is in memory (and the data plane's files) and lives as long as the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,11 +21,13 @@ import { CinderFault, faults as cinderFaults } from "./cinder-fault";
 import { FaultSwitch, invalidRule, type FaultRule } from "./fault-switch";
 import { KeystoneCheck } from "./keystone-check";
 import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
+import { DataPlane, type DataPlaneOptions, type VolumeExport } from "./data-plane";
 import { CinderStore, DEFAULT_TYPE, type BackendSpec, type Caller } from "./store";
 import { listen, readBody } from "../http-server";
 
 export type { FaultRule } from "./fault-switch";
 export type { BackendSpec } from "./store";
+export type { DataPlaneOptions, VolumeExport } from "./data-plane";
 
 export interface CinderEmulatorOptions {
   /** 0 (the default) picks a free port */
@@ -59,6 +63,13 @@ export interface CinderEmulatorOptions {
    * deleting attachments) from the service token's roles, never from X-Service-Roles.
    */
   keystoneUrl?: string;
+  /**
+   * Real volumes (off by default): each iSCSI volume a sparse file in `dir`, exported by a real
+   * iSCSI target (lab/iscsi-target) from the attach until the detach, with the CHAP credentials
+   * connection_info carries; `target_portal` is that target's "127.0.0.1:<port>" (it replaces
+   * `portals` for the LVM backend).
+   */
+  dataPlane?: DataPlaneOptions;
 }
 
 export interface CinderEmulator {
@@ -71,6 +82,12 @@ export interface CinderEmulator {
   /** arm a one-shot fault, as POST /_lab/faults does */
   failNext(rule: FaultRule): void;
   clearFaults(): void;
+  /** the data plane's iSCSI portal "ip:port", null without a data plane */
+  iscsiPortal: string | null;
+  /** what the data plane exports now ([] without one): a test's "no export left" */
+  exports(): VolumeExport[];
+  /** a volume's backing file (it exists while the volume does), null without a data plane */
+  volumeFile(volumeId: string): string | null;
 }
 
 export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Promise<CinderEmulator> {
@@ -86,7 +103,14 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
   ];
   const createDelayMs = opts.createDelayMs ?? 200;
   const serviceHost = opts.serviceHost ?? "cinder-emulator";
-  const store = new CinderStore({ createDelayMs, deleteDelayMs: opts.deleteDelayMs ?? createDelayMs, host: serviceHost, backends });
+  const dataPlane = opts.dataPlane ? await DataPlane.start(opts.dataPlane) : null;
+  const store = new CinderStore({
+    createDelayMs,
+    deleteDelayMs: opts.deleteDelayMs ?? createDelayMs,
+    host: serviceHost,
+    backends,
+    ...(dataPlane ? { dataPlane } : {}),
+  });
   const api = new CinderApi(store, maxVersion, serviceHost);
   const faultSwitch = new FaultSwitch();
   const keystone = opts.keystoneUrl ? new KeystoneCheck(opts.keystoneUrl) : null;
@@ -164,7 +188,14 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
     return { status: 404, body: { error: `no lab endpoint ${method} ${path}` }, headers: {} };
   }
 
-  const { port, urlHost } = await listen(server, opts.port, opts.host);
+  let listening: { port: number; urlHost: string };
+  try {
+    listening = await listen(server, opts.port, opts.host);
+  } catch (err) {
+    await dataPlane?.close();
+    throw err;
+  }
+  const { port, urlHost } = listening;
 
   return {
     url: `http://${urlHost}:${port}`,
@@ -176,12 +207,17 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
       faultSwitch.arm(rule);
     },
     clearFaults: () => faultSwitch.clear(),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    iscsiPortal: dataPlane?.portal ?? null,
+    exports: () => dataPlane?.exports() ?? [],
+    volumeFile: (volumeId) => dataPlane?.fileOf(volumeId) ?? null,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         store.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await dataPlane?.close();
+    },
   };
 }
 

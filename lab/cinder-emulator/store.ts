@@ -18,9 +18,23 @@
  * "<host>@<backend>#<backend>"); the scheduler's pool list reports each backend's
  * `storage_protocol`. Each driver checks the connector as Cinder's do (validate_connector):
  * iSCSI needs `initiator`, Fibre Channel `wwpns` and `wwnns`.
+ *
+ * With a data plane (data-plane.ts) the LVM/iSCSI backend's volumes are real: a sparse file
+ * each, exported by a real iSCSI target at the moments Cinder (LVM + tgt) creates and removes
+ * its tgt target (seen in the transcript):
+ * - create_export: an attachment gets a connector (POST with one, or PUT), or
+ *   os-initialize_connection;
+ * - remove_export: deleting an attachment that had a connector, when it is the volume's only
+ *   attachment (the LVM driver's terminate_connection reports a shared connection whenever the
+ *   volume has more than one, whatever their hosts; checked on the lab's real Cinder: deleting
+ *   the second attachment of an instance keeps the target, deleting the last removes it);
+ *   os-detach, always (the manager's detach_volume removes it unconditionally), but NOT
+ *   os-terminate_connection (the target is still there after it, as the transcript shows); and
+ *   deleting the volume.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { CinderFault, faults, MISSING_CONNECTOR_INFO, MISSING_INITIATOR } from "./cinder-fault";
+import type { VolumeDataPlane } from "./data-plane";
 
 export type VolumeStatus =
   | "creating"
@@ -100,6 +114,8 @@ export interface StoreOptions {
   host: string;
   /** at least one; the first serves `__DEFAULT__` unless one lists it */
   backends: BackendSpec[];
+  /** real volumes for the iSCSI backends; without it exports are only connection_info */
+  dataPlane?: VolumeDataPlane;
 }
 
 /** The id a real deployment gives `__DEFAULT__` is random; ours is fixed, the rest derived. */
@@ -217,10 +233,18 @@ export class CinderStore {
       backend: type.backend,
     };
     this.volumes.set(vol.id, vol);
+    let created = true;
+    if (this.hasDataPlane(vol)) {
+      try {
+        this.opts.dataPlane!.createVolume(vol.id, vol.size);
+      } catch {
+        created = false; // lvcreate failed (the volume group is full, say): the volume goes to error
+      }
+    }
     this.later(this.opts.createDelayMs, () => {
       if (vol.status !== "creating") return;
       vol.placed = true;
-      this.setStatus(vol, "available");
+      this.setStatus(vol, created ? "available" : "error");
     });
     return { ...vol };
   }
@@ -246,7 +270,10 @@ export class CinderStore {
       );
     }
     this.setStatus(vol, "deleting");
-    this.later(this.opts.deleteDelayMs, () => this.volumes.delete(id));
+    this.later(this.opts.deleteDelayMs, () => {
+      this.volumes.delete(id);
+      if (this.hasDataPlane(vol)) this.opts.dataPlane!.deleteVolume(id);
+    });
   }
 
   setBootable(id: string, bootable: boolean): void {
@@ -324,6 +351,9 @@ export class CinderStore {
   deleteAttachment(caller: Caller, id: string): AttachmentRecord[] {
     const att = this.getAttachment(id);
     if (!this.deletionAllowed(caller, att)) throw faults.internal();
+    // only an attachment that was exported (had a connector) terminates a connection; the
+    // driver calls it shared while the volume has any other attachment
+    if (att.connector && this.attachmentsOf(att.volume_id).length <= 1) this.removeExport(att.volume_id);
     this.removeAttachment(att);
     return this.attachmentsOf(att.volume_id);
   }
@@ -367,11 +397,14 @@ export class CinderStore {
   legacyInitializeConnection(volumeId: string, connector: unknown): { driver_volume_type: string; data: Json } {
     const vol = this.getVolume(volumeId);
     if (!isObject(connector)) throw faults.invalidInput(MISSING_INITIATOR);
+    let data: Json;
     try {
-      return { driver_volume_type: this.driverVolumeType(vol), data: this.connectionData(vol, connector) };
+      data = this.connectionData(vol, connector);
     } catch (err) {
       throw faults.invalidInput((err as Error).message.replace(/^Invalid input received: /, ""));
     }
+    this.createExport(vol);
+    return { driver_volume_type: this.driverVolumeType(vol), data };
   }
 
   legacyAttach(caller: Caller, volumeId: string, instanceUuid: string | null, mountpoint: string | null, mode: string): void {
@@ -426,6 +459,7 @@ export class CinderStore {
       throw faults.attachmentNotFound(attachmentId ?? "");
     }
     if (!this.deletionAllowed(caller, att)) throw faults.novaUsingAttachment(att.instance_uuid ?? "");
+    this.removeExport(volumeId);
     this.removeAttachment(att);
   }
 
@@ -455,6 +489,7 @@ export class CinderStore {
   /** Exporting always moves the volume to `attaching`, even an in-use one (seen on Zed). */
   private export(vol: VolumeRecord, att: AttachmentRecord, connector: Json): void {
     const data = this.connectionData(vol, connector);
+    this.createExport(vol);
     att.connector = connector;
     att.host_name = stringOr(connector["host"], null);
     att.connection_info = { ...data, driver_volume_type: this.driverVolumeType(vol), attachment_id: att.id };
@@ -478,8 +513,9 @@ export class CinderStore {
       throw new Error(`Invalid input received: ${MISSING_INITIATOR}`);
     }
     vol.chap ??= { username: randomToken(20), password: randomToken(16) };
-    const iqn = `iqn.2010-10.org.openstack:volume-${vol.id}`;
-    const portals = backend.portals!;
+    const iqn = iqnOf(vol);
+    // a data plane's target is where the volume really is
+    const portals = this.hasDataPlane(vol) ? [this.opts.dataPlane!.portal] : backend.portals!;
     const data: Json = { target_discovered: false };
     // cinder/volume/targets/iscsi.py: the plural keys come whenever the connector asks for
     // multipath, one entry per portal (target_ip_address + target_secondary_ip_addresses);
@@ -503,6 +539,23 @@ export class CinderStore {
       cacheable: false,
     });
     return data;
+  }
+
+  private hasDataPlane(vol: VolumeRecord): boolean {
+    return this.opts.dataPlane !== undefined && this.backends.get(vol.backend)!.protocol === "iSCSI";
+  }
+
+  /** create_export: the volume's tgt target, with the CHAP user connection_info names. */
+  private createExport(vol: VolumeRecord): void {
+    if (!this.hasDataPlane(vol) || !vol.chap) return;
+    this.opts.dataPlane!.exportVolume(vol.id, iqnOf(vol), vol.chap);
+  }
+
+  /** remove_export: the volume's tgt target goes, and with it every session on it. */
+  private removeExport(volumeId: string): void {
+    const vol = this.volumes.get(volumeId);
+    if (!vol || !this.hasDataPlane(vol)) return;
+    this.opts.dataPlane!.removeExport(volumeId);
   }
 
   private deletionAllowed(caller: Caller, att: AttachmentRecord): boolean {
@@ -570,6 +623,10 @@ function fcData(vol: VolumeRecord, backend: BackendSpec, connector: Json): Json 
     access_mode: "rw",
     cacheable: false,
   };
+}
+
+function iqnOf(vol: VolumeRecord): string {
+  return `iqn.2010-10.org.openstack:volume-${vol.id}`;
 }
 
 /** A stable uuid-shaped id from a name (volume type ids must not change between runs). */

@@ -46,7 +46,14 @@ export function qemuBackend(opts: QemuBackendOptions = {}): MachineBackend {
       m.onExit((exit) => {
         if (!exit.requested) events.exited(`QEMU ended by itself (${exit.signal ?? `exit ${exit.code}`})${exit.stderr ? `: ${exit.stderr.trim().split("\n").at(-1)}` : ""}`);
       });
-      return { start: (plan) => m.start(machinePlanOf(plan)), stop: () => m.stop(), close: () => m.close() };
+      return {
+        get running() {
+          return m.running;
+        },
+        start: (plan) => m.start(machinePlanOf(plan)),
+        stop: () => m.stop(),
+        close: () => m.close(),
+      };
     },
   };
 }

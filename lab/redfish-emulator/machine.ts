@@ -43,6 +43,8 @@ export interface MachineEvents {
 }
 
 export interface BackingMachine {
+  /** whether the machine runs now */
+  readonly running: boolean;
   /** starts the machine with this plan, restarting it when it runs */
   start(plan: MachinePlan): Promise<void>;
   stop(): Promise<void>;
@@ -178,7 +180,8 @@ function onMilestone(sys: SystemState, kind: Milestone, line: string): void {
 
 /** A boot that failed, as the firmware reports it to the BMC's event log. */
 function bootFailed(sys: SystemState, line: string): void {
-  record(sys, "Critical", "Boot Error", `Boot failed: ${line.trim()}`);
+  const text = line.trim();
+  record(sys, "Critical", "Boot Error", /^boot failed/i.test(text) ? text : `Boot failed: ${text}`);
 }
 
 function record(sys: SystemState, severity: EventRecord["severity"], sensorType: string, message: string): void {

@@ -68,7 +68,7 @@ export interface SystemSnapshot {
   boots: BootRecord[];
   faults: Faults;
   /** machine-backed systems: the console since the machine last started, the event log, the last plan (secrets included) */
-  machine?: { console: ConsoleLine[]; events: EventRecord[]; plan: MachinePlan | null };
+  machine?: { running: boolean; console: ConsoleLine[]; events: EventRecord[]; plan: MachinePlan | null };
 }
 
 export class SystemRegistry {
@@ -172,7 +172,7 @@ export class SystemRegistry {
       resets: s.resets,
       boots: s.boots,
       faults: s.faults,
-      ...(s.machine ? { machine: { console: s.machine.console, events: s.machine.events, plan: s.machine.plan } } : {}),
+      ...(s.machine ? { machine: { running: s.machine.vm.running, console: s.machine.console, events: s.machine.events, plan: s.machine.plan } } : {}),
     });
   }
 

@@ -77,7 +77,8 @@ export async function bootFailure(t: RedfishTransport, logs: BootLogs, system: C
   for (const uri of logs.events) {
     const found = bootErrors(await entries(t, uri), since, seen);
     if (found.length === 0) continue;
-    const said = found.map((e) => e.Message ?? e.SensorType ?? "boot error").join("; ");
+    const first = found[0]!.Message ?? found[0]!.SensorType ?? "boot error";
+    const said = found.length > 1 ? `${first} (and ${found.length - 1} more boot error${found.length > 2 ? "s" : ""} after it)` : first;
     if (!logs.console) return said;
     const tail = (await entries(t, logs.console))
       .filter((e) => after(e, since))

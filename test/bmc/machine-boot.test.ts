@@ -20,14 +20,20 @@ function scripted(script: Script, starts: MachinePlan[] = [], stops: string[] = 
     support: () => ({ ok: true }),
     create: (id, _opts, events: MachineEvents) => {
       let timers: NodeJS.Timeout[] = [];
+      let running = false;
       const stop = async () => {
         timers.forEach(clearTimeout);
         timers = [];
+        running = false;
         stops.push(id);
       };
       return {
+        get running() {
+          return running;
+        },
         start: async (plan) => {
           await stop();
+          running = true;
           starts.push(plan);
           script(plan).forEach(([text, milestone], i) => {
             timers.push(setTimeout(() => {
@@ -150,8 +156,10 @@ describe("a machine-backed system", () => {
       // nothing armed: the firmware found nothing to boot, and said so
       expect(l.emu.system("m4").machine!.events).toEqual([expect.objectContaining({ sensorType: "Boot Error", message: "Boot failed: No bootable device." })]);
       const before = stops.length;
+      expect(l.emu.system("m4").machine!.running).toBe(true);
       await l.driver.powerOff(l.ep("m4"));
       expect(stops.length).toBeGreaterThan(before);
+      expect(l.emu.system("m4").machine!.running).toBe(false);
     } finally {
       await l.close();
     }
