@@ -1,7 +1,7 @@
 /**
- * The relay agent's configuration: command-line flags over environment variables, parsed once
- * with zod. This is the only file of the relay that reads `process.argv` / `process.env`
- * (`relayConfigFromProcess`); everything else receives a `RelayConfig`.
+ * The relay agent's configuration: command-line flags over environment variables over a JSON
+ * config file (`--config`), parsed once with zod. This is the only file of the relay that reads
+ * `process.argv` / `process.env` (`relayProcessInput`); everything else receives a `RelayConfig`.
  *
  * Secrets (the site token, BMC passwords) are read from files or the environment; a token given
  * with `--token` is visible to anyone who can list processes, so `--token-file` is preferred.
@@ -22,6 +22,8 @@ export interface BmcCredential {
   fingerprint_sha256?: string;
   /** Turn TLS verification off for this BMC: the site's explicit choice. */
   insecure?: boolean;
+  /** Addresses of the BMCs that use this login, for `sanboot-relay check` (the relay needs none to run). */
+  check?: string[];
 }
 
 /** Where the executor looks credentials up. A `Map<string, BmcCredential>` is one. */
@@ -55,6 +57,7 @@ interface FlagSpec {
 }
 
 interface RawConfig {
+  config?: string;
   serviceUrl?: string;
   site?: string;
   token?: string;
@@ -69,6 +72,7 @@ interface RawConfig {
 }
 
 const FLAGS: FlagSpec[] = [
+  { flag: "--config", env: "SANBOOT_RELAY_CONFIG", key: "config" },
   { flag: "--service-url", env: "SANBOOT_RELAY_SERVICE_URL", key: "serviceUrl" },
   { flag: "--site-key-file", env: "SANBOOT_RELAY_SITE_KEY_FILE", key: "siteKeyFile" },
   { flag: "--site", env: "SANBOOT_RELAY_SITE", key: "site" },
@@ -82,8 +86,19 @@ const FLAGS: FlagSpec[] = [
   { flag: "--stop-timeout-seconds", env: "SANBOOT_RELAY_STOP_TIMEOUT_SECONDS", key: "stopTimeoutSeconds" },
 ];
 
-export const RELAY_USAGE = `usage: npm run relay -- [flags]   (each flag also reads the environment variable shown)
-${FLAGS.map((f) => `  ${f.flag.padEnd(24)} ${f.env ?? ""}`).join("\n")}
+/** Flags a config file may set, by its key: `--service-url` is `service_url`. Secrets only by file. */
+const FILE_KEYS = new Map(
+  FLAGS.filter((f) => f.key !== "config" && f.key !== "token").map((f) => [f.flag.slice(2).replace(/-/g, "_"), f] as const),
+);
+/** Values in a config file that are paths: relative to the config file. */
+const PATH_KEYS = new Set<keyof RawConfig>(["tokenFile", "credentialsFile", "siteKeyFile"]);
+
+const fileKeyOf = (f: FlagSpec): string =>
+  f.key === "config" ? "(a JSON object of the keys in this column)" : f.key === "token" ? "(not in the file: token_file)" : ([...FILE_KEYS].find(([, s]) => s === f)?.[0] ?? "");
+
+export const RELAY_FLAGS_USAGE = `flags (each also read from the environment variable shown, and from the --config file under the key shown;
+flags win over the environment, the environment over the file):
+${FLAGS.map((f) => `  ${f.flag.padEnd(24)} ${(f.env ?? "").padEnd(36)} ${fileKeyOf(f)}`).join("\n")}
 required: --service-url, --site, --token or --token-file, --credentials-file`;
 
 function label(spec: FlagSpec): string {
@@ -91,9 +106,9 @@ function label(spec: FlagSpec): string {
 }
 
 /** `--flag value` and `--flag=value`; flags win over the environment. */
-function collect(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RawConfig {
+function collect(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, flags: readonly FlagSpec[] = FLAGS): RawConfig {
   const raw: RawConfig = {};
-  for (const spec of FLAGS) {
+  for (const spec of flags) {
     const v = spec.env ? env[spec.env] : undefined;
     if (v !== undefined && v !== "") raw[spec.key] = v;
   }
@@ -101,9 +116,9 @@ function collect(argv: readonly string[], env: Readonly<Record<string, string | 
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    const spec = FLAGS.find((f) => f.flag === name);
+    const spec = flags.find((f) => f.flag === name);
     if (!spec) {
-      throw new RelayConfigError(`unknown argument ${JSON.stringify(name)}\n${RELAY_USAGE}`);
+      throw new RelayConfigError(`unknown argument ${JSON.stringify(name)}`);
     }
     let value: string | undefined;
     if (eq >= 0) value = arg.slice(eq + 1);
@@ -147,15 +162,47 @@ const shape = {
   stopTimeoutSeconds: numIn(0, 3600).default(60),
 } as const;
 
-/** Validates one field, throwing an error that names the flag (and its environment variable). */
-function field<K extends keyof typeof shape>(key: K, raw: RawConfig): z.output<(typeof shape)[K]> {
+/** Where a value came from when it was not a flag or the environment: `<config file>: <key>`. */
+type Origins = Partial<Record<keyof RawConfig, string>>;
+
+/** Validates one field, throwing an error that names the flag (and its environment variable) or the config file's key. */
+function field<K extends keyof typeof shape>(key: K, raw: RawConfig, origins: Origins = {}): z.output<(typeof shape)[K]> {
   const spec = FLAGS.find((f) => f.key === key)!;
   const parsed = shape[key].safeParse(raw[key as keyof RawConfig]);
   if (!parsed.success) {
     const why = parsed.error.issues[0]?.message ?? "is invalid";
-    throw new RelayConfigError(`${label(spec)} ${why}`);
+    throw new RelayConfigError(`${origins[key as keyof RawConfig] ?? label(spec)} ${why}`);
   }
   return parsed.data as z.output<(typeof shape)[K]>;
+}
+
+/**
+ * Fills what flags and environment left unset from the JSON config file: `{"service_url": ...,
+ * "site": ..., "token_file": ..., "credentials_file": ..., ...}`, paths relative to the file.
+ */
+function fromConfigFile(path: string, raw: RawConfig, files: ConfigFiles): Origins {
+  const where = `--config (SANBOOT_RELAY_CONFIG) ${path}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(files.readFile(path));
+  } catch (err) {
+    throw new RelayConfigError(`${where}: ${err instanceof SyntaxError ? "not valid JSON" : `cannot read: ${(err as Error).message}`}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new RelayConfigError(`${where}: must be a JSON object`);
+  const origins: Origins = {};
+  for (const [name, value] of Object.entries(json)) {
+    const spec = FILE_KEYS.get(name);
+    if (!spec) {
+      const hint = name === "token" ? " (give the token in its own file: token_file)" : `; known keys: ${[...FILE_KEYS.keys()].join(", ")}`;
+      throw new RelayConfigError(`${where}: unknown key ${JSON.stringify(name)}${hint}`);
+    }
+    if (typeof value !== "string" && typeof value !== "number") throw new RelayConfigError(`${where}: ${name} must be a string or a number`);
+    // Flags and the environment win; a token given either way replaces the file's token_file.
+    if (raw[spec.key] !== undefined || (spec.key === "tokenFile" && raw.token !== undefined)) continue;
+    raw[spec.key] = PATH_KEYS.has(spec.key) ? resolve(dirname(path), String(value)) : String(value);
+    origins[spec.key] = `${path}: ${name}`;
+  }
+  return origins;
 }
 
 const credentialsFileSchema = z.record(
@@ -170,6 +217,8 @@ const credentialsFileSchema = z.record(
       .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, { error: "must be a SHA-256 fingerprint (64 hex digits, colons optional)" })
       .optional(),
     insecure: z.boolean().optional(),
+    /** BMC addresses `sanboot-relay check` tries this login on */
+    check: z.array(z.url({ protocol: /^https?$/, error: "must be an http(s) URL of a BMC" })).optional(),
   }),
 );
 
@@ -182,7 +231,7 @@ const realFiles: ConfigFiles = { readFile: (p) => readFileSync(p, "utf8") };
 /**
  * Loads the credentials file: `{ "<credentials_ref>": { "username", "password",
  * "ca_file"?: path to PEM (relative to the file), "fingerprint_sha256"?: pinned certificate,
- * "insecure"?: boolean } }`.
+ * "insecure"?: boolean, "check"?: BMC addresses for `sanboot-relay check` } }`.
  */
 export function loadCredentialsFile(path: string, files: ConfigFiles = realFiles): Map<string, BmcCredential> {
   const where = `--credentials-file (SANBOOT_RELAY_CREDENTIALS) ${path}`;
@@ -217,6 +266,7 @@ export function loadCredentialsFile(path: string, files: ConfigFiles = realFiles
     }
     if (entry.insecure !== undefined) cred.insecure = entry.insecure;
     if (entry.fingerprint_sha256 !== undefined) cred.fingerprint_sha256 = entry.fingerprint_sha256;
+    if (entry.check !== undefined) cred.check = entry.check;
     out.set(ref, cred);
   }
   return out;
@@ -230,6 +280,7 @@ export function parseRelayConfig(
   defaults: { relayId?: string } = {},
 ): RelayConfig {
   const raw = collect(argv, env);
+  const origins = raw.config !== undefined ? fromConfigFile(raw.config, raw, files) : {};
 
   if (raw.token !== undefined && raw.tokenFile !== undefined) {
     throw new RelayConfigError("give one of --token (SANBOOT_RELAY_TOKEN) and --token-file (SANBOOT_RELAY_TOKEN_FILE), not both");
@@ -239,30 +290,30 @@ export function parseRelayConfig(
     try {
       token = files.readFile(raw.tokenFile).trim();
     } catch (err) {
-      throw new RelayConfigError(`--token-file (SANBOOT_RELAY_TOKEN_FILE) ${raw.tokenFile}: cannot read: ${(err as Error).message}`);
+      throw new RelayConfigError(`${origins.tokenFile ?? "--token-file (SANBOOT_RELAY_TOKEN_FILE)"} ${raw.tokenFile}: cannot read: ${(err as Error).message}`);
     }
   }
   if (!token) {
     throw new RelayConfigError("--token (SANBOOT_RELAY_TOKEN) or --token-file (SANBOOT_RELAY_TOKEN_FILE) is required");
   }
 
-  const serviceUrl = field("serviceUrl", raw);
-  const site = field("site", raw);
-  const relayId = field("relayId", { ...raw, relayId: raw.relayId ?? defaults.relayId ?? `${hostname()}-${process.pid}` });
-  const credentialsFile = field("credentialsFile", raw);
-  const concurrency = field("concurrency", raw);
-  const waitSeconds = field("waitSeconds", raw);
-  const heartbeatSeconds = field("heartbeatSeconds", raw);
-  const stopTimeoutSeconds = field("stopTimeoutSeconds", raw);
+  const serviceUrl = field("serviceUrl", raw, origins);
+  const site = field("site", raw, origins);
+  const relayId = field("relayId", { ...raw, relayId: raw.relayId ?? defaults.relayId ?? `${hostname()}-${process.pid}` }, origins);
+  const credentialsFile = field("credentialsFile", raw, origins);
+  const concurrency = field("concurrency", raw, origins);
+  const waitSeconds = field("waitSeconds", raw, origins);
+  const heartbeatSeconds = field("heartbeatSeconds", raw, origins);
+  const stopTimeoutSeconds = field("stopTimeoutSeconds", raw, origins);
   const credentials = loadCredentialsFile(credentialsFile, files);
   let siteKeyPem: string | undefined;
   if (raw.siteKeyFile !== undefined) {
     try {
       siteKeyPem = files.readFile(raw.siteKeyFile);
     } catch (err) {
-      throw new RelayConfigError(`--site-key-file (SANBOOT_RELAY_SITE_KEY_FILE) ${raw.siteKeyFile}: cannot read: ${(err as Error).message}`);
+      throw new RelayConfigError(`${origins.siteKeyFile ?? "--site-key-file (SANBOOT_RELAY_SITE_KEY_FILE)"} ${raw.siteKeyFile}: cannot read: ${(err as Error).message}`);
     }
-    if (!siteKeyPem.includes("PRIVATE KEY")) throw new RelayConfigError("--site-key-file (SANBOOT_RELAY_SITE_KEY_FILE) must hold a PEM private key");
+    if (!siteKeyPem.includes("PRIVATE KEY")) throw new RelayConfigError(`${origins.siteKeyFile ?? "--site-key-file (SANBOOT_RELAY_SITE_KEY_FILE)"} ${raw.siteKeyFile} must hold a PEM private key`);
   }
 
   return {
@@ -280,7 +331,41 @@ export function parseRelayConfig(
   };
 }
 
+export interface KeygenArgs {
+  /** where the private key goes (mode 0600) */
+  privateKeyFile: string;
+  /** where the public key goes: the private key's path and `.pub` */
+  publicKeyFile: string;
+  force: boolean;
+  /** the site, when known: the printed SANBOOT_SITE_KEYS entry names it */
+  site?: string;
+}
+
+const KEYGEN_FLAGS: FlagSpec[] = [
+  ...FLAGS.filter((f) => f.key === "siteKeyFile" || f.key === "config" || f.key === "site"),
+];
+
+export const KEYGEN_USAGE = `usage: sanboot-relay keygen --site-key-file FILE [--site SITE] [--force]
+  writes the site's X25519 key pair: the private key to FILE, the public key to FILE.pub (both mode 0600),
+  and prints the public key for the service's SANBOOT_SITE_KEYS; refuses to overwrite either file without --force.
+  FILE (and SITE) may also come from SANBOOT_RELAY_SITE_KEY_FILE (SANBOOT_RELAY_SITE) or the --config file's site_key_file (site).`;
+
+/** `keygen` flags: the private key's path (flag, environment or config file) and --force. */
+export function parseKeygenArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, files: ConfigFiles = realFiles): KeygenArgs {
+  const force = argv.includes("--force");
+  const raw = collect(argv.filter((a) => a !== "--force"), env, KEYGEN_FLAGS);
+  if (raw.config !== undefined) {
+    // Only the key's path and the site matter here; the rest of the file is checked by run and check.
+    const partial: RawConfig = {};
+    fromConfigFile(raw.config, partial, files);
+    raw.siteKeyFile ??= partial.siteKeyFile;
+    raw.site ??= partial.site;
+  }
+  if (!raw.siteKeyFile) throw new RelayConfigError("keygen needs --site-key-file FILE (SANBOOT_RELAY_SITE_KEY_FILE): where the private key goes");
+  return { privateKeyFile: raw.siteKeyFile, publicKeyFile: `${raw.siteKeyFile}.pub`, force, ...(raw.site ? { site: raw.site } : {}) };
+}
+
 /** The one place the relay reads the process's arguments and environment. */
-export function relayConfigFromProcess(): RelayConfig {
-  return parseRelayConfig(process.argv.slice(2), process.env);
+export function relayProcessInput(): { argv: readonly string[]; env: Readonly<Record<string, string | undefined>> } {
+  return { argv: process.argv.slice(2), env: process.env };
 }

@@ -1,36 +1,93 @@
 /**
- * `npm run relay -- --service-url https://... --site dc1 --token-file /etc/sanboot/token
- *   --credentials-file /etc/sanboot/bmc.json`
+ * `sanboot-relay` (the bundle `npm run build:relay` makes) and `npm run relay --` (the same, under
+ * tsx):
  *
- * Parses the configuration, wires the Redfish driver into an agent and runs it until SIGTERM or
- * SIGINT, which stop it gracefully (held commands finish, bounded) before exiting 0.
+ *   sanboot-relay run    --config /etc/sanboot-relay/relay.json   lease and execute the site's commands
+ *   sanboot-relay check  --config /etc/sanboot-relay/relay.json   the service and every BMC, one line each
+ *   sanboot-relay keygen --site-key-file FILE [--force]           the site's sealing key pair
+ *   sanboot-relay --help
+ *
+ * Flags alone (no command) mean `run`. `run` stops gracefully on SIGTERM or SIGINT (held commands
+ * finish, bounded) and exits 0; a second signal exits at once. Exit codes: 0 done, 1 failed
+ * (a check, or the relay), 2 bad usage or configuration.
  */
 import { RedfishDriver } from "../lib/bmc/redfish-driver";
-import { generateSiteKeyPair, parseSitePrivateKey } from "../lib/relay/site-seal";
+import { parseSitePrivateKey } from "../lib/relay/site-seal";
 import { startRelayAgent } from "./agent";
-import { RELAY_USAGE, RelayConfigError, relayConfigFromProcess, type RelayConfig } from "./config";
+import { checkSecrets, formatCheckLine, runChecks } from "./check";
+import {
+  KEYGEN_USAGE,
+  RELAY_FLAGS_USAGE,
+  RelayConfigError,
+  parseKeygenArgs,
+  parseRelayConfig,
+  relayProcessInput,
+  type RelayConfig,
+} from "./config";
+import { writeSiteKeyPair } from "./keygen";
 
-function keygen(): void {
-  // `npm run relay -- keygen`: a site key pair. The private key stays at the site (give it to the
-  // relay with --site-key-file); the public key goes into the service's SANBOOT_SITE_KEYS.
-  const { publicKeyPem, privateKeyPem } = generateSiteKeyPair();
-  process.stdout.write(`# private key: save as the relay's --site-key-file (mode 0600)\n${privateKeyPem}\n# public key: SANBOOT_SITE_KEYS entry for this site\n${publicKeyPem}`);
-}
+type Env = Readonly<Record<string, string | undefined>>;
 
-function main(): void {
-  if (process.argv[2] === "keygen") return keygen();
-  let config: RelayConfig;
+const USAGE = `usage: sanboot-relay <command> [flags]
+
+commands:
+  run      lease this site's commands from the service and execute them against its BMCs (the default)
+  check    reach the service with the token, and every BMC address of the credentials file with its
+           login, TLS verified as the entry says; one line each; exits 1 if any fails
+  keygen   make the site's sealing key pair (the private half stays here, the public half goes to the service)
+  help     this text (also --help, and <command> --help)
+
+run and check read the same configuration:
+${RELAY_FLAGS_USAGE}
+
+${KEYGEN_USAGE}
+
+exit codes: 0 done, 1 failed, 2 bad usage or configuration`;
+
+const out = (s: string) => process.stdout.write(s);
+const err = (s: string) => process.stderr.write(s);
+
+/** Parses the configuration; on a mistake says what is wrong (never a secret) and exits 2. */
+function configOrExit(argv: readonly string[], env: Env): RelayConfig {
   try {
-    config = relayConfigFromProcess();
-  } catch (err) {
-    if (err instanceof RelayConfigError) {
-      process.stderr.write(`sanboot relay: ${err.message}\n`);
-      if (!err.message.includes("usage:")) process.stderr.write(`${RELAY_USAGE}\n`);
+    return parseRelayConfig(argv, env);
+  } catch (e) {
+    if (e instanceof RelayConfigError) {
+      err(`sanboot-relay: ${e.message}\n(sanboot-relay --help lists the flags)\n`);
       process.exit(2);
     }
-    throw err;
+    throw e;
   }
+}
 
+function keygen(argv: readonly string[], env: Env): number {
+  try {
+    out(writeSiteKeyPair(parseKeygenArgs(argv, env)).message);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof RelayConfigError)) throw e;
+    err(`sanboot-relay keygen: ${e.message}\n`);
+    return 2;
+  }
+}
+
+async function check(argv: readonly string[], env: Env): Promise<number> {
+  const config = configOrExit(argv, env);
+  const secrets = checkSecrets(config);
+  const refs = [...config.credentials.keys()];
+  const addresses = [config.serviceUrl, ...[...config.credentials.values()].flatMap((c) => c.check ?? ["-"])];
+  const widths = { ref: Math.max(1, ...refs.map((r) => r.length)), address: Math.max(...addresses.map((a) => a.length)) };
+  const counts = { OK: 0, FAILED: 0, SKIPPED: 0 };
+  for await (const line of runChecks(config)) {
+    counts[line.status]++;
+    out(`${formatCheckLine(line, widths, secrets)}\n`);
+  }
+  err(`sanboot-relay check: ${counts.OK} OK, ${counts.FAILED} failed${counts.SKIPPED ? `, ${counts.SKIPPED} credentials entries without "check" addresses` : ""}\n`);
+  return counts.FAILED > 0 ? 1 : 0;
+}
+
+function run(argv: readonly string[], env: Env): void {
+  const config = configOrExit(argv, env);
   const agent = startRelayAgent({
     serviceUrl: config.serviceUrl,
     site: config.site,
@@ -49,7 +106,7 @@ function main(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       // A second signal while draining: the operator wants out now.
-      process.stderr.write(`sanboot relay: ${signal} again, exiting without waiting\n`);
+      err(`sanboot-relay: ${signal} again, exiting without waiting\n`);
       process.exit(1);
     }
     signalled = true;
@@ -62,4 +119,31 @@ function main(): void {
   process.on("SIGINT", onSignal);
 }
 
-main();
+async function main(): Promise<void> {
+  const { argv, env } = relayProcessInput();
+  const first = argv[0];
+  const command = first === undefined || first.startsWith("-") ? "run" : first;
+  const rest = command === first ? argv.slice(1) : argv;
+  if (command === "help" || rest.includes("--help") || rest.includes("-h")) {
+    out(`${command === "keygen" ? KEYGEN_USAGE : USAGE}\n`);
+    return;
+  }
+  switch (command) {
+    case "run":
+      return run(rest, env);
+    case "check":
+      process.exitCode = await check(rest, env);
+      return;
+    case "keygen":
+      process.exitCode = keygen(rest, env);
+      return;
+    default:
+      err(`sanboot-relay: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+  }
+}
+
+void main().catch((e: unknown) => {
+  err(`sanboot-relay: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

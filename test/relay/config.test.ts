@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseRelayConfig, RelayConfigError } from "../../relay/config";
+import { parseKeygenArgs, parseRelayConfig, RelayConfigError, type ConfigFiles } from "../../relay/config";
 
 let dir: string;
 let creds: string;
@@ -118,5 +118,99 @@ describe("relay configuration", () => {
     expect(errorOf(() => parseRelayConfig(["--service-url", "http://x", "--site", "s", "--token", "t", "--credentials-file", pinned], {}))).toContain(
       "r.fingerprint_sha256",
     );
+  });
+
+  it("reads the BMC addresses `check` tries each login on, and names one that is not a URL", () => {
+    const withCheck = join(dir, "check.json");
+    writeFileSync(withCheck, JSON.stringify({ r: { username: "a", password: "b", check: ["https://10.0.0.5", "https://bmc-7.example:8443"] }, s: { username: "c", password: "d" } }));
+    const cfg = parseRelayConfig(["--service-url", "http://x", "--site", "s", "--token", "t", "--credentials-file", withCheck], {});
+    expect(cfg.credentials.get("r")).toEqual({ username: "a", password: "b", check: ["https://10.0.0.5", "https://bmc-7.example:8443"] });
+    expect(cfg.credentials.get("s")).toEqual({ username: "c", password: "d" });
+    writeFileSync(withCheck, JSON.stringify({ r: { username: "a", password: "b", check: ["10.0.0.5"] } }));
+    expect(errorOf(() => parseRelayConfig(["--service-url", "http://x", "--site", "s", "--token", "t", "--credentials-file", withCheck], {}))).toContain(
+      "r.check.0: must be an http(s) URL of a BMC",
+    );
+  });
+});
+
+describe("relay configuration file (--config)", () => {
+  let conf: string;
+  beforeAll(() => {
+    mkdirSync(join(dir, "etc"), { recursive: true });
+    writeFileSync(join(dir, "etc", "token"), "tok-of-the-file\n");
+    writeFileSync(join(dir, "etc", "bmc.json"), JSON.stringify({ lab: { username: "root", password: "pw", check: ["https://10.0.0.5"] } }));
+    conf = join(dir, "etc", "relay.json");
+    writeFileSync(
+      conf,
+      JSON.stringify({ service_url: "https://sanboot.example", site: "dc7", token_file: "token", credentials_file: "bmc.json", concurrency: 3, wait_seconds: 15 }),
+    );
+  });
+
+  it("sets what flags and environment leave unset, its paths relative to itself", () => {
+    const c = parseRelayConfig(["--config", conf], {});
+    expect(c).toMatchObject({ serviceUrl: "https://sanboot.example", site: "dc7", token: "tok-of-the-file", credentialsFile: join(dir, "etc", "bmc.json"), concurrency: 3, waitSeconds: 15, heartbeatSeconds: 10 });
+    expect(c.credentials.get("lab")).toMatchObject({ username: "root", check: ["https://10.0.0.5"] });
+  });
+
+  it("gives way to flags and the environment, a token given either way included", () => {
+    const c = parseRelayConfig(["--config", conf, "--concurrency", "5", "--token", "from-flag"], { SANBOOT_RELAY_SITE: "env-site" });
+    expect(c).toMatchObject({ concurrency: 5, site: "env-site", token: "from-flag" });
+    expect(parseRelayConfig([], { SANBOOT_RELAY_CONFIG: conf }).site).toBe("dc7");
+  });
+
+  it.each([
+    [{ service_url: "https://x", token: "inline" }, 'unknown key "token" (give the token in its own file: token_file)'],
+    [{ servce_url: "https://x" }, 'unknown key "servce_url"; known keys: service_url,'],
+    [{ site: ["dc1"] }, "site must be a string or a number"],
+  ])("refuses %j, naming the file", (content, message) => {
+    const bad = join(dir, "etc", "bad.json");
+    writeFileSync(bad, JSON.stringify(content));
+    expect(errorOf(() => parseRelayConfig(["--config", bad], {}))).toContain(`--config (SANBOOT_RELAY_CONFIG) ${bad}: ${message}`);
+  });
+
+  it("names the file and its key when one of its values is wrong", () => {
+    const bad = join(dir, "etc", "bad-value.json");
+    writeFileSync(bad, JSON.stringify({ service_url: "https://x", site: "s", token_file: "token", credentials_file: "bmc.json", wait_seconds: 90 }));
+    expect(errorOf(() => parseRelayConfig(["--config", bad], {}))).toBe(`${bad}: wait_seconds must be at most 25`);
+  });
+
+  it("is not JSON: said without quoting it", () => {
+    const bad = join(dir, "etc", "broken.json");
+    writeFileSync(bad, '{"service_url": "https://x", "token_file": "s3cr3t');
+    const msg = errorOf(() => parseRelayConfig(["--config", bad], {}));
+    expect(msg).toContain("not valid JSON");
+    expect(msg).not.toContain("s3cr3t");
+  });
+
+  it("packaging/relay's examples are a configuration this relay reads", () => {
+    const examples = join(__dirname, "..", "..", "packaging", "relay");
+    const files: ConfigFiles = {
+      readFile: (p) => {
+        if (p === join(examples, "token")) return "example-token\n";
+        if (p === join(examples, "bmc-credentials.json")) return readFileSync(join(examples, "bmc-credentials.example.json"), "utf8");
+        if (p === join(examples, "bmc-ca.pem")) return "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        if (p === join(examples, "site-key.pem")) return "-----BEGIN PRIVATE KEY-----\nMC4C\n-----END PRIVATE KEY-----\n";
+        return readFileSync(p, "utf8");
+      },
+    };
+    const c = parseRelayConfig(["--config", join(examples, "relay.example.json")], {}, files);
+    expect(c).toMatchObject({ site: "dc1", token: "example-token", concurrency: 8, waitSeconds: 20, heartbeatSeconds: 10, stopTimeoutSeconds: 60 });
+    expect([...c.credentials.keys()]).toEqual(["rack-a", "legacy-ilo"]);
+    expect(c.credentials.get("rack-a")!.check).toHaveLength(2);
+  });
+});
+
+describe("keygen arguments", () => {
+  it("take the private key's path from --site-key-file, the environment or the config file; the public key goes beside it", () => {
+    expect(parseKeygenArgs(["--site-key-file", "/etc/s/site.pem", "--force"], {})).toEqual({ privateKeyFile: "/etc/s/site.pem", publicKeyFile: "/etc/s/site.pem.pub", force: true });
+    expect(parseKeygenArgs([], { SANBOOT_RELAY_SITE_KEY_FILE: "/k.pem", SANBOOT_RELAY_SITE: "dc2" })).toEqual({ privateKeyFile: "/k.pem", publicKeyFile: "/k.pem.pub", force: false, site: "dc2" });
+    const conf = join(dir, "keygen.json");
+    writeFileSync(conf, JSON.stringify({ site: "dc3", site_key_file: "keys/site.pem", service_url: "https://x" }));
+    expect(parseKeygenArgs(["--config", conf], {})).toMatchObject({ privateKeyFile: join(dir, "keys", "site.pem"), site: "dc3", force: false });
+  });
+
+  it("refuse to guess where the private key goes", () => {
+    expect(errorOf(() => parseKeygenArgs([], {}))).toContain("keygen needs --site-key-file FILE");
+    expect(errorOf(() => parseKeygenArgs(["--token", "x"], {}))).toContain('unknown argument "--token"');
   });
 });

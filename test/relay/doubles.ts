@@ -28,6 +28,8 @@ export class FakeRelayService {
   onResult: (commandId: string, req: Recorded) => Answer = () => undefined;
   /** The longest a lease call is held open, whatever the relay asked. */
   maxHoldMs = 200;
+  /** Lease calls held open right now (long-polls waiting for a command). */
+  holding = 0;
 
   private readonly queue: LeasedCommand[] = [];
   private waiting: Array<() => void> = [];
@@ -57,6 +59,13 @@ export class FakeRelayService {
     for (const f of w) f();
   }
 
+  /** Answers every long-poll held open now with what the queue has (often nothing). */
+  answerLongPolls(): void {
+    const w = this.waiting;
+    this.waiting = [];
+    for (const f of w) f();
+  }
+
   resultFor(commandId: string): Recorded | undefined {
     return this.results.find((r) => r.path.includes(`/commands/${commandId}/`));
   }
@@ -76,6 +85,7 @@ export class FakeRelayService {
       if (forced) return send(forced);
       if (this.queue.length === 0) {
         const hold = Math.min(this.maxHoldMs, (rec.body?.wait_seconds ?? 0) * 1000);
+        this.holding++;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, hold);
           this.waiting.push(() => {
@@ -83,6 +93,7 @@ export class FakeRelayService {
             resolve();
           });
         });
+        this.holding--;
       }
       const commands = this.queue.splice(0, rec.body?.max_commands ?? 1);
       if (res.destroyed) {
@@ -225,6 +236,18 @@ export class FakeBmcDriver implements BmcDriver {
   undoSanBoot(ep: BmcEndpoint, claims: Claim[]) {
     return this.record("undoSanBoot", ep, [claims], (): ClearResult => ({ changed: claims.length > 0, changes: claims.map((c) => ({ kind: "function" as const, uri: c.uri, action: "restored" })) }));
   }
+}
+
+/** A BMC call that lasts until the test opens the gate. */
+export interface Gate {
+  readonly passed: Promise<void>;
+  open(): void;
+}
+
+export function gate(): Gate {
+  let open!: () => void;
+  const passed = new Promise<void>((resolve) => (open = resolve));
+  return { passed, open };
 }
 
 /** Polls until `check` returns truthy (or throws after timeoutMs). */
