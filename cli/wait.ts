@@ -28,7 +28,7 @@ export async function follow(client: ApiClient, requestId: string, io: WaitIo, o
     const r = (await client.get(`/v1/boot-requests/${encodeURIComponent(requestId)}`)).body;
     const since = elapsed(io.now() - started);
     const key = `${r.state} ${r.step ?? "-"} ${r.attempts ?? 0}`;
-    const line = `${r.state.padEnd(16)} ${String(r.step ?? "-").padEnd(18)} attempt ${r.attempts ?? 0}`;
+    const line = `${r.state.padEnd(19)} ${String(r.step ?? "-").padEnd(18)} attempt ${r.attempts ?? 0}`;
     if (io.isTTY) {
       // each step keeps its line (with the time it moved on); the current one is redrawn in place
       if (live && key !== last) io.out("\n");

@@ -3,7 +3,7 @@ import { enrollNode as enrollSchema, listQuery, updateNode as updateSchema, uuid
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import { deleteNode, enrollNode, listNodes, loadOwnNode, updateNode } from "../lib/service/nodes";
-import { nodeView } from "../lib/service/views";
+import { nodePage, nodeView } from "../lib/service/views";
 
 export const handler = apiHandler(async (req, deps) => {
   const id = req.params.node_id;
@@ -14,8 +14,7 @@ export const handler = apiHandler(async (req, deps) => {
     }
     if (req.method === "GET") {
       const q = parseInput(listQuery, req.query, "query");
-      const page = await listNodes(deps, req.caller, q.limit, q.cursor);
-      return { status: 200, body: { nodes: page.items.map(nodeView), next_cursor: page.cursor } };
+      return { status: 200, body: nodePage(await listNodes(deps, req.caller, q.limit, q.cursor)) };
     }
   } else {
     const nodeId = parseInput(uuid, id, "node_id");

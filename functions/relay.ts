@@ -1,11 +1,18 @@
 /** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result. Authenticated per site. */
-import { z } from "zod";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
-import { heartbeatRequest, leaseRequest, releaseRequest, resultRequest } from "../lib/relay/protocol";
+import {
+  commandId,
+  heartbeatRequest,
+  leaseRequest,
+  releaseRequest,
+  resultRequest,
+  type HeartbeatResponse,
+  type LeaseResponse,
+  type ReleaseResponse,
+  type ResultResponse,
+} from "../lib/relay/protocol";
 import { authenticateRelay, heartbeat, lease, release, report } from "../lib/service/relay-queue";
-
-const commandId = z.string().regex(/^[0-9a-f-]{36}\.[a-z_]+\.\d+$/, "must be a command id");
 
 export const handler = apiHandler(
   async (req, deps) => {
@@ -13,22 +20,22 @@ export const handler = apiHandler(
     if (req.method !== "POST") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);
     if (req.path.endsWith("/lease")) {
       const commands = await lease(deps, site, parseInput(leaseRequest, req.body ?? {}));
-      return { status: 200, body: { commands } };
+      return { status: 200, body: { commands } satisfies LeaseResponse };
     }
     const id = parseInput(commandId, req.params.command_id, "command_id");
     if (req.path.endsWith("/heartbeat")) {
       const body = parseInput(heartbeatRequest, req.body ?? {});
-      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token, body.checkpoint) } };
+      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token, body.checkpoint) } satisfies HeartbeatResponse };
     }
     if (req.path.endsWith("/release")) {
       const body = parseInput(releaseRequest, req.body ?? {});
       await release(deps, site, id, body.lease_token);
-      return { status: 200, body: { released: true } };
+      return { status: 200, body: { released: true } satisfies ReleaseResponse };
     }
     if (req.path.endsWith("/result")) {
       const body = parseInput(resultRequest, req.body ?? {});
       await report(deps, site, id, body.lease_token, body.outcome);
-      return { status: 200, body: { accepted: true } };
+      return { status: 200, body: { accepted: true } satisfies ResultResponse };
     }
     throw new SanbootError("NOT_FOUND", "no such relay endpoint");
   },

@@ -3,7 +3,7 @@ import { listRequestsQuery, uuid } from "../lib/api/schemas";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import { getRequest, listRequests } from "../lib/service/boot-requests";
-import { requestView } from "../lib/service/views";
+import { requestPage, requestView } from "../lib/service/views";
 
 export const handler = apiHandler(async (req, deps) => {
   if (req.method !== "GET") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);
@@ -12,6 +12,5 @@ export const handler = apiHandler(async (req, deps) => {
     return { status: 200, body: requestView(await getRequest(deps, req.caller, id)) };
   }
   const q = parseInput(listRequestsQuery, req.query, "query");
-  const page = await listRequests(deps, req.caller, { nodeId: q.node_id, state: q.state }, q.limit, q.cursor);
-  return { status: 200, body: { boot_requests: page.items.map(requestView), next_cursor: page.cursor } };
+  return { status: 200, body: requestPage(await listRequests(deps, req.caller, { nodeId: q.node_id, state: q.state }, q.limit, q.cursor)) };
 });

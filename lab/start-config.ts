@@ -55,11 +55,21 @@ export function parseStartConfig(env: Readonly<Record<string, string | undefined
   return config;
 }
 
-export const START_USAGE = `usage: npm start [-- --help]
+export const START_USAGE = `usage: npm start [-- --help] [-- --qemu [--qemu-mode uefi|bios]]
 
 Runs sanboot on this machine: dynalite, the Cinder and Redfish emulators, the service under
 serverless-offline, a sweeper ticker and a relay agent for site "lab"; seeds a demo node and a
 bootable demo volume, prints curl lines to try, and stops everything on Ctrl-C.
+
+options:
+  --qemu              the demo node is a real QEMU virtual machine behind the lab BMC, and the
+                      demo volume a real disk (the Cinder emulator exports it over iSCSI while it
+                      is attached) with a small OS on it that prints a marker: booting the node
+                      boots the VM from the volume through iPXE, its serial console shows here as
+                      [bmc] [vm] lines, and the request goes active once the OS runs. Needs QEMU
+                      and the image tools (Debian: qemu-system-x86 ipxe-qemu ovmf
+                      grub-efi-amd64-bin mtools dosfstools qemu-utils qemu-block-extra)
+  --qemu-mode MODE    the demo node's boot mode with --qemu: uefi (OVMF, default) or bios (SeaBIOS)
 
 environment (default):
 ${Object.values(SETTINGS)

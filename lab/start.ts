@@ -14,11 +14,12 @@
  * their PIDs are printed as they start.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
 import { sha256Hex } from "../lib/ids";
@@ -26,6 +27,9 @@ import { StateTable } from "../lib/store/state-table";
 import { startDynalite, type RunningStore } from "./dynalite";
 import { LAB_CREDENTIALS_REF, LAB_PROJECT, LAB_SITE } from "./local-stack";
 import { ensureLabTls } from "./redfish-emulator/tls";
+import { CinderClient } from "../lib/cinder/cinder-client";
+import { biosBootSector, imageToolsSupport, uefiGrubImage, writeImageToIscsi } from "./machine/images";
+import { DEFAULT_OS_MARKER, qemuSupport } from "./machine/qemu";
 import { START_USAGE, StartConfigError, parseStartConfig, type StartConfig } from "./start-config";
 
 const ROOT = join(__dirname, "..");
@@ -158,14 +162,33 @@ function expectStatus(what: string, reply: Reply, status: number): Reply {
 const offlineNoise = [/^\s*$/, /^\(λ: \w+\) RequestId: /, /^POST \/v1\/relay\/lease /, /^\s*[│┌└]/, /^Successfully invoked scheduled function/];
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes("--help") || args.includes("-h")) {
+  let opts: { help?: boolean; qemu?: boolean; "qemu-mode"?: string };
+  try {
+    opts = parseArgs({ args: process.argv.slice(2), options: { help: { type: "boolean", short: "h" }, qemu: { type: "boolean" }, "qemu-mode": { type: "string" } }, strict: true }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${START_USAGE}\n`);
+    process.exit(2);
+  }
+  if (opts.help) {
     process.stdout.write(`${START_USAGE}\n`);
     return;
   }
-  if (args.length > 0) {
-    process.stderr.write(`unknown argument ${JSON.stringify(args[0])}\n${START_USAGE}\n`);
+  const qemuMode = opts["qemu-mode"] ?? "uefi";
+  if (qemuMode !== "uefi" && qemuMode !== "bios") {
+    process.stderr.write(`--qemu-mode must be uefi or bios, got ${qemuMode}\n`);
     process.exit(2);
+  }
+  if (opts["qemu-mode"] && !opts.qemu) {
+    process.stderr.write("--qemu-mode goes with --qemu\n");
+    process.exit(2);
+  }
+  if (opts.qemu) {
+    // a demo VM that cannot run is refused here, saying what to install, never faked
+    const missing = [qemuSupport(), imageToolsSupport()].flatMap((s) => (s.ok ? [] : [s.reason]));
+    if (missing.length > 0) {
+      process.stderr.write(`sanboot start --qemu: ${missing.join("; ")}\n`);
+      process.exit(2);
+    }
   }
   let config: StartConfig;
   try {
@@ -247,8 +270,18 @@ async function main(): Promise<void> {
       bmc: `https://127.0.0.1:${config.bmcPort}`,
     };
     const tsx = ["--import", "tsx"];
-    const cinder = spawnChild("cinder", [...tsx, "lab/cinder-emulator/main.ts", "--port", String(config.cinderPort)], process.env);
-    const bmc = spawnChild("bmc", [...tsx, "lab/redfish-emulator/main.ts", "--port", String(config.bmcPort), "--systems", "1", "--tls-dir", tls.dir, "--power-delay-ms", String(config.powerDelayMs), "--username", BMC_USER.username, "--password", BMC_USER.password], process.env);
+    const dataDir = join(config.localDir, "volumes");
+    const cinder = spawnChild("cinder", [...tsx, "lab/cinder-emulator/main.ts", "--port", String(config.cinderPort), ...(opts.qemu ? ["--data-dir", dataDir] : [])], process.env);
+    const bmc = spawnChild(
+      "bmc",
+      [
+        ...tsx, "lab/redfish-emulator/main.ts", "--port", String(config.bmcPort), "--systems", "1", "--tls-dir", tls.dir,
+        "--power-delay-ms", String(config.powerDelayMs), "--username", BMC_USER.username, "--password", BMC_USER.password,
+        // Legacy BIOS names the SAN device with RemoteDrive; UEFI by its boot option
+        ...(opts.qemu ? ["--machine", "qemu", ...(qemuMode === "bios" ? ["--remote-drive"] : [])] : []),
+      ],
+      process.env,
+    );
     children.push(cinder, bmc);
     const serviceEnv: NodeJS.ProcessEnv = {
       ...process.env,
@@ -321,11 +354,16 @@ async function main(): Promise<void> {
       await call(`${url.api}/v1/nodes`, {
         method: "POST",
         headers: auth,
-        body: { name: "demo", site: LAB_SITE, bmc: { driver: "redfish", address: url.bmc, system_id: systemId, credentials_ref: LAB_CREDENTIALS_REF }, boot_mode: "uefi", mac_address: port.mac },
+        body: { name: "demo", site: LAB_SITE, bmc: { driver: "redfish", address: url.bmc, system_id: systemId, credentials_ref: LAB_CREDENTIALS_REF }, boot_mode: opts.qemu ? qemuMode : "uefi", mac_address: port.mac },
       }),
       201,
     ).body;
     const volumeId = await createBootableVolume(url.cinder, LAB_PROJECT);
+    if (opts.qemu) {
+      const t = Date.now();
+      await putDemoOs(url.cinder, LAB_PROJECT, volumeId, qemuMode);
+      say(`demo volume holds a ${qemuMode === "bios" ? "BIOS boot sector" : "GRUB EFI image"} that prints ${DEFAULT_OS_MARKER} (written over its iSCSI export in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    }
 
     // 7. what to do next
     const curlAuth = `-H 'Authorization: Bearer ${config.devToken}'`;
@@ -338,8 +376,8 @@ async function main(): Promise<void> {
       `  Cinder          ${url.cinder}/v3/${LAB_PROJECT}   (X-Auth-Token: admin:${LAB_PROJECT})`,
       `  Redfish BMC     ${url.bmc}/redfish/v1   (${BMC_USER.username}/${BMC_USER.password}, CA ${caFile})`,
       `  relay           site ${LAB_SITE}, credentials ${credentialsFile}`,
-      `  demo node       ${node.node_id} (BMC system ${systemId}, port ${port.mac})`,
-      `  demo volume     ${volumeId} (bootable, available)`,
+      `  demo node       ${node.node_id} (BMC system ${systemId}, port ${port.mac}${opts.qemu ? `; a QEMU VM, ${qemuMode}: its console shows as [bmc] [vm] lines` : ""})`,
+      `  demo volume     ${volumeId} (bootable, available${opts.qemu ? `, an OS that prints ${DEFAULT_OS_MARKER}` : ""})`,
       "",
       "boot the demo node from the demo volume (answers 202 with a request_id):",
       `  curl -sS -X POST ${curlAuth} -H 'Content-Type: application/json' -d '{"volume_id":"${volumeId}","protocol":"iscsi"}' ${url.api}/v1/nodes/${node.node_id}/boot-from-volume`,
@@ -366,6 +404,32 @@ async function main(): Promise<void> {
     process.stderr.write(`sanboot start failed: ${(err as Error).message}\n`);
     await stopAll("start failed");
     process.exit(1);
+  }
+}
+
+/**
+ * The demo OS onto the demo volume, as a user puts one there: attached to an image writer's
+ * initiator, written over the export with its CHAP, detached (the export goes with it).
+ */
+async function putDemoOs(cinderUrl: string, project: string, volumeId: string, mode: "bios" | "uefi"): Promise<void> {
+  const cinder = new CinderClient({ endpoint: cinderUrl, project_id: project, user: "sanboot", timeoutMs: 30_000, service_roles_header: true });
+  const instance = randomUUID();
+  const initiator = "iqn.2026-12.io.sanboot.lab:image-writer";
+  try {
+    const att = await cinder.attach({ volumeId, instanceUuid: instance, connector: { initiator, host: "image-writer", multipath: false, platform: "x86_64", os_type: "baremetal" }, protocol: "iscsi" });
+    if (att.connection.driver_volume_type !== "iscsi") throw new Error("the Cinder emulator exported the demo volume over something other than iSCSI");
+    const c = att.connection;
+    await writeImageToIscsi({
+      portal: c.target_portal,
+      iqn: c.target_iqn,
+      lun: c.target_lun,
+      initiator,
+      ...(c.auth_method === "CHAP" ? { chap: { username: c.auth_username!, secret: c.auth_password! } } : {}),
+      image: mode === "bios" ? biosBootSector() : await uefiGrubImage(),
+    });
+    await cinder.detach(volumeId, instance);
+  } finally {
+    await cinder.close();
   }
 }
 

@@ -15,10 +15,13 @@ const wwn = z
   .transform((w) => w.replace(/[:-]/g, "").toLowerCase());
 
 const bmcInput = bmcTarget.extend({
+  // a pattern rather than a refine, so the OpenAPI document carries it (the pattern drops the
+  // format, given back in meta; url first keeps "must be a URL" the first complaint)
   address: z
     .string()
     .url("must be a URL")
-    .refine((u) => u.startsWith("https://"), "must be an https:// URL (BMC traffic is always TLS)"),
+    .regex(/^https:\/\//, "must be an https:// URL (BMC traffic is always TLS)")
+    .meta({ format: "uri", description: "the BMC's base URL, always https://" }),
 });
 
 export const enrollNode = z.strictObject({
@@ -27,14 +30,14 @@ export const enrollNode = z.strictObject({
   project_id: z.string().min(1).max(64).optional(),
   bmc: bmcInput,
   boot_mode: z.enum(["uefi", "bios"]).default("uefi"),
-  /** once: the SAN override holds for the next boot only; continuous: until undeploy */
-  boot_override: z.enum(["once", "continuous"]).default("once"),
-  mac_address: mac.optional(),
-  /** the HBA port to boot from over Fibre Channel; the first FC port when absent */
-  fc_wwpn: wwn.optional(),
-  network: initiatorNetwork.default({ mode: "dhcp" }),
-  /** BIOS settings a SAN boot needs (HPE iSCSIPolicy, the NIC's NicBootN): allow sanboot to set them (and put them back), or refuse */
-  bios_changes: z.enum(["refuse", "allow"]).default("refuse"),
+  boot_override: z.enum(["once", "continuous"]).default("once").describe("once: the SAN boot override holds for the next boot only; continuous: until undeploy"),
+  mac_address: mac.optional().describe("the iSCSI boot port; the first iSCSI-capable port when absent"),
+  fc_wwpn: wwn.optional().describe("the HBA port to boot from over Fibre Channel; the first FC port when absent"),
+  network: initiatorNetwork.default({ mode: "dhcp" }).describe("the initiator's address: DHCP, or static"),
+  bios_changes: z
+    .enum(["refuse", "allow"])
+    .default("refuse")
+    .describe("BIOS settings a SAN boot needs (HPE iSCSIPolicy, the NIC's NicBootN): allow sanboot to set them (and put them back on undo), or refuse"),
 });
 export type EnrollNodeInput = z.infer<typeof enrollNode>;
 
@@ -51,14 +54,15 @@ export const updateNode = z
     bios_changes: z.enum(["refuse", "allow"]),
   })
   .partial()
-  .refine((o) => Object.keys(o).length > 0, "send at least one field to change");
+  .refine((o) => Object.keys(o).length > 0, "send at least one field to change")
+  .meta({ minProperties: 1, description: "the fields to change, at least one; null clears name, mac_address and fc_wwpn" });
 export type UpdateNodeInput = z.infer<typeof updateNode>;
 
 export const bootFromVolume = z.strictObject({
   volume_id: uuid,
-  protocol: z.enum(["iscsi", "fibre_channel", "auto"]).default("auto"),
+  protocol: z.enum(["iscsi", "fibre_channel", "auto"]).default("auto").describe("auto: from the volume's backend"),
   boot_method: z.enum(["firmware"]).default("firmware"),
-  multipath: z.boolean().default(false),
+  multipath: z.boolean().default(false).describe("boot over every path the volume's target offers (iSCSI: the BMC's secondary target too)"),
 });
 export type BootFromVolumeInput = z.infer<typeof bootFromVolume>;
 

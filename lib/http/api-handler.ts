@@ -10,6 +10,7 @@ import { z } from "zod";
 import { getDeps, type Deps } from "../deps";
 import { SanbootError, ValidationError, asSanbootError, type ErrorDetail } from "../errors";
 import type { HttpApiEvent, HttpApiResult } from "./api-event";
+import type { ErrorBody } from "./error-body";
 import { httpStatusOf } from "./error-map";
 
 import type { Caller } from "./callers";
@@ -75,7 +76,7 @@ export function errorAnswer(err: unknown): ApiAnswer {
         message: expose ? e.message : (UNAVAILABLE[e.code] ?? "internal error"),
         details: expose ? e.details : [],
       },
-    },
+    } satisfies ErrorBody,
   };
 }
 

@@ -84,12 +84,15 @@ export const fcBootSpec = z.strictObject({
 });
 export type FcBootSpecWire = z.infer<typeof fcBootSpec>;
 
+/** Any JSON value; one instance, so the OpenAPI document can name this recursive schema once. */
+export const jsonValue = z.json();
+
 /** A claim (lib/bmc/claims.ts): what sanboot wrote at one place on a BMC, and what was there before. */
 export const claim = z.strictObject({
   kind: z.enum(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "dell_bios_iscsi", "bios_attributes", "boot_override"]),
   uri: z.string().min(1),
-  wrote: z.record(z.string(), z.json()),
-  before: z.record(z.string(), z.json()),
+  wrote: z.record(z.string(), jsonValue),
+  before: z.record(z.string(), jsonValue),
   secrets: z.array(z.string()),
   identity: z.array(z.string()),
   jobs: z.array(z.string()).optional(),
@@ -176,6 +179,16 @@ export const heartbeatRequest = z.strictObject({
 });
 export const releaseRequest = z.strictObject({ lease_token: z.string().min(1) });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
+
+/** `{request_id}.{step}.{attempt}`, or `{node_id}.node_inventory.{version}` (the path's command_id) */
+export const commandId = z.string().regex(/^[0-9a-f-]{36}\.[a-z_]+\.\d+$/, "must be a command id");
+
+export const heartbeatResponse = z.strictObject({ lease_expires_at: z.iso.datetime() });
+export const releaseResponse = z.strictObject({ released: z.literal(true) });
+export const resultResponse = z.strictObject({ accepted: z.literal(true) });
+export type HeartbeatResponse = z.infer<typeof heartbeatResponse>;
+export type ReleaseResponse = z.infer<typeof releaseResponse>;
+export type ResultResponse = z.infer<typeof resultResponse>;
 
 export const commandOutcome = z.discriminatedUnion("ok", [
   z.strictObject({

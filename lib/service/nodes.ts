@@ -73,24 +73,36 @@ export async function listNodes(deps: Deps, caller: Caller, limit: number, curso
   return deps.store.listNodes(caller.project_id, limit, cursor);
 }
 
+/**
+ * A PATCH carries no version of the caller's: when the node changed between our read and our
+ * write (the relay's inventory read landing, usually), the patch is laid over the new version,
+ * a few times, rather than refused for a change the caller never saw.
+ */
 export async function updateNode(deps: Deps, caller: Caller, nodeId: string, patch: UpdateNodeInput): Promise<NodeRecord> {
-  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
-  if (node.active_request_id) {
-    throw new SanbootError("NODE_BUSY", `node ${nodeId} has an active boot request; undeploy it before changing the node`);
+  for (let attempt = 1; ; attempt++) {
+    const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
+    if (node.active_request_id) {
+      throw new SanbootError("NODE_BUSY", `node ${nodeId} has an active boot request; undeploy it before changing the node`);
+    }
+    const next: NodeRecord = {
+      ...node,
+      ...patch,
+      mac_address: patch.mac_address === undefined ? node.mac_address : (patch.mac_address?.toLowerCase() ?? null),
+      fc_wwpn: patch.fc_wwpn === undefined ? (node.fc_wwpn ?? null) : patch.fc_wwpn,
+      // another BMC (or system) has other ports: read them again
+      fc_ports: patch.bmc ? null : (node.fc_ports ?? null),
+      version: node.version + 1,
+      updated_at: deps.clock.now().toISOString(),
+    };
+    try {
+      await deps.store.saveNode(next, node.version);
+    } catch (err) {
+      if (err instanceof SanbootError && err.code === "VERSION_CONFLICT" && attempt < 5) continue;
+      throw err;
+    }
+    if (patch.bmc) await requestInventory(deps, next);
+    return next;
   }
-  const next: NodeRecord = {
-    ...node,
-    ...patch,
-    mac_address: patch.mac_address === undefined ? node.mac_address : (patch.mac_address?.toLowerCase() ?? null),
-    fc_wwpn: patch.fc_wwpn === undefined ? (node.fc_wwpn ?? null) : patch.fc_wwpn,
-    // another BMC (or system) has other ports: read them again
-    fc_ports: patch.bmc ? null : (node.fc_ports ?? null),
-    version: node.version + 1,
-    updated_at: deps.clock.now().toISOString(),
-  };
-  await deps.store.saveNode(next, node.version);
-  if (patch.bmc) await requestInventory(deps, next);
-  return next;
 }
 
 export async function deleteNode(deps: Deps, caller: Caller, nodeId: string): Promise<void> {

@@ -41,7 +41,16 @@ describe("serverless package", () => {
   it("has every function on nodejs22.x, each with its own role", () => {
     const fns = ofType("AWS::Lambda::Function");
     const names = fns.map(([k]) => k).sort();
-    expect(names).toEqual(["AttachLambdaFunction", "FirmwareLambdaFunction", "IntakeLambdaFunction", "NodesLambdaFunction", "RelayLambdaFunction", "StatusLambdaFunction", "SweeperLambdaFunction"]);
+    expect(names).toEqual([
+      "AttachLambdaFunction",
+      "FirmwareLambdaFunction",
+      "IntakeLambdaFunction",
+      "NodesLambdaFunction",
+      "OpenapiLambdaFunction",
+      "RelayLambdaFunction",
+      "StatusLambdaFunction",
+      "SweeperLambdaFunction",
+    ]);
     const roles = new Set<string>();
     for (const [, f] of fns) {
       expect(f.Properties.Runtime).toBe("nodejs22.x");
@@ -60,6 +69,7 @@ describe("serverless package", () => {
         "GET /v1/boot-requests/{request_id}",
         "GET /v1/nodes",
         "GET /v1/nodes/{node_id}",
+        "GET /v1/openapi.json",
         "PATCH /v1/nodes/{node_id}",
         "POST /v1/nodes",
         "POST /v1/nodes/{node_id}/boot-from-volume",
@@ -100,6 +110,12 @@ describe("serverless package", () => {
       .sort();
     expect(kmsUsers).toEqual(["AttachRole", "FirmwareRole", "RelayRole"]);
     expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_KMS_KEY_ID).toEqual({ Ref: "SecretsKey" });
+  });
+
+  it("lets the function that serves the OpenAPI document write its logs and nothing else", () => {
+    const st = resources.OpenapiRole!.Properties.Policies[0].PolicyDocument.Statement;
+    expect(st.flatMap((s: any) => [s.Action].flat()).sort()).toEqual(["logs:CreateLogStream", "logs:PutLogEvents"]);
+    expect(resources.OpenapiLambdaFunction!.Properties.Role).toEqual({ "Fn::GetAtt": ["OpenapiRole", "Arn"] });
   });
 
   it("gives the read-only status function no write on the table", () => {

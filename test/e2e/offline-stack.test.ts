@@ -6,6 +6,9 @@
  *
  * Slow by nature (esbuild bundles the functions, each first invocation loads a worker): the
  * timeouts are generous for a 2-core CI machine running other suites alongside.
+ *
+ * SANBOOT_TEST_START_QEMU=1 runs it as `npm start -- --qemu`: the demo node is a QEMU VM that
+ * boots the demo volume for real, and its console (printed as [vm] lines) must show the OS.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -17,6 +20,7 @@ import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(__dirname, "..", "..");
+const QEMU = process.env["SANBOOT_TEST_START_QEMU"] === "1";
 const READY_TIMEOUT_MS = 240_000;
 
 interface Curl {
@@ -95,7 +99,7 @@ beforeAll(async () => {
   ports = { http: http!, lambda: lambda!, dynamodb: dynamodb!, cinder: cinder!, bmc: bmc! };
   localDir = mkdtempSync(join(tmpdir(), "sanboot-start-"));
   const started = Date.now();
-  proc = spawn(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), "lab/start.ts"], {
+  proc = spawn(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), "lab/start.ts", ...(QEMU ? ["--qemu"] : [])], {
     cwd: ROOT,
     // its own process group, so that afterAll can take down whatever a failed run leaves
     detached: true,
@@ -144,7 +148,7 @@ afterAll(async () => {
   console.log(`offline stack timings (ms): ${JSON.stringify(timings)}`);
 });
 
-describe("npm start: the whole stack under serverless-offline, driven by the curl lines it prints", () => {
+describe(`npm start${QEMU ? " -- --qemu" : ""}: the whole stack under serverless-offline, driven by the curl lines it prints`, () => {
   it("boots the demo node from the demo volume, shows the target on its BMC, and undeploys", async () => {
     const boot = curlLine(output, "-X POST");
     expect(boot.method).toBe("POST");
@@ -186,6 +190,12 @@ describe("npm start: the whole stack under serverless-offline, driven by the cur
     expect(port.iSCSIBoot.AuthenticationMethod).toBe("CHAP");
     expect(port.iSCSIBoot.CHAPSecret).toBeTruthy();
     expect(system.PowerState).toBe("On");
+    if (QEMU) {
+      // a real boot: the VM's firmware and the OS on the volume, on the console npm start shows
+      expect(output).toMatch(/\[vm \S+\] Booting from SAN device 0x80/);
+      expect(output).toMatch(/\[vm \S+\] SANBOOT-LAB-OS-RUNNING/);
+      expect(active.boot_evidence).toMatch(/OSRunning/);
+    }
 
     const cinderHeaders = { "x-auth-token": `admin:${project}`, "openstack-api-version": "volume 3.70" };
     const volume = async () => (await send({ method: "GET", url: `${cinderUrl}/volumes/${volumeId}`, headers: cinderHeaders })).body.volume;

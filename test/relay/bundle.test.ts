@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
 import { apiFor, cinderAdmin, enrollLabNode } from "../support/api";
 
-const BUILD_SCRIPT = join(__dirname, "..", "..", "packaging", "relay", "build.mjs");
+const BUILD_SCRIPT = join(__dirname, "..", "..", "packaging", "bundle.mjs");
 const BUILT = join(__dirname, "..", "..", "dist", "sanboot-relay.cjs");
 
 let dir: string;
@@ -70,7 +70,7 @@ const labLogin = (extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  const built = await node([BUILD_SCRIPT], { cwd: join(__dirname, "..", "..") });
+  const built = await node([BUILD_SCRIPT, "relay"], { cwd: join(__dirname, "..", "..") });
   expect(built.code, built.stderr).toBe(0);
   dir = mkdtempSync(join(tmpdir(), "sanboot-relay-bundle-"));
   bundle = join(dir, "sanboot-relay.cjs");
