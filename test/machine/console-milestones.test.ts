@@ -2,7 +2,7 @@
  * The console lines the lab machine's firmware really writes, and the milestones they mark.
  * The fixtures are raw serial logs recorded from Debian's SeaBIOS 1.16.2, iPXE
  * 1.0.0+git-20190125 and OVMF 2022.11 booting (or failing to boot) from a real Cinder volume
- * (qemu.test.ts with SANBOOT_TEST_MACHINE_RECORD set); no secrets in them.
+ * (record-console-fixtures.ts, which refuses to write a log holding a CHAP secret).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -77,7 +77,7 @@ describe("milestones in recorded boots", () => {
       ...BIOS_FIRMWARE,
       ["failed", "Could not open SAN device: Operation not permitted (http://ipxe.org/410d613c)"],
       ["failed", "Could not boot image: Operation not permitted (http://ipxe.org/410d613c)"],
-      ["failed", "No more network devices"],
+      ...SEABIOS_GIVES_UP,
     ]);
   });
 
@@ -118,8 +118,9 @@ describe("milestones in recorded boots", () => {
       ["failed", 'BdsDxe: failed to load Boot0002 "UEFI PXEv4 (MAC:525400123456) 2"'],
       ["failed", 'BdsDxe: failed to load Boot0003 "UEFI PXEv6 (MAC:525400123456)"'],
       ["failed", 'BdsDxe: failed to load Boot0004 "UEFI HTTPv4 (MAC:525400123456)"'],
+      // OVMF's lines can run together on the serial port: in this recording Boot0005's device path is
+      // cut short by the shell's "loading" line, so that one is not a line of its own
       ["failed", 'BdsDxe: failed to load Boot0005 "UEFI HTTPv6 (MAC:525400123456)"'],
-      ["failed", 'BdsDxe: loading Boot0006 "EFI Internal Shell"'],
       ["failed", 'BdsDxe: starting Boot0006 "EFI Internal Shell"'],
     ]);
   });

@@ -10,8 +10,8 @@
  *   SANBOOT_TEST_CINDER_URL=http://127.0.0.1:8776 SANBOOT_TEST_CINDER_PROJECT=$(cat /var/tmp/cinder-lab/state/project) \
  *     npx vitest run test/machine
  * TCG is slow: a boot takes seconds to a minute or two on two busy cores; timeouts are generous.
- * SANBOOT_TEST_MACHINE_RECORD=<dir> keeps each boot's raw console log there (how the fixtures of
- * console-milestones.test.ts were recorded).
+ * SANBOOT_TEST_MACHINE_RECORD=<dir> keeps each boot's raw console log there (the fixtures of
+ * console-milestones.test.ts come from record-console-fixtures.ts).
  */
 import { randomUUID } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
