@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LocalStack } from "../lab/local-stack";
-import type { Api } from "../test/support/api";
+import type { Api } from "../test/support/api-client";
 
 export interface Calibration {
   /** state-table requests per second with the relay idle */

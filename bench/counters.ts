@@ -20,7 +20,8 @@ export interface Counters {
   loopIdleMs: number;
 }
 
-export function readCounters(stack: LocalStack): Counters {
+/** `cinderRequests`: a real Cinder's count (the recording proxy's); the emulator's by default */
+export function readCounters(stack: LocalStack, cinderRequests: () => number = () => stack.cinder.stats().requests): Counters {
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
   let bmc = 0;
@@ -33,7 +34,7 @@ export function readCounters(stack: LocalStack): Counters {
   return {
     at: performance.now(),
     dynamodb: stack.service.deps.store.requestCount,
-    cinder: stack.cinder.stats().requests,
+    cinder: cinderRequests(),
     bmc,
     bmcPatches,
     stepInvocations: stack.service.dispatcher.invocations,

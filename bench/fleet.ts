@@ -3,7 +3,7 @@
  * create one bootable volume per boot request, as an operator would, over the API and Cinder.
  */
 import type { LocalStack } from "../lab/local-stack";
-import { cinderAdmin, enrollLabNode, type Api } from "../test/support/api";
+import { cinderAdmin, enrollLabNode, type Api } from "../test/support/api-client";
 
 export interface Target {
   nodeId: string;
@@ -13,11 +13,16 @@ export interface Target {
 /** Setup calls in flight at once: enough to be quick, few enough not to time out on dynalite. */
 const SETUP_CONCURRENCY = 16;
 
-export async function prepareFleet(stack: LocalStack, api: Api, nodes: number, requests: number): Promise<Target[]> {
+/**
+ * `volumes`: one per request, already made (a real Cinder's, see real-cinder.ts); without it
+ * they are created in the emulator.
+ */
+export async function prepareFleet(stack: LocalStack, api: Api, nodes: number, requests: number, volumes?: readonly string[]): Promise<Target[]> {
   const enrolled = await pool(Array.from({ length: nodes }), SETUP_CONCURRENCY, () => enrollLabNode(stack, api));
   const cinder = cinderAdmin(stack);
-  const volumes = await pool(Array.from({ length: requests }), SETUP_CONCURRENCY, (_, i) => cinder.createVolume({ bootable: true, name: `bench-${i}` }));
-  return volumes.map((volumeId, i) => ({ nodeId: enrolled[i % nodes]!.nodeId, volumeId }));
+  const ids = volumes ?? (await pool(Array.from({ length: requests }), SETUP_CONCURRENCY, (_, i) => cinder.createVolume({ bootable: true, name: `bench-${i}` })));
+  if (ids.length < requests) throw new Error(`${requests} requests need as many volumes, got ${ids.length}`);
+  return ids.slice(0, requests).map((volumeId, i) => ({ nodeId: enrolled[i % nodes]!.nodeId, volumeId }));
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results keep the items' order. */

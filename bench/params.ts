@@ -1,8 +1,13 @@
 /**
  * The benchmark's parameters, from flags or environment (flags win):
  *
- *   --requests N      BENCH_REQUESTS      boot requests fired at once (default 200)
+ *   --requests N      BENCH_REQUESTS      boot requests fired at once (default: nodes, else 200)
  *   --nodes N         BENCH_NODES         nodes enrolled; requests go round-robin (default: requests)
+ *   --short           BENCH_SHORT=1       the CI run: 5 nodes, polled every 100 ms, 60 s per phase
+ *                                         (each still overridable by its own flag)
+ *   --cinder-url URL  BENCH_CINDER_URL    a real Cinder (noauth) instead of the emulator: the
+ *   --cinder-project P BENCH_CINDER_PROJECT  volumes are found or created there once and reused,
+ *                                         and Cinder's floor is measured in the same run
  *   --relay-concurrency N  BENCH_RELAY_CONCURRENCY  commands the relay holds at once (default 64)
  *   --poll-ms N       BENCH_POLL_MS       pause between the caller's status sweeps (default 500)
  *   --sweep-ms N      BENCH_SWEEP_MS      the sweeper's schedule; 0 = never (default 5000)
@@ -24,6 +29,9 @@ export interface BenchParams {
   timeoutS: number;
   undeploy: boolean;
   json: boolean;
+  short: boolean;
+  /** a real Cinder to run against, null for the emulator */
+  realCinder: { url: string; project: string } | null;
 }
 
 const positive = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
@@ -48,18 +56,37 @@ export function readParams(argv: string[], env: NodeJS.ProcessEnv): BenchParams 
       "timeout-s": { type: "string" },
       "no-undeploy": { type: "boolean" },
       json: { type: "boolean" },
+      short: { type: "boolean" },
+      "cinder-url": { type: "string" },
+      "cinder-project": { type: "string" },
     },
     strict: true,
   });
-  const requests = positive("--requests", values.requests ?? env.BENCH_REQUESTS, 200);
+  const short = values.short ?? flag(env.BENCH_SHORT) ?? false;
+  const rawNodes = values.nodes ?? env.BENCH_NODES;
+  const nodesGiven = rawNodes !== undefined && rawNodes !== "" ? positive("--nodes", rawNodes, 1) : undefined;
+  const requests = positive("--requests", values.requests ?? env.BENCH_REQUESTS, nodesGiven ?? (short ? 5 : 200));
   return {
     requests,
-    nodes: positive("--nodes", values.nodes ?? env.BENCH_NODES, requests),
+    nodes: nodesGiven ?? requests,
     relayConcurrency: positive("--relay-concurrency", values["relay-concurrency"] ?? env.BENCH_RELAY_CONCURRENCY, 64),
-    pollMs: positive("--poll-ms", values["poll-ms"] ?? env.BENCH_POLL_MS, 500, 10),
+    pollMs: positive("--poll-ms", values["poll-ms"] ?? env.BENCH_POLL_MS, short ? 100 : 500, 10),
     sweepMs: positive("--sweep-ms", values["sweep-ms"] ?? env.BENCH_SWEEP_MS, 5000, 0),
-    timeoutS: positive("--timeout-s", values["timeout-s"] ?? env.BENCH_TIMEOUT_S, 300),
+    timeoutS: positive("--timeout-s", values["timeout-s"] ?? env.BENCH_TIMEOUT_S, short ? 60 : 300),
     undeploy: values["no-undeploy"] ? false : (flag(env.BENCH_UNDEPLOY) ?? true),
     json: values.json ?? flag(env.BENCH_JSON) ?? false,
+    short,
+    realCinder: readRealCinder(values["cinder-url"] ?? env.BENCH_CINDER_URL, values["cinder-project"] ?? env.BENCH_CINDER_PROJECT),
   };
+}
+
+/** both or neither: a URL without its project (or the reverse) is a mistake, not the emulator */
+function readRealCinder(url: string | undefined, project: string | undefined): BenchParams["realCinder"] {
+  const u = url || undefined;
+  const p = project || undefined;
+  if (!u && !p) return null;
+  if (!u || !p) throw new Error("--cinder-url and --cinder-project go together");
+  if (!/^https?:\/\//.test(u)) throw new Error(`--cinder-url must be an http(s) URL, got "${u}"`);
+  if (!/^[0-9a-f]{32}$/i.test(p)) throw new Error(`--cinder-project must be a project id (32 hex digits), got "${p}"`);
+  return { url: u.replace(/\/+$/, ""), project: p };
 }

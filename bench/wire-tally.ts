@@ -15,7 +15,7 @@ export type Tally = Record<string, number>;
 
 const CHANNEL = "http.server.request.start";
 /** path segments that are followed by an id */
-const COLLECTIONS = new Set(["v3", "Systems", "Chassis", "NetworkAdapters", "NetworkDeviceFunctions", "Sessions", "volumes", "attachments", "nodes", "boot-requests", "commands", "types"]);
+const COLLECTIONS = new Set(["v3", "Systems", "Chassis", "Managers", "NetworkAdapters", "NetworkDeviceFunctions", "Sessions", "volumes", "attachments", "nodes", "boot-requests", "commands", "types"]);
 const ID_LIKE = /^([0-9a-f-]{16,}|[0-9a-f]{8}-[0-9a-f-]+(\.[a-z_]+\.\d+)?)$/i;
 
 export function routeOf(method: string, url: string): string {

@@ -6,7 +6,7 @@
  * blur them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Api } from "../test/support/api";
+import type { Api } from "../test/support/api-client";
 
 export interface Fired {
   /** request id when the call was accepted (202), else null */

@@ -1,6 +1,14 @@
 /** Cinder attach: the connector, the attachment, and its removal on undeploy or rollback. Chained. */
-import { getDeps } from "../lib/deps";
-import type { StepInvocation } from "../lib/dispatch/dispatcher";
-import { runStep } from "../lib/service/step-runner";
+import { CinderClient } from "../lib/cinder/cinder-client";
+import { cinderWith, eventPublisher, getDeps, provideDeps, secretBox, stateTable, retryingDispatcher } from "../lib/deps";
+import { stepInvocations } from "../lib/dispatch/step-events";
+import { runStep, type RunResult } from "../lib/service/step-runner";
 
-export const handler = async (payload: StepInvocation) => runStep(getDeps(), "attach", String(payload?.request_id ?? ""));
+provideDeps({ store: stateTable, cinder: cinderWith(CinderClient), dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
+
+/** a direct invoke (the chain, the sweeper) or an SQS event of its retry queue (a delayed trigger) */
+export const handler = async (event: unknown): Promise<RunResult> => {
+  let result: RunResult = "skipped";
+  for (const { request_id } of stepInvocations(event)) result = await runStep(getDeps(), "attach", request_id);
+  return result;
+};

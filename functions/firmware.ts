@@ -1,6 +1,13 @@
 /** BIOS / firmware configuration through the site's relay: SAN boot target, boot, undo. Chained. */
-import { getDeps } from "../lib/deps";
-import type { StepInvocation } from "../lib/dispatch/dispatcher";
-import { runStep } from "../lib/service/step-runner";
+import { eventPublisher, getDeps, provideDeps, secretBox, stateTable, retryingDispatcher } from "../lib/deps";
+import { stepInvocations } from "../lib/dispatch/step-events";
+import { runStep, type RunResult } from "../lib/service/step-runner";
 
-export const handler = async (payload: StepInvocation) => runStep(getDeps(), "firmware", String(payload?.request_id ?? ""));
+provideDeps({ store: stateTable, dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
+
+/** a direct invoke (the chain, the sweeper) or an SQS event of its retry queue (a delayed trigger) */
+export const handler = async (event: unknown): Promise<RunResult> => {
+  let result: RunResult = "skipped";
+  for (const { request_id } of stepInvocations(event)) result = await runStep(getDeps(), "firmware", request_id);
+  return result;
+};

@@ -1,4 +1,5 @@
 /** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result. Authenticated per site. */
+import { provideDeps, secretBox, stateTable, stepDispatcher } from "../lib/deps";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import {
@@ -13,6 +14,8 @@ import {
   type ResultResponse,
 } from "../lib/relay/protocol";
 import { authenticateRelay, heartbeat, lease, release, report } from "../lib/service/relay-queue";
+
+provideDeps({ store: stateTable, dispatcher: stepDispatcher, secrets: secretBox });
 
 export const handler = apiHandler(
   async (req, deps) => {

@@ -1,5 +1,7 @@
 /** Scheduled sweep: re-dispatches due steps (lost chains, retries, waits to look at again). */
-import { getDeps } from "../lib/deps";
+import { getDeps, provideDeps, stateTable, stepDispatcher } from "../lib/deps";
 import { sweep } from "../lib/service/sweeper";
+
+provideDeps({ store: stateTable, dispatcher: stepDispatcher });
 
 export const handler = async () => sweep(getDeps());

@@ -11,7 +11,7 @@ import { RedfishDriver } from "../lib/bmc/redfish-driver";
 import { sha256Hex } from "../lib/ids";
 import { startRelayAgent, type RelayAgent } from "../relay/agent";
 import type { BmcCredential } from "../relay/config";
-import { startCinderEmulator } from "./cinder-emulator/server";
+import { startCinderEmulator, type QueueingOptions } from "./cinder-emulator/server";
 import { startKmsEmulator, type KmsEmulator } from "./kms-emulator";
 import { startDynalite, type RunningStore } from "./dynalite";
 import { startRedfishEmulator, type RedfishEmulator } from "./redfish-emulator";
@@ -25,6 +25,8 @@ export const LAB_CREDENTIALS_REF = "lab-bmc";
 export interface LocalStackOptions {
   powerDelayMs?: number;
   cinderCreateDelayMs?: number;
+  /** the Cinder emulator queues as a real one does under load (lab/cinder-emulator/queueing.ts) */
+  cinderQueueing?: QueueingOptions;
   leaseSeconds?: number;
   relay?: boolean;
   relayWaitSeconds?: number;
@@ -80,6 +82,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     portals: ["127.0.0.1:3260", "127.0.0.2:3260"],
     // a second backend, Fibre Channel, for volumes of type "fc"
     fcBackend: { targetWwpns: ["500a098186679c7d", "500a098196679c7d"] },
+    ...(opts.cinderQueueing ? { queueing: opts.cinderQueueing } : {}),
   });
   const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50, ...(opts.machines ? { machines: opts.machines } : {}) });
   const project = opts.realCinder?.project ?? LAB_PROJECT;
@@ -156,6 +159,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       clearTimeout(sweeping);
       sweeping = undefined;
       await sweepRun;
+      // retries and polls still waiting for their time belong to this stack only
+      service.dispatcher.cancelDelayed();
       await Promise.all(relays.map((r) => r.stop()));
       await service.close();
       await Promise.all([cinder.close(), bmc.close(), store.close(), kms?.close()]);

@@ -2,8 +2,8 @@
  * `npm start`: sanboot on one machine, each part a separate process as it would be in a site.
  *
  *   dynalite (in this process) ◀── serverless-offline (the functions, HTTP API + Lambda endpoint)
- *   Cinder emulator, Redfish emulator (child processes)      ▲ long-poll      ▲ sweeper ticker
- *                                                   relay agent (child)      (this process)
+ *   Cinder emulator, Redfish emulator (child processes)      ▲ long-poll      ▲ sweeper ticker, retry queues
+ *                                                   relay agent (child)      (this process: lab/sqs-emulator.ts)
  *
  * Seeds a demo node and a bootable demo volume, prints the curl lines that drive them, and on
  * SIGINT / SIGTERM stops what it started in reverse order (relay first, so no command is left
@@ -25,6 +25,7 @@ import { Agent, request } from "undici";
 import { sha256Hex } from "../lib/ids";
 import { StateTable } from "../lib/store/state-table";
 import { startDynalite, type RunningStore } from "./dynalite";
+import { startSqsEmulator, type SqsEmulator } from "./sqs-emulator";
 import { LAB_CREDENTIALS_REF, LAB_PROJECT, LAB_SITE } from "./local-stack";
 import { ensureLabTls } from "./redfish-emulator/tls";
 import { CinderClient } from "../lib/cinder/cinder-client";
@@ -205,6 +206,7 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const children: Child[] = [];
   let store: RunningStore | undefined;
+  let sqs: SqsEmulator | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   let firstSignalAt = 0;
@@ -218,6 +220,7 @@ async function main(): Promise<void> {
       await Promise.all(byName("relay").map(stopChild));
       await Promise.all(byName("offline").map(stopChild));
       await Promise.all(children.map(stopChild));
+      await sqs?.close();
       await store?.close();
       say("stopped");
     })());
@@ -283,6 +286,11 @@ async function main(): Promise<void> {
       process.env,
     );
     children.push(cinder, bmc);
+    // the step functions' retry queues: each message, once its delay is over, invokes the function
+    // through offline's Lambda endpoint with an SQS event, as the event source mapping does on AWS
+    const invokeAsync = (fn: string) => async (event: unknown) =>
+      call(`${url.lambda}/2015-03-31/functions/${FUNCTION_PREFIX}${fn}/invocations`, { method: "POST", headers: { "x-amz-invocation-type": "Event" }, body: event });
+    sqs = await startSqsEmulator({ region: REGION, consumers: { [`${FUNCTION_PREFIX}attach-retries`]: invokeAsync("attach"), [`${FUNCTION_PREFIX}firmware-retries`]: invokeAsync("firmware") } });
     const serviceEnv: NodeJS.ProcessEnv = {
       ...process.env,
       AWS_EC2_METADATA_DISABLED: "true",
@@ -292,6 +300,9 @@ async function main(): Promise<void> {
       SANBOOT_LAMBDA_PORT: String(config.lambdaPort),
       SANBOOT_DYNAMODB_ENDPOINT: store.endpoint,
       SANBOOT_LAMBDA_ENDPOINT: url.lambda,
+      SANBOOT_SQS_ENDPOINT: sqs.url,
+      SANBOOT_ATTACH_RETRY_QUEUE_URL: sqs.queueUrl(`${FUNCTION_PREFIX}attach-retries`),
+      SANBOOT_FIRMWARE_RETRY_QUEUE_URL: sqs.queueUrl(`${FUNCTION_PREFIX}firmware-retries`),
       SANBOOT_CINDER_URL: url.cinder,
       SANBOOT_CINDER_PROJECT: LAB_PROJECT,
       SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(config.devToken)]: { project_id: LAB_PROJECT, role: "member" } }),

@@ -51,7 +51,16 @@ export const configSchema = z.object({
   SANBOOT_CINDER_URL: z.string().url().optional(),
   SANBOOT_CINDER_PROJECT: z.string().regex(/^[0-9a-f-]+$/, "must be a hex project id").optional(),
   SANBOOT_CINDER_USER: z.string().default("sanboot"),
+  /** per call to cinder-api that it answers itself (reads, os-complete) */
   SANBOOT_CINDER_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /**
+   * per call that cinder-api hands to cinder-volume and waits for (attachment create, update and
+   * delete: an export made or removed), queued behind the others: longer than Cinder's own
+   * rpc_response_timeout (60 s), after which Cinder answers 500 itself. Always cut to the step's budget.
+   */
+  SANBOOT_CINDER_VOLUME_TIMEOUT_MS: z.coerce.number().int().positive().default(90_000),
+  /** the most such calls in flight at one Cinder endpoint from one process (the adaptive limit's ceiling) */
+  SANBOOT_CINDER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(8),
   /** never ask Cinder for more than this microversion ("3.43" forces the legacy attach actions) */
   SANBOOT_CINDER_MAX_MICROVERSION: z.string().regex(/^3\.\d+$/, "must look like 3.44").optional(),
   /** Keystone v3 (SANBOOT_CINDER_AUTH=keystone): a password (user + project) or an application credential */
@@ -81,6 +90,11 @@ export const configSchema = z.object({
   /** how a step chains the next: Lambda async invoke (AWS, or the offline emulator's endpoint) or in-process */
   SANBOOT_DISPATCH: z.enum(["lambda", "inline"]).default("lambda"),
   SANBOOT_LAMBDA_ENDPOINT: optionalUrl,
+  /** each step function's retry queue (SQS, DelaySeconds): a retry starts at its backoff time; unset, the sweeper starts it */
+  SANBOOT_ATTACH_RETRY_QUEUE_URL: optionalUrl,
+  SANBOOT_FIRMWARE_RETRY_QUEUE_URL: optionalUrl,
+  /** an SQS-compatible endpoint (the lab's emulator); unset on AWS */
+  SANBOOT_SQS_ENDPOINT: optionalUrl,
   /** deployed function names are <prefix><function>, e.g. sanboot-dev-attach */
   SANBOOT_FUNCTION_PREFIX: z.string().default("sanboot-dev-"),
   /** where state changes are published: an EventBridge bus name, or "log" */

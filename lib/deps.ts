@@ -1,23 +1,31 @@
 /**
  * The service's dependencies, built once per process from configuration. Handlers call
  * getDeps(); a host that runs handlers in-process (tests, bench) installs its own with useDeps().
+ *
+ * Each function's module names the parts it uses with provideDeps(), so that its bundle holds
+ * only those clients (issue 11, cold start): the builders are separate exports, and esbuild drops
+ * the ones a function does not name with their SDK client (the SDK's ES modules declare no side
+ * effects; serverless.yml's mainFields). undici is CommonJS and is never dropped, so the Cinder
+ * client and the caller auth are not imported here: the functions that use them pass their
+ * classes in, and createDeps() (every part, for in-process hosts) imports them on first use.
  */
 import type { BlockStorage } from "./cinder/block-storage";
-import { CinderClient } from "./cinder/cinder-client";
-import { cinderConfigFrom } from "./cinder/cinder-settings";
+import type { CinderClient } from "./cinder/cinder-client";
+import { cinderConfigFrom, keystoneValidator } from "./cinder/cinder-settings";
 import { systemClock, type Clock } from "./clock";
 import { loadConfig, type Config } from "./config";
 import { createKmsSecretBox, createSecretBox, type SecretBox } from "./crypto/secret-box";
+import { delayQueueFrom } from "./dispatch/delay-queue";
 import { InlineDispatcher, LambdaDispatcher, type Dispatcher } from "./dispatch/dispatcher";
+import { SanbootError } from "./errors";
 import { EventBridgePublisher, LogPublisher, type EventPublisher } from "./events/publisher";
+import type { CallerAuth, KeystoneCallers, StaticCallers } from "./http/callers";
 import { createLogger, type Logger } from "./log";
 import { StateTable } from "./store/state-table";
-import { KeystoneCallers, StaticCallers, type CallerAuth } from "./http/callers";
-import { keystoneValidator } from "./cinder/cinder-settings";
 
 export interface Deps {
   config: Config;
-  store: StateTable;
+  store: import("./store/state-store").StateStore;
   cinder: BlockStorage;
   dispatcher: Dispatcher;
   publisher: EventPublisher;
@@ -28,53 +36,116 @@ export interface Deps {
   callers: CallerAuth;
 }
 
-export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+/** The parts built from configuration; config, log and clock come with every set. */
+type Part = Exclude<keyof Deps, "config" | "log" | "clock">;
+const PARTS: readonly Part[] = ["callers", "store", "cinder", "dispatcher", "publisher", "secrets"];
+
+export type PartBuilder<K extends Part> = (config: Config, base: Pick<Deps, "log" | "clock">) => Deps[K];
+export type PartBuilders = { [K in Part]?: PartBuilder<K> };
+
+// ---------------------------------------------------------------- the builders, one per part
+
+export const stateTable: PartBuilder<"store"> = (config) =>
+  new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT });
+
+export const stepDispatcher: PartBuilder<"dispatcher"> = (config) =>
+  config.SANBOOT_DISPATCH === "inline"
+    ? new InlineDispatcher()
+    : new LambdaDispatcher(config.SANBOOT_FUNCTION_PREFIX, config.AWS_REGION, config.SANBOOT_LAMBDA_ENDPOINT);
+
+/** The step functions' own: what they retry goes through their SQS retry queues at its backoff time (lib/dispatch/delay-queue.ts). */
+export const retryingDispatcher: PartBuilder<"dispatcher"> = (config) =>
+  config.SANBOOT_DISPATCH === "inline"
+    ? new InlineDispatcher()
+    : new LambdaDispatcher(config.SANBOOT_FUNCTION_PREFIX, config.AWS_REGION, config.SANBOOT_LAMBDA_ENDPOINT, delayQueueFrom(config));
+
+export const eventPublisher: PartBuilder<"publisher"> = (config, { log }) =>
+  config.SANBOOT_EVENT_BUS === "log" ? new LogPublisher(log) : new EventBridgePublisher(config.SANBOOT_EVENT_BUS, config.AWS_REGION);
+
+export const secretBox: PartBuilder<"secrets"> = (config) =>
+  config.SANBOOT_KMS_KEY_ID
+    ? createKmsSecretBox({ keyId: config.SANBOOT_KMS_KEY_ID, region: config.AWS_REGION, endpoint: config.SANBOOT_KMS_ENDPOINT })
+    : createSecretBox(config.SANBOOT_SECRET_KEY!);
+
+export const cinderWith =
+  (Client: typeof CinderClient): PartBuilder<"cinder"> =>
+  (config) =>
+    new Client(cinderConfigFrom(config));
+
+export const callersWith =
+  (classes: { StaticCallers: typeof StaticCallers; KeystoneCallers: typeof KeystoneCallers }): PartBuilder<"callers"> =>
+  (config, { clock }) => {
+    if (config.SANBOOT_AUTH === "static") return new classes.StaticCallers(config.SANBOOT_API_TOKENS);
+    const validator = keystoneValidator(config)!;
+    return new classes.KeystoneCallers(
+      {
+        authUrl: config.SANBOOT_KEYSTONE_URL!,
+        validator: validator.credentials,
+        validatorHint: validator.hint,
+        timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
+        cacheSeconds: config.SANBOOT_AUTH_CACHE_SECONDS,
+      },
+      clock,
+    );
+  };
+
+// ---------------------------------------------------------------- sets
+
+/** The parts named, each built now; a part not named throws on use (a wiring error, never a request's). */
+export function depsFrom(config: Config, builders: PartBuilders, overrides: Partial<Deps> = {}): Deps {
   const log = overrides.log ?? createLogger(config.SANBOOT_LOG_LEVEL, { service: "sanboot" });
   const clock = overrides.clock ?? systemClock;
+  const deps = { config, log, clock } as Deps;
+  for (const part of PARTS) {
+    const value = overrides[part] ?? builders[part]?.(config, { log, clock });
+    if (value !== undefined) (deps as Record<Part, unknown>)[part] = value;
+    else
+      Object.defineProperty(deps, part, {
+        configurable: true,
+        get: () => {
+          throw new SanbootError("INTERNAL", `this function is not built with the ${part} dependency (lib/deps.ts)`);
+        },
+      });
+  }
+  return deps;
+}
+
+/** Every part: for a host that runs all the handlers in one process (lab/service-host.ts). */
+export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+  return depsFrom(config, { store: stateTable, dispatcher: stepDispatcher, publisher: eventPublisher, secrets: secretBox, cinder: deferredCinder, callers: deferredCallers }, overrides);
+}
+
+/** The Cinder client, imported and built on its first call. */
+const deferredCinder: PartBuilder<"cinder"> = (config, base) => {
+  let client: Promise<BlockStorage> | undefined;
+  const real = () => (client ??= import("./cinder/cinder-client").then((m) => cinderWith(m.CinderClient)(config, base)));
   return {
-    config,
-    log,
-    clock,
-    callers: overrides.callers ?? callerAuthFrom(config, clock),
-    store:
-      overrides.store ??
-      new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
-    cinder:
-      overrides.cinder ??
-      new CinderClient(cinderConfigFrom(config)),
-    dispatcher:
-      overrides.dispatcher ??
-      (config.SANBOOT_DISPATCH === "inline"
-        ? new InlineDispatcher()
-        : new LambdaDispatcher(config.SANBOOT_FUNCTION_PREFIX, config.AWS_REGION, config.SANBOOT_LAMBDA_ENDPOINT)),
-    publisher: overrides.publisher ?? (config.SANBOOT_EVENT_BUS === "log" ? new LogPublisher(log) : new EventBridgePublisher(config.SANBOOT_EVENT_BUS, config.AWS_REGION)),
-    secrets:
-      overrides.secrets ??
-      (config.SANBOOT_KMS_KEY_ID
-        ? createKmsSecretBox({ keyId: config.SANBOOT_KMS_KEY_ID, region: config.AWS_REGION, endpoint: config.SANBOOT_KMS_ENDPOINT })
-        : createSecretBox(config.SANBOOT_SECRET_KEY!)),
+    getVolume: async (...a) => (await real()).getVolume(...a),
+    attach: async (...a) => (await real()).attach(...a),
+    detach: async (...a) => (await real()).detach(...a),
   };
-}
+};
 
-function callerAuthFrom(config: Config, clock: Clock): CallerAuth {
-  if (config.SANBOOT_AUTH === "static") return new StaticCallers(config.SANBOOT_API_TOKENS);
-  const validator = keystoneValidator(config)!;
-  return new KeystoneCallers(
-    {
-      authUrl: config.SANBOOT_KEYSTONE_URL!,
-      validator: validator.credentials,
-      validatorHint: validator.hint,
-      timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
-      cacheSeconds: config.SANBOOT_AUTH_CACHE_SECONDS,
-    },
-    clock,
-  );
-}
+/** The caller auth, imported and built on its first call. */
+const deferredCallers: PartBuilder<"callers"> = (config, base) => {
+  let auth: Promise<CallerAuth> | undefined;
+  const real = () => (auth ??= import("./http/callers").then((m) => callersWith(m)(config, base)));
+  return { caller: async (token) => (await real()).caller(token) };
+};
 
+// ---------------------------------------------------------------- this process's set
+
+let provided: PartBuilders | null = null;
 let current: Deps | null = null;
 
+/** Called by a function's module: the parts getDeps() builds when no host installed a set. */
+export function provideDeps(builders: PartBuilders): void {
+  provided = builders;
+}
+
 export function getDeps(): Deps {
-  current ??= createDeps(loadConfig());
+  if (!current && !provided) throw new SanbootError("INTERNAL", "no dependencies: a function's module names them with provideDeps(), a host installs them with useDeps()");
+  current ??= depsFrom(loadConfig(), provided!);
   return current;
 }
 

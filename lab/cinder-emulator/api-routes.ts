@@ -1,8 +1,9 @@
 /**
  * The Cinder v3 API surface the emulator answers: auth (noauth, or a caller the server's
  * keystone check established), project scoping, microversion
- * gates, and the routes for volumes, volume actions and attachments. Pure request → response over
- * the store; the HTTP server around it adds latency, faults and the wire.
+ * gates, and the routes for volumes, volume actions and attachments. Request → response over
+ * the store; the HTTP server around it adds latency, faults and the wire. With a volume service
+ * (queueing.ts) what a real cinder-api hands to cinder-volume waits its turn there.
  */
 import { randomUUID } from "node:crypto";
 import { CinderFault, faults } from "./cinder-fault";
@@ -14,7 +15,8 @@ import {
   parseBootable,
   parseVolumeCreate,
 } from "./request-schemas";
-import { isObject, type Caller, type CinderStore, type VolumeRecord } from "./store";
+import type { VolumeService } from "./queueing";
+import { hasConnector, isObject, type Caller, type CinderStore, type VolumeRecord } from "./store";
 import { attachmentDetail, attachmentSummary, poolView, volumeDetail, volumeSummary, volumeTypeView, type Placement, type ViewContext } from "./views";
 
 export interface ApiRequest {
@@ -43,9 +45,11 @@ export class CinderApi {
     private readonly maxVersion: Version,
     /** the volume service's host, for the pools' location_info */
     private readonly host = "cinder-emulator",
+    /** cinder-volume's queue; without it every call is carried out at once */
+    private readonly volumeService: VolumeService | null = null,
   ) {}
 
-  handle(req: ApiRequest): ApiResponse {
+  async handle(req: ApiRequest): Promise<ApiResponse> {
     let version = MIN_VERSION;
     try {
       if (req.path === "/" && req.method === "GET") return this.versions(req, 300);
@@ -74,7 +78,7 @@ export class CinderApi {
         throw faults.unsupportedContentType();
       }
       const ctx: ViewContext = { baseUrl: req.baseUrl, version };
-      const out = this.route(req, segments, caller, ctx);
+      const out = await this.route(req, segments, caller, ctx);
       return { ...out, headers: { ...versionHeaders(version), ...out.headers } };
     } catch (err) {
       const fault = err instanceof CinderFault ? err : faults.internal();
@@ -86,7 +90,12 @@ export class CinderApi {
     return { status, body: versionsDocument(req.baseUrl, this.maxVersion), headers: versionHeaders(MIN_VERSION) };
   }
 
-  private route(req: ApiRequest, seg: string[], caller: Caller, ctx: ViewContext): Omit<ApiResponse, "headers"> & { headers?: Record<string, string> } {
+  /** Through cinder-volume's queue when there is one: RpcTimeout (cinder-api's 500) when it is slower than rpc_response_timeout. */
+  private viaVolumeService<T>(work: (abandoned: boolean) => T): Promise<T> | T {
+    return this.volumeService ? this.volumeService.call(work) : work(false);
+  }
+
+  private async route(req: ApiRequest, seg: string[], caller: Caller, ctx: ViewContext): Promise<Omit<ApiResponse, "headers"> & { headers?: Record<string, string> }> {
     const m = req.method;
     const [collection, id, sub, ...extra] = seg;
     if (extra.length > 0) throw faults.resourceNotFound();
@@ -115,7 +124,7 @@ export class CinderApi {
           return { status: 202 };
         }
       } else if (sub === "action" && m === "POST") {
-        return this.volumeAction(id, parseBody(req), caller);
+        return await this.volumeAction(id, parseBody(req), caller);
       }
       throw faults.resourceNotFound();
     }
@@ -133,16 +142,26 @@ export class CinderApi {
         }
         if (m === "POST" && id === undefined) {
           const spec = parseAttachmentCreate(parseBody(req), ctx.version);
-          const att = this.store.createAttachment(caller, spec.volume_uuid, spec.instance_uuid, spec.connector, spec.mode);
-          return ok({ attachment: attachmentDetail(att) });
+          // cinder-api reserves, then waits for cinder-volume to export (attachment_update over RPC)
+          const att = this.store.reserveAttachment(caller, spec.volume_uuid, spec.instance_uuid, spec.mode);
+          const answer = { ...att };
+          if (hasConnector(spec.connector)) {
+            const connector = spec.connector;
+            answer.connection_info = (await this.viaVolumeService((abandoned) => this.store.exportAttachment(att.id, connector, "create", !abandoned))).connection_info;
+          }
+          return ok({ attachment: attachmentDetail(answer) });
         }
       } else if (sub === undefined) {
         if (m === "GET") return ok({ attachment: attachmentDetail(this.store.getAttachment(id)) });
         if (m === "PUT") {
           const connector = parseAttachmentUpdate(parseBody(req));
-          return ok({ attachment: attachmentDetail(this.store.updateAttachment(id, connector)) });
+          this.store.getAttachment(id);
+          return ok({ attachment: attachmentDetail(await this.viaVolumeService((abandoned) => this.store.exportAttachment(id, connector, "update", !abandoned))) });
         }
-        if (m === "DELETE") return ok({ attachments: this.store.deleteAttachment(caller, id).map(attachmentSummary) });
+        if (m === "DELETE") {
+          this.store.getAttachment(id);
+          return ok({ attachments: (await this.viaVolumeService(() => this.store.deleteAttachment(caller, id))).map(attachmentSummary) });
+        }
       } else if (sub === "action" && m === "POST") {
         const [name] = actionOf(parseBody(req));
         if (name !== "os-complete") throw faults.noSuchAction(name);
@@ -172,7 +191,7 @@ export class CinderApi {
     return { host: this.store.volumeHost(vol), type_id: this.store.typeOf(vol).id };
   }
 
-  private volumeAction(volumeId: string, body: unknown, caller: Caller): { status: number; body?: unknown } {
+  private async volumeAction(volumeId: string, body: unknown, caller: Caller): Promise<{ status: number; body?: unknown }> {
     const [name, args] = actionOf(body);
     const s = this.store;
     switch (name) {
@@ -186,14 +205,16 @@ export class CinderApi {
       case "os-unreserve":
         s.legacyUnreserve(volumeId);
         return { status: 202 };
-      case "os-initialize_connection":
-        return ok({ connection_info: s.legacyInitializeConnection(volumeId, legacyConnector(name, args)) });
+      case "os-initialize_connection": {
+        const connector = legacyConnector(name, args);
+        return ok({ connection_info: await this.viaVolumeService(() => s.legacyInitializeConnection(volumeId, connector)) });
+      }
       case "os-attach": {
         const a = isObject(args) ? args : {};
         const instance = typeof a["instance_uuid"] === "string" ? a["instance_uuid"] : null;
         const mountpoint = typeof a["mountpoint"] === "string" ? a["mountpoint"] : null;
         const mode = a["mode"] === "ro" ? "ro" : "rw";
-        s.legacyAttach(caller, volumeId, instance, mountpoint, mode);
+        await this.viaVolumeService(() => s.legacyAttach(caller, volumeId, instance, mountpoint, mode));
         return { status: 202 };
       }
       case "os-begin_detaching":
@@ -204,11 +225,11 @@ export class CinderApi {
         return { status: 202 };
       case "os-terminate_connection":
         legacyConnector(name, args);
-        s.legacyTerminateConnection(caller, volumeId);
+        await this.viaVolumeService(() => s.legacyTerminateConnection(caller, volumeId));
         return { status: 202 };
       case "os-detach": {
         const a = isObject(args) ? args : {};
-        s.legacyDetach(caller, volumeId, typeof a["attachment_id"] === "string" ? a["attachment_id"] : null);
+        await this.viaVolumeService(() => s.legacyDetach(caller, volumeId, typeof a["attachment_id"] === "string" ? a["attachment_id"] : null));
         return { status: 202 };
       }
       default:

@@ -5,10 +5,13 @@
  *     [--keystone-url http://127.0.0.1:5000] [--service-host cinder-lab]
  *     [--fc-target-wwpn 500a098186679c7d --fc-target-wwpn 500a098196679c7d] [--fc-volume-type fc]
  *     [--data-dir /var/tmp/sanboot-volumes [--iscsi-port 3260] [--iscsi-trace]]
+ *     [--export-ms 800 [--api-workers 8] [--rpc-timeout-ms 60000]]
  * A --fc-target-wwpn adds the Fibre Channel backend (volume type --fc-volume-type, default "fc").
  * A --data-dir makes the iSCSI volumes real: sparse files there, exported by a real iSCSI target
  * on 127.0.0.1 (port --iscsi-port, default a free one) while attached; --iscsi-trace prints
- * every iSCSI PDU.
+ * every iSCSI PDU. An --export-ms queues as a real Cinder does under load (queueing.ts): exports
+ * one at a time that long each, --api-workers requests served at once, cinder-api's 500 after
+ * --rpc-timeout-ms while the export still happens.
  */
 import { parseArgs } from "node:util";
 import { startCinderEmulator } from "./server";
@@ -28,6 +31,9 @@ const { values } = parseArgs({
     "data-dir": { type: "string" },
     "iscsi-port": { type: "string" },
     "iscsi-trace": { type: "boolean" },
+    "export-ms": { type: "string" },
+    "api-workers": { type: "string" },
+    "rpc-timeout-ms": { type: "string" },
   },
 });
 
@@ -50,6 +56,15 @@ async function main(): Promise<void> {
     serviceHost: values["service-host"],
     ...(values["fc-target-wwpn"]?.length
       ? { fcBackend: { targetWwpns: values["fc-target-wwpn"], ...(values["fc-volume-type"] ? { volumeType: values["fc-volume-type"] } : {}) } }
+      : {}),
+    ...(values["export-ms"] !== undefined
+      ? {
+          queueing: {
+            exportMs: int("export-ms", values["export-ms"])!,
+            ...(values["api-workers"] ? { apiWorkers: int("api-workers", values["api-workers"])! } : {}),
+            ...(values["rpc-timeout-ms"] ? { rpcTimeoutMs: int("rpc-timeout-ms", values["rpc-timeout-ms"])! } : {}),
+          },
+        }
       : {}),
     ...(values["data-dir"]
       ? {

@@ -9,6 +9,9 @@
  *   DELETE /_lab/faults                                  disarm all
  *   GET    /_lab/stats                                   {"requests", "faults_fired"}
  *
+ * With `queueing` it queues as a real Cinder does under load (queueing.ts): a few API workers,
+ * exports one at a time in cinder-volume, cinder-api's 500 after rpc_response_timeout while the
+ * export still happens later.
  * With `keystoneUrl` it validates tokens with that Keystone instead of noauth (keystone-check.ts).
  * With `dataPlane` the iSCSI volumes are real block devices: sparse files exported by a real
  * iSCSI target while Cinder would export them (data-plane.ts).
@@ -23,9 +26,11 @@ import { KeystoneCheck } from "./keystone-check";
 import { MAX_VERSION, parseVersion, compare, MIN_VERSION } from "./microversion";
 import { DataPlane, type DataPlaneOptions, type VolumeExport } from "./data-plane";
 import { CinderStore, DEFAULT_TYPE, type BackendSpec, type Caller } from "./store";
+import { VolumeService, WorkerPool, type QueueingOptions } from "./queueing";
 import { listen, readBody } from "../http-server";
 
 export type { FaultRule } from "./fault-switch";
+export type { QueueingOptions } from "./queueing";
 export type { BackendSpec } from "./store";
 export type { DataPlaneOptions, VolumeExport } from "./data-plane";
 
@@ -57,6 +62,8 @@ export interface CinderEmulatorOptions {
   backends?: BackendSpec[];
   /** faults armed from the start */
   faults?: FaultRule[];
+  /** queue as a real Cinder does under load (off by default; see queueing.ts) */
+  queueing?: QueueingOptions;
   /**
    * A Keystone (e.g. the lab's keystone emulator) to validate X-Auth-Token and X-Service-Token
    * with, instead of noauth: 401 for a missing, invalid or expired token; the service role (for
@@ -77,8 +84,8 @@ export interface CinderEmulator {
   url: string;
   port: number;
   close(): Promise<void>;
-  /** API requests answered (the /_lab/ endpoints are not counted) */
-  stats(): { requests: number; faultsFired: number };
+  /** API requests answered (the /_lab/ endpoints are not counted); with queueing, the volume service's RPCs */
+  stats(): { requests: number; faultsFired: number; volumeService: { done: number; deepest: number } | null };
   /** arm a one-shot fault, as POST /_lab/faults does */
   failNext(rule: FaultRule): void;
   clearFaults(): void;
@@ -111,7 +118,9 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
     backends,
     ...(dataPlane ? { dataPlane } : {}),
   });
-  const api = new CinderApi(store, maxVersion, serviceHost);
+  const volumeService = opts.queueing ? new VolumeService(opts.queueing) : null;
+  const apiWorkers = opts.queueing?.apiWorkers ? new WorkerPool(opts.queueing.apiWorkers) : null;
+  const api = new CinderApi(store, maxVersion, serviceHost, volumeService);
   const faultSwitch = new FaultSwitch();
   const keystone = opts.keystoneUrl ? new KeystoneCheck(opts.keystoneUrl) : null;
   for (const rule of opts.faults ?? []) faultSwitch.arm(rule);
@@ -145,15 +154,22 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
       if ("status" in who) return send(res, who);
       caller = who;
     }
-    const answer = api.handle({
-      method,
-      path: url.pathname,
-      query: url.searchParams,
-      headers,
-      bodyText,
-      baseUrl: `http://${req.headers.host ?? "127.0.0.1"}`,
-      ...(caller ? { caller } : {}),
-    });
+    // a worker serves it when one is free, whether its client still waits or not (uwsgi does not look)
+    const release = apiWorkers ? await apiWorkers.admit() : () => undefined;
+    let answer: ApiResponse;
+    try {
+      answer = await api.handle({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers,
+        bodyText,
+        baseUrl: `http://${req.headers.host ?? "127.0.0.1"}`,
+        ...(caller ? { caller } : {}),
+      });
+    } finally {
+      release();
+    }
     if (failing) return fail(req, res, rule); // the effect happened; the answer is lost
     send(res, answer);
   }
@@ -200,7 +216,7 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
   return {
     url: `http://${urlHost}:${port}`,
     port,
-    stats: () => ({ requests, faultsFired: faultSwitch.fired }),
+    stats: () => ({ requests, faultsFired: faultSwitch.fired, volumeService: volumeService ? { done: volumeService.done, deepest: volumeService.deepest } : null }),
     failNext: (rule) => {
       const problem = invalidRule(rule);
       if (problem) throw new Error(problem);
@@ -213,6 +229,7 @@ export async function startCinderEmulator(opts: CinderEmulatorOptions = {}): Pro
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         store.close();
+        volumeService?.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       });

@@ -294,6 +294,15 @@ export class CinderStore {
    * with the record as it was reserved (`reserved`) even when it has already exported it.
    */
   createAttachment(caller: Caller, volumeId: string, instanceUuid: string | null, connector: Json | null, mode: string | null): AttachmentRecord {
+    const att = this.reserveAttachment(caller, volumeId, instanceUuid, mode);
+    const answer = { ...att };
+    // An empty connector ({}) only reserves, like no connector at all.
+    if (hasConnector(connector)) answer.connection_info = this.exportAttachment(att.id, connector, "create", true).connection_info;
+    return answer;
+  }
+
+  /** cinder-api's half of a create: the reservation, before anything goes to cinder-volume. */
+  reserveAttachment(caller: Caller, volumeId: string, instanceUuid: string | null, mode: string | null): AttachmentRecord {
     const vol = this.getVolume(volumeId);
     this.reserve(vol, instanceUuid);
     const att: AttachmentRecord = {
@@ -310,32 +319,33 @@ export class CinderStore {
       host_name: null,
     };
     this.attachments.set(att.id, att);
-    const answer = { ...att };
-    // An empty connector ({}) only reserves, like no connector at all.
-    if (connector && Object.keys(connector).length > 0) {
-      try {
-        this.export(vol, att, connector);
-      } catch (err) {
-        // the reservation stays: that is what a real Cinder leaves behind
-        throw new CinderFault(500, `Unable to create attachment for volume (${(err as Error).message}).`);
-      }
-      answer.connection_info = att.connection_info;
-    }
-    return answer;
+    return att;
   }
 
-  /** PUT /attachments/{id} with a connector: exports the volume (Nova's second step). */
-  updateAttachment(id: string, connector: Json): AttachmentRecord {
+  /**
+   * cinder-volume's half (attachment_update over RPC), for a create with a connector or an update:
+   * the export, the connector and `attaching`. The connection_info is what cinder-api saves from
+   * the RPC's answer: `save` false when cinder-api had given up waiting (it never saves it then).
+   * A failing driver leaves the reservation, as a real Cinder does.
+   */
+  exportAttachment(id: string, connector: Json, asked: "create" | "update", save: boolean): AttachmentRecord {
     const att = this.getAttachment(id);
     const vol = this.getVolume(att.volume_id);
     const answer = { ...att };
     try {
       this.export(vol, att, connector);
     } catch (err) {
-      throw new CinderFault(500, `Unable to update attachment.(${(err as Error).message}).`);
+      const msg = (err as Error).message;
+      throw new CinderFault(500, asked === "create" ? `Unable to create attachment for volume (${msg}).` : `Unable to update attachment.(${msg}).`);
     }
     answer.connection_info = att.connection_info;
+    if (!save) att.connection_info = {};
     return answer;
+  }
+
+  /** PUT /attachments/{id} with a connector: exports the volume (Nova's second step). */
+  updateAttachment(id: string, connector: Json): AttachmentRecord {
+    return this.exportAttachment(id, connector, "update", true);
   }
 
   completeAttachment(id: string): void {
@@ -661,4 +671,9 @@ function randomToken(length: number): string {
 /** Cinder's timestamps: ISO 8601, microseconds, no zone. */
 export function timestamp(): string {
   return new Date().toISOString().replace("Z", "000");
+}
+
+/** A connector that asks for an export: an empty one ({}) only reserves. */
+export function hasConnector(connector: Json | null): connector is Json {
+  return connector !== null && Object.keys(connector).length > 0;
 }

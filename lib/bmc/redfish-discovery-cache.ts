@@ -1,76 +1,117 @@
 /**
- * Where things are on a BMC, remembered per endpoint: the system's URI, its functions' URIs, HPE's
- * `Bios/iScsi` link. Links only, never contents: every decision still reads fresh resources.
+ * What a relay knows of a BMC's tree, per system: where things are and what shape they have (the
+ * system's URI and links, its allowed values and actions, the vendor's quirks, its functions'
+ * URIs and identities, its boot options and log services). Structure only, never the values a
+ * decision or an undo rests on: those are read fresh every time.
  *
- * Walking the tree (Systems, Chassis, NetworkAdapters, each adapter, each function collection)
- * was most of a boot's requests, repeated by each of its relay commands, and a BMC that allows one
- * session serves them one at a time. Links change only when hardware or firmware does, so they are
- * kept for a short time (`ttlMs`) and dropped at once when one of them answers 404: the walk is
- * then done again and the operation retried once.
+ * Walking the tree (Systems, Chassis, NetworkAdapters, each adapter, each function collection,
+ * each boot option) was most of a boot's requests, repeated by each of its relay commands, and a
+ * BMC that allows one session serves them one at a time. The tree changes only when hardware or
+ * firmware does, so what was found is kept for a while and shared by every command for that
+ * system:
+ *
+ * - per system of one BMC as one login sees it over one TLS identity (`discoveryKey`): nothing is
+ *   shared across BMCs, systems, users or certificates;
+ * - for `ttlMs` at most after it was read;
+ * - dropped at once, everything known of the system, when the BMC says its tree changed: a 404
+ *   where a remembered link pointed, a 412 (someone wrote in between). The driver then walks
+ *   again (redfish-driver.ts, `known`).
  */
-import { isNotFound } from "./redfish-transport";
+import { createHash } from "node:crypto";
+import type { BmcEndpoint } from "./driver";
 
 interface Entry {
   value: unknown;
   expires: number;
 }
 
+/** Whose view of which system: BMC origin, TLS identity, user, system id. */
+export function discoveryKey(ep: BmcEndpoint): string {
+  const tls = ep.tls.fingerprint_sha256
+    ? `pin:${ep.tls.fingerprint_sha256.replace(/[:\s]/g, "").toLowerCase()}`
+    : ep.tls.insecure
+      ? "insecure"
+      : ep.tls.ca
+        ? `ca:${createHash("sha256").update(ep.tls.ca).digest("hex").slice(0, 16)}`
+        : "system-ca";
+  return JSON.stringify([new URL(ep.address).origin, tls, ep.username, ep.system_id]);
+}
+
+/** What is known of one system: read through, peeked at, remembered, forgotten. */
+export interface KnownSystem {
+  /** the remembered value, else what `walk` finds (remembered) */
+  get<T>(what: string, walk: () => Promise<T>): Promise<T>;
+  peek<T>(what: string): T | undefined;
+  remember<T>(what: string, value: T): T;
+  /** drops everything known of the system (the tree changed) */
+  forget(): void;
+  /** anything remembered and fresh enough (a 404 may then mean a stale link) */
+  readonly holdsAny: boolean;
+}
+
 export class DiscoveryCache {
-  private readonly endpoints = new Map<string, Map<string, Entry>>();
+  private readonly systems = new Map<string, Map<string, Entry>>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly now: () => number,
   ) {}
 
-  /**
-   * `use` with what `walk` found for (`endpoint`, `what`), remembered when fresh enough. When a
-   * remembered value leads to a 404, everything known about the endpoint is dropped, the walk is
-   * done again and `use` runs once more. `use` must be safe to repeat (plan from a fresh read).
-   */
-  async through<T, R>(endpoint: string, what: string, walk: () => Promise<T>, use: (found: T) => Promise<R>): Promise<R> {
-    const known = this.lookup<T>(endpoint, what);
-    if (known === undefined) return use(await this.walk(endpoint, what, walk));
-    try {
-      return await use(known.value);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      this.forget(endpoint);
-      return use(await this.walk(endpoint, what, walk));
-    }
+  of(key: string): KnownSystem {
+    const cache = this;
+    return {
+      get: async <T>(what: string, walk: () => Promise<T>) => {
+        const known = cache.lookup<T>(key, what);
+        return known ? known.value : cache.set(key, what, await walk());
+      },
+      peek: <T>(what: string) => cache.lookup<T>(key, what)?.value,
+      remember: <T>(what: string, value: T) => cache.set(key, what, value),
+      forget: () => cache.forget(key),
+      get holdsAny() {
+        return cache.holdsAny(key);
+      },
+    };
   }
 
-  /** Drops everything known about `endpoint`. */
-  forget(endpoint: string): void {
-    this.endpoints.delete(endpoint);
+  /** Drops everything known of the system at `key`. */
+  forget(key: string): void {
+    this.systems.delete(key);
   }
 
-  private lookup<T>(endpoint: string, what: string): { value: T } | undefined {
-    const entry = this.endpoints.get(endpoint)?.get(what);
+  holdsAny(key: string): boolean {
+    const entries = this.systems.get(key);
+    if (!entries) return false;
+    const now = this.now();
+    for (const e of entries.values()) if (e.expires > now) return true;
+    return false;
+  }
+
+  private lookup<T>(key: string, what: string): { value: T } | undefined {
+    const entries = this.systems.get(key);
+    const entry = entries?.get(what);
     if (!entry) return undefined;
     if (entry.expires > this.now()) return { value: entry.value as T };
-    this.endpoints.get(endpoint)!.delete(what);
+    entries!.delete(what);
     return undefined;
   }
 
-  private async walk<T>(endpoint: string, what: string, walk: () => Promise<T>): Promise<T> {
-    const value = await walk();
+  private set<T>(key: string, what: string, value: T): T {
     if (this.ttlMs <= 0) return value;
-    let entries = this.endpoints.get(endpoint);
+    let entries = this.systems.get(key);
     if (!entries) {
       this.prune();
-      this.endpoints.set(endpoint, (entries = new Map()));
+      this.systems.set(key, (entries = new Map()));
     }
     entries.set(what, { value, expires: this.now() + this.ttlMs });
     return value;
   }
 
-  /** A relay serves many BMCs for months: endpoints whose entries all expired go. */
+  /** A relay serves many BMCs for months: systems whose entries all expired go. */
   private prune(): void {
     const now = this.now();
-    for (const [endpoint, entries] of this.endpoints) {
+    for (const [key, entries] of this.systems) {
       for (const [what, entry] of entries) if (entry.expires <= now) entries.delete(what);
-      if (entries.size === 0) this.endpoints.delete(endpoint);
+      if (entries.size === 0) this.systems.delete(key);
     }
   }
 }

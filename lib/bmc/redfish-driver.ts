@@ -7,10 +7,11 @@
  * Policy lives here and in the modules it calls (walk links, "already done?" before every write,
  * evidence before every write, re-plan on 412, follow tasks and jobs); HTTP and error translation
  * live in the transport, which passes every request for one BMC through one gate (many BMCs allow
- * a single session). The links found by walking a BMC are reused for a while
- * (redfish-discovery-cache.ts): a boot's relay commands then read only the resources they decide on.
+ * a single session). What walking a BMC found (where things are, what they allow) is reused for a
+ * while by every command for that system (redfish-system-tree.ts, redfish-discovery-cache.ts): a
+ * boot's relay commands then read only the resources they decide on, fresh.
  */
-import { bootFailure, findBootLogs, knownBootErrors, type BootLogs } from "./redfish-logs";
+import { bootFailure, knownBootErrors, type BootLogs } from "./redfish-logs";
 import { SanbootError } from "../errors";
 import type { Claim } from "./claims";
 import type {
@@ -41,18 +42,18 @@ import {
   powerIntent,
   resetActionOf,
   sanBootCapability,
-  type ResetAction,
 } from "./redfish-boot-power";
-import { findFunctionUris, findSystemUri, getResource, readFunctions, type Found } from "./redfish-discovery";
-import { DiscoveryCache } from "./redfish-discovery-cache";
-import { canNameSanDevice, readSystem, writeOverride, writeParkedOverride, writeSanOverride } from "./redfish-override";
+import { getResource, type Found } from "./redfish-discovery";
+import { DiscoveryCache, discoveryKey } from "./redfish-discovery-cache";
+import { canNameSanDevice, learnBootOptions, writeOverride, writeParkedOverride, writeSanOverride } from "./redfish-override";
 import { isStaged, mergeClears, readFunction, readSettled, undoPlace } from "./redfish-places";
 import { configureFc, configureIscsi, fcInventory, iscsiRestore } from "./redfish-san-targets";
 import { appliedSince, settingsFailures, type MessageSummary } from "./redfish-settings";
-import { RedfishAgentPool, RedfishTransport } from "./redfish-transport";
-import { linkOf, type ActionInfo, type ComputerSystem, type Manager, type NetworkDeviceFunction, type ServiceRoot } from "./redfish-types";
+import { isNotFound, RedfishAgentPool, RedfishTransport } from "./redfish-transport";
+import { SystemTree } from "./redfish-system-tree";
+import type { ComputerSystem, NetworkDeviceFunction } from "./redfish-types";
 import { failed, RedfishWriter } from "./redfish-writer";
-import { quirksFor, selectVendor, vendorOfSetting, type SanContext, type VendorName, type VendorQuirks } from "./vendors";
+import type { SanContext, VendorName, VendorQuirks } from "./vendors";
 import { biosIscsiState } from "./vendors/hpe/bios-iscsi";
 
 export interface RedfishDriverOptions {
@@ -71,8 +72,9 @@ export interface RedfishDriverOptions {
   /** requests in flight per BMC (default 1) */
   perBmcConcurrency?: number;
   /**
-   * how long the links found by walking a BMC (system, function, BIOS iSCSI URIs) are reused
-   * before walking again (default 300 000 ms; a 404 re-walks at once; 0 turns the cache off)
+   * how long what walking a BMC found (URIs, links, allowed values, function identities, boot
+   * options) is reused before walking again (default 300 000 ms; a 404 or a 412 drops it at once;
+   * 0 turns the cache off)
    */
   discoveryTtlMs?: number;
   /**
@@ -113,7 +115,6 @@ export class RedfishDriver implements SanbootBmcDriver {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private readonly discovery: DiscoveryCache;
-  private readonly vendors = new Map<string, { quirks: VendorQuirks; managerUri: string | undefined }>();
 
   constructor(opts: RedfishDriverOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
@@ -137,174 +138,153 @@ export class RedfishDriver implements SanbootBmcDriver {
 
   /** Which vendor's quirks this endpoint gets (the node's setting, else detected once). */
   async vendorOf(ep: BmcEndpoint): Promise<VendorName> {
-    return (await this.sanContext(this.writer(ep))).quirks.name;
+    return (await this.quirksOf(ep)).name;
   }
 
   /** The quirks chosen for this endpoint ("Dell iDRAC10", ...), for messages and tests. */
   async quirksOf(ep: BmcEndpoint): Promise<VendorQuirks> {
-    return (await this.sanContext(this.writer(ep))).quirks;
+    return this.run(ep, async (tree) => (await this.sanContext(tree)).quirks);
   }
 
   // ---- power and boot progress ----
 
   async getPowerState(ep: BmcEndpoint): Promise<PowerState> {
-    return powerStateOf((await this.system(this.writer(ep))).body);
+    return this.run(ep, async (tree) => powerStateOf((await tree.system()).body));
   }
 
   async getBootStatus(ep: BmcEndpoint): Promise<BootStatus> {
-    return statusOf((await this.system(this.writer(ep))).body);
+    return this.run(ep, async (tree) => statusOf((await tree.system()).body));
   }
 
   async powerOn(ep: BmcEndpoint): Promise<void> {
-    const w = this.writer(ep);
-    const system = await this.system(w);
-    await this.reset(w, system, powerIntent(system.body.PowerState));
+    await this.run(ep, async (tree) => {
+      const system = await tree.system();
+      await this.reset(tree, system, powerIntent(system.body.PowerState));
+    });
   }
 
   async powerOff(ep: BmcEndpoint): Promise<void> {
-    const w = this.writer(ep);
-    const system = await this.system(w);
-    if (system.body.PowerState === "Off" || system.body.PowerState === "PoweringOff") return;
-    await this.reset(w, system, "off");
+    await this.run(ep, async (tree) => {
+      const system = await tree.system();
+      if (system.body.PowerState === "Off" || system.body.PowerState === "PoweringOff") return;
+      await this.reset(tree, system, "off");
+    });
   }
 
   async waitForPowerOn(ep: BmcEndpoint, timeoutMs?: number): Promise<PowerState> {
-    const w = this.writer(ep);
-    const system = await this.poll(w, timeoutMs, `system ${ep.system_id} not powered on`, async () => {
-      const s = await this.system(w);
-      return s.body.PowerState === "On" ? s : undefined;
+    return this.run(ep, async (tree) => {
+      const system = await this.poll(tree.w, timeoutMs, `system ${ep.system_id} not powered on`, async () => {
+        const s = await tree.system();
+        return s.body.PowerState === "On" ? s : undefined;
+      });
+      return powerStateOf(system.body);
     });
-    return powerStateOf(system.body);
   }
 
   async waitForPowerOff(ep: BmcEndpoint, timeoutMs?: number): Promise<PowerState> {
-    const w = this.writer(ep);
-    const system = await this.poll(w, timeoutMs, `system ${ep.system_id} not powered off`, async () => {
-      const s = await this.system(w);
-      return s.body.PowerState === "Off" ? s : undefined;
+    return this.run(ep, async (tree) => {
+      const system = await this.poll(tree.w, timeoutMs, `system ${ep.system_id} not powered off`, async () => {
+        const s = await tree.system();
+        return s.body.PowerState === "Off" ? s : undefined;
+      });
+      return powerStateOf(system.body);
     });
-    return powerStateOf(system.body);
   }
 
   async waitForBoot(ep: BmcEndpoint, wait: BootWait = {}): Promise<BootOutcome> {
-    const w = this.writer(ep);
-    let sawPreOs = false;
-    let loadingSince: number | undefined;
-    let logs: BootLogs | undefined | null = null;
-    let seen = new Set<string>();
-    let logsReadAt = Number.NEGATIVE_INFINITY;
-    return this.poll(w, wait.timeoutMs, `system ${ep.system_id} has not booted`, async () => {
-      const s = await this.system(w);
-      const last = s.body.BootProgress?.LastState;
-      if (typeof last === "string" && last && !OS_STARTED.has(last) && last !== "None") sawPreOs = true;
-      if (s.body.PowerState !== "On") return undefined;
-      // Settings that failed at this reset leave the old target in force: say so as soon as the
-      // BMC says they were applied (their Time / ETag moved), not from messages of an earlier apply.
-      const state = await this.sanState(w, wait.claims ?? []);
-      if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
-      const graceOver = loadingSince !== undefined && this.now() - loadingSince >= this.osRunningGraceMs;
-      const judged = judgeBoot(s.body, wait.before, sawPreOs, graceOver);
-      const done = judged.state === "booted" || judged.state === "unconfirmed";
-      // A firmware that could not boot the SAN device says so in the event log: fail now, not at
-      // the deadline; and before taking an OS as booted (a firmware that fell back to another
-      // device boots an OS that is not the volume's).
-      if (done || this.now() - logsReadAt >= this.bootLogIntervalMs) {
-        logsReadAt = this.now();
-        if (logs === null) {
-          logs = await findBootLogs(w.t, s.body);
-          if (logs && typeof s.body.LastResetTime !== "string") seen = await knownBootErrors(w.t, logs);
-        }
-        const failure = logs ? await bootFailure(w.t, logs, s.body, seen) : undefined;
-        if (failure) throw new SanbootError("BMC_BOOT_FAILED", `system ${ep.system_id} did not boot from the SAN target: ${failure}`);
-      }
-      if (done) {
-        const evidence = graceOver ? `${judged.evidence}; the BMC reported no OSRunning within ${Math.round(this.osRunningGraceMs / 1000)} s of it` : judged.evidence;
-        return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence };
-      }
-      if (judged.state === "loading") loadingSince ??= this.now();
-      return undefined;
-    });
+    return this.run(ep, (tree) => this.watchBoot(tree, wait));
   }
 
   // ---- boot override ----
 
   async checkSanBootCapability(ep: BmcEndpoint, mode: "uefi" | "bios"): Promise<void> {
-    const w = this.writer(ep);
-    await this.assertCapable(w, await this.system(w), mode);
+    await this.run(ep, async (tree) => this.assertCapable(tree, await tree.structure(), mode));
   }
 
   async setSanBootOverride(ep: BmcEndpoint, want: OverrideWant, guard: WriteGuard): Promise<{ changed: boolean; claim?: Claim }> {
-    const w = this.writer(ep);
-    const ctx = await this.sanContext(w);
-    const system = await this.system(w);
-    const uri = system.uri;
-    await this.assertCapable(w, system, want.mode);
-    const claims = guard.prior.claims.filter((c) => SAN_KINDS.has(c.kind));
-    let hints = [...want.targets];
-    const needsPath = !(system.body.Boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
-    if (needsPath) {
-      const state = await this.sanState(w, claims);
-      hints = [...state.hints, ...want.targets];
-      if (state.pending && !(await canNameSanDevice(ctx, uri, want, hints))) {
-        // The device appears once our staged settings applied, which takes a POST that boots nothing.
-        await writeParkedOverride(ctx, uri, overridePark, guard);
-        hints = [...(await this.applyThroughPost(w, await getResource<ComputerSystem>(w.t, uri), want, claims)), ...want.targets];
+    return this.run(ep, async (tree) => {
+      const ctx = await this.sanContext(tree);
+      const system = await tree.structure();
+      const uri = system.uri;
+      await this.assertCapable(tree, system, want.mode);
+      const claims = guard.prior.claims.filter((c) => SAN_KINDS.has(c.kind));
+      let hints = [...want.targets];
+      const needsPath = !(system.body.Boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
+      if (needsPath) {
+        const state = await this.sanState(tree, claims);
+        hints = [...state.hints, ...want.targets];
+        if (state.pending && !(await canNameSanDevice(ctx, uri, want, hints))) {
+          // The device appears once our staged settings applied, which takes a POST that boots nothing.
+          await writeParkedOverride(ctx, uri, overridePark, guard);
+          hints = [...(await this.applyThroughPost(tree, await getResource<ComputerSystem>(tree.w.t, uri), want, claims)), ...want.targets];
+        }
       }
-    }
-    const claim = await writeSanOverride(ctx, uri, want, hints, guard);
-    return claim ? { changed: true, claim } : { changed: false };
+      const claim = await writeSanOverride(ctx, uri, want, hints, guard);
+      return claim ? { changed: true, claim } : { changed: false };
+    });
   }
 
   async restoreBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult> {
-    return writeOverride(await this.sanContext(this.writer(ep)), claim, overrideRestore, "restored");
+    return this.run(ep, async (tree) => writeOverride(await this.sanContext(tree), claim, overrideRestore, "restored"));
   }
 
   async disableBootOverride(ep: BmcEndpoint, claim: Claim): Promise<ClearResult> {
-    return writeOverride(await this.sanContext(this.writer(ep)), claim, overrideDisable, "disabled");
+    return this.run(ep, async (tree) => writeOverride(await this.sanContext(tree), claim, overrideDisable, "disabled"));
   }
 
   // ---- SAN boot targets ----
 
   async configureIscsiBoot(ep: BmcEndpoint, spec: SanIscsiSpec, guard: WriteGuard): Promise<ConfigureResult> {
-    const w = this.writer(ep);
-    const ctx = await this.sanContext(w);
-    const system = await this.system(w);
-    return this.withFunctions(w, system, async (fns) => {
+    return this.run(ep, async (tree) => {
+      const ctx = await this.sanContext(tree);
+      const system = await tree.structure();
+      const claimed = guard.prior.claims.find((c) => c.kind === "nic_iscsi")?.uri;
+      const fns = await tree.iscsiCandidates(ctx, spec.mac_address, claimed, spec.initiator_name);
       // the most basic refusal first: a BMC with nowhere to put the target (nothing written either way)
       const refused = ctx.quirks.iscsiRefusal(fns);
-      if (refused) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: ${refused}`);
-      await this.assertCapable(w, system, spec.boot_mode);
+      if (refused) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ep.system_id}: ${refused}`);
+      await this.assertCapable(tree, system, spec.boot_mode);
       return (await ctx.quirks.iscsiPlace(ctx, system, fns, spec, guard)) ?? configureIscsi(ctx, fns, spec, guard);
     });
   }
 
   async configureFcBoot(ep: BmcEndpoint, spec: FcBootSpec, guard: WriteGuard): Promise<ConfigureResult> {
-    const w = this.writer(ep);
-    const ctx = await this.sanContext(w);
-    const system = await this.system(w);
-    await this.assertCapable(w, system, spec.boot_mode ?? "uefi");
-    return this.withFunctions(w, system, (fns) => configureFc(ctx, fns, spec, guard));
+    return this.run(ep, async (tree) => {
+      const ctx = await this.sanContext(tree);
+      await this.assertCapable(tree, await tree.structure(), spec.boot_mode ?? "uefi");
+      return configureFc(ctx, await tree.functions(), spec, guard);
+    });
   }
 
   async undoSanBoot(ep: BmcEndpoint, claims: Claim[]): Promise<ClearResult> {
-    const w = this.writer(ep);
-    const ctx = await this.sanContext(w);
-    const parts: ClearResult[] = [];
-    for (const claim of claims) {
-      if (claim.kind === "nic_iscsi") parts.push(await undoPlace(ctx, claim, readFunction, iscsiRestore(ctx)));
-      else if (claim.kind === "nic_fc") parts.push(await undoPlace(ctx, claim, readFunction));
-      else if (claim.kind !== "boot_override") {
-        const undone = await ctx.quirks.undoVendorPlace(ctx, claim);
-        if (!undone) throw new SanbootError("BMC_REJECTED", `system ${w.ep.system_id}: ${ctx.quirks.label} has no ${claim.kind} place to undo at ${claim.uri}`);
-        parts.push(undone);
+    return this.run(ep, async (tree) => {
+      const ctx = await this.sanContext(tree);
+      const parts: ClearResult[] = [];
+      for (const claim of claims) {
+        if (claim.kind === "nic_iscsi") parts.push(await undoPlace(ctx, claim, readFunction, iscsiRestore(ctx)));
+        else if (claim.kind === "nic_fc") parts.push(await undoPlace(ctx, claim, readFunction));
+        else if (claim.kind !== "boot_override") {
+          const undone = await ctx.quirks.undoVendorPlace(ctx, claim);
+          if (!undone) throw new SanbootError("BMC_REJECTED", `system ${ep.system_id}: ${ctx.quirks.label} has no ${claim.kind} place to undo at ${claim.uri}`);
+          parts.push(undone);
+        }
       }
-    }
-    return mergeClears(parts);
+      return mergeClears(parts);
+    });
   }
 
+  /**
+   * The node's inventory (enrollment, a changed BMC): its FC ports, read now; and what the later
+   * commands of a boot will look for, learnt once while the relay is at it (its boot options).
+   */
   async readFcInventory(ep: BmcEndpoint): Promise<{ ports: FcPortIdentity[] }> {
-    const w = this.writer(ep);
-    return { ports: fcInventory(await this.functions(w, await this.system(w))) };
+    return this.run(ep, async (tree) => {
+      const ports = fcInventory(await tree.functions());
+      const system = await tree.structure();
+      // best effort: a BMC that will not list them costs the inventory nothing
+      await learnBootOptions(await this.sanContext(tree), system.body).catch(() => undefined);
+      return { ports };
+    });
   }
 
   async awaitSettingsApplied(ep: BmcEndpoint, pending: PendingSettings, timeoutMs?: number): Promise<void> {
@@ -322,76 +302,98 @@ export class RedfishDriver implements SanbootBmcDriver {
       settingsApplyTimeoutMs: this.settingsApplyTimeoutMs,
       sleep: this.sleep,
       now: this.now,
+      onPreconditionFailed: () => this.discovery.forget(discoveryKey(ep)),
     });
   }
 
-  private key(ep: BmcEndpoint): string {
-    return `${new URL(ep.address).origin}|${ep.system_id}`;
-  }
-
-  // Discovery: links found by walking are reused (DiscoveryCache); `use` runs again after a re-walk
-  // when a reused link answered 404, so it must plan from fresh reads.
-
-  private withSystemUri<R>(w: RedfishWriter, use: (uri: string) => Promise<R>): Promise<R> {
-    return this.discovery.through(this.key(w.ep), "system", () => findSystemUri(w.t, w.ep.system_id), use);
-  }
-
-  private system(w: RedfishWriter): Promise<Found<ComputerSystem>> {
-    return this.withSystemUri(w, (uri) => getResource<ComputerSystem>(w.t, uri));
-  }
-
-  /** The system's functions, read fresh, at the links found by walking. */
-  private withFunctions<R>(w: RedfishWriter, system: Found<ComputerSystem>, use: (fns: Array<Found<NetworkDeviceFunction>>) => Promise<R>): Promise<R> {
-    return this.discovery.through(this.key(w.ep), "functions", () => findFunctionUris(w.t, system), async (uris) => use(await readFunctions(w.t, uris)));
-  }
-
-  private functions(w: RedfishWriter, system: Found<ComputerSystem>): Promise<Array<Found<NetworkDeviceFunction>>> {
-    return this.withFunctions(w, system, async (fns) => fns);
-  }
-
-  /** The vendor's quirks (setting, else ServiceRoot, else Manager) and the manager, once per endpoint. */
-  private async sanContext(w: RedfishWriter): Promise<SanContext> {
-    const setting = `${w.ep.driver ?? this.defaultSetting}`;
-    const cacheKey = `${this.key(w.ep)}|${setting}`;
-    let known = this.vendors.get(cacheKey);
-    if (!known) {
-      const system = await this.system(w);
-      const managerUri = linkOf(system.body.Links?.ManagedBy?.[0]);
-      const fixed = vendorOfSetting(w.ep.driver ?? this.defaultSetting);
-      const manager = managerUri ? ((await w.t.get(managerUri)).body as Manager) : undefined;
-      let vendor: VendorName;
-      if (fixed !== "auto") vendor = fixed;
-      else {
-        const root = (await w.t.get("/redfish/v1/")).body as ServiceRoot;
-        vendor = selectVendor(root) ?? selectVendor(root, manager ?? {}) ?? "generic";
-      }
-      known = { quirks: quirksFor(vendor, manager), managerUri };
-      this.vendors.set(cacheKey, known);
+  /**
+   * Runs one call on the system's tree. A 404 says the tree changed: what the relay knew of it is
+   * dropped, and a call that had used it and written nothing yet runs once more from a new walk
+   * (every call plans from fresh reads, so running it again is safe).
+   */
+  private async run<R>(ep: BmcEndpoint, call: (tree: SystemTree) => Promise<R>): Promise<R> {
+    const known = this.discovery.of(discoveryKey(ep));
+    const usedKnown = known.holdsAny;
+    const tree = new SystemTree(this.writer(ep), known);
+    try {
+      return await call(tree);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      known.forget();
+      if (!usedKnown || tree.w.t.writesSent > 0) throw err;
+      return call(new SystemTree(this.writer(ep), known));
     }
-    return { w, quirks: known.quirks, managerUri: known.managerUri };
+  }
+
+  private sanContext(tree: SystemTree): Promise<SanContext> {
+    return tree.context(tree.w.ep.driver ?? this.defaultSetting);
+  }
+
+  private async watchBoot(tree: SystemTree, wait: BootWait): Promise<BootOutcome> {
+    const { w } = tree;
+    const ep = w.ep;
+    let sawPreOs = false;
+    let loadingSince: number | undefined;
+    let logs: BootLogs | undefined | null = null;
+    let seen = new Set<string>();
+    let logsReadAt = Number.NEGATIVE_INFINITY;
+    return this.poll(w, wait.timeoutMs, `system ${ep.system_id} has not booted`, async () => {
+      const s = await tree.system();
+      const last = s.body.BootProgress?.LastState;
+      if (typeof last === "string" && last && !OS_STARTED.has(last) && last !== "None") sawPreOs = true;
+      if (s.body.PowerState !== "On") return undefined;
+      // Settings that failed at this reset leave the old target in force: say so as soon as the
+      // BMC says they were applied (their Time / ETag moved), not from messages of an earlier apply.
+      const state = await this.sanState(tree, wait.claims ?? []);
+      if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
+      const graceOver = loadingSince !== undefined && this.now() - loadingSince >= this.osRunningGraceMs;
+      const judged = judgeBoot(s.body, wait.before, sawPreOs, graceOver);
+      const done = judged.state === "booted" || judged.state === "unconfirmed";
+      // A firmware that could not boot the SAN device says so in the event log: fail now, not at
+      // the deadline; and before taking an OS as booted (a firmware that fell back to another
+      // device boots an OS that is not the volume's).
+      if (done || this.now() - logsReadAt >= this.bootLogIntervalMs) {
+        logsReadAt = this.now();
+        if (logs === null) {
+          logs = await tree.bootLogs();
+          if (logs && typeof s.body.LastResetTime !== "string") seen = await knownBootErrors(w.t, logs);
+        }
+        const failure = logs ? await bootFailure(w.t, logs, s.body, seen) : undefined;
+        if (failure) throw new SanbootError("BMC_BOOT_FAILED", `system ${ep.system_id} did not boot from the SAN target: ${failure}`);
+      }
+      if (done) {
+        const evidence = graceOver ? `${judged.evidence}; the BMC reported no OSRunning within ${Math.round(this.osRunningGraceMs / 1000)} s of it` : judged.evidence;
+        return { ...statusOf(s.body), confirmed: judged.state === "booted", evidence };
+      }
+      if (judged.state === "loading") loadingSince ??= this.now();
+      return undefined;
+    });
   }
 
   /** BMC_CAPABILITY_MISSING, before anything is written, when the system cannot SAN boot at all. */
-  private async assertCapable(w: RedfishWriter, system: Found<ComputerSystem>, mode: "uefi" | "bios"): Promise<void> {
+  private async assertCapable(tree: SystemTree, system: Found<ComputerSystem>, mode: "uefi" | "bios"): Promise<void> {
+    const id = tree.w.ep.system_id;
     const cap = sanBootCapability(system.body, mode);
-    if (!cap.ok) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: ${cap.reason}`);
+    if (!cap.ok) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${id}: ${cap.reason}`);
     const action = resetActionOf(system.body);
-    if (!action) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: no ComputerSystem.Reset action to boot it with`);
-    const allowed = await this.allowedResetTypes(w, action);
+    if (!action) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${id}: no ComputerSystem.Reset action to boot it with`);
+    const allowed = await tree.allowedResetTypes(action);
     if (!chooseResetType(allowed, "on") && !chooseResetType(allowed, "restart")) {
-      throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${w.ep.system_id}: no reset type powers it on (allowed: ${(allowed ?? []).join(", ")})`);
+      throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${id}: no reset type powers it on (allowed: ${(allowed ?? []).join(", ")})`);
     }
   }
 
   /**
    * Our claimed SAN places only: override hints, whether something we wrote waits for a reset, and
-   * failures, counted only from an apply after our write (the settings' Time / ETag moved).
+   * failures, counted only from an apply after our write (the settings' Time / ETag moved). A
+   * function known to take writes in place has nothing waiting and nothing to fail: not read.
    */
-  private async sanState(w: RedfishWriter, claims: Claim[]): Promise<SanState> {
-    const ctx = await this.sanContext(w);
+  private async sanState(tree: SystemTree, claims: Claim[]): Promise<SanState> {
+    const ctx = await this.sanContext(tree);
     const state: SanState = { hints: [], pending: false, failures: [] };
     for (const claim of claims) {
       if (claim.kind === "nic_iscsi" || claim.kind === "nic_fc") {
+        if (tree.writesInPlace(ctx, claim.uri)) continue;
         const view = await readFunction(ctx, claim.uri);
         const applied = appliedSince(view.now, claim.since);
         if (applied !== false) state.failures.push(...settingsFailures((view.now as unknown as NetworkDeviceFunction)["@Redfish.Settings"], Object.keys(claim.wrote)));
@@ -416,14 +418,14 @@ export class RedfishDriver implements SanbootBmcDriver {
    * power the system on (or restart it), then wait until the override can name the device, or the
    * settings report that they failed. Answers the hints to use. The power change is recorded first.
    */
-  private async applyThroughPost(w: RedfishWriter, system: Found<ComputerSystem>, want: OverrideWant, claims: Claim[]): Promise<string[]> {
-    const ctx = await this.sanContext(w);
-    await this.reset(w, system, powerIntent(system.body.PowerState));
+  private async applyThroughPost(tree: SystemTree, system: Found<ComputerSystem>, want: OverrideWant, claims: Claim[]): Promise<string[]> {
+    const ctx = await this.sanContext(tree);
+    await this.reset(tree, system, powerIntent(system.body.PowerState));
     let hints: string[] = [];
-    await this.poll(w, this.settingsApplyTimeoutMs, `system ${w.ep.system_id}: pending SAN settings not applied`, async () => {
-      const s = await this.system(w);
+    await this.poll(tree.w, this.settingsApplyTimeoutMs, `system ${tree.w.ep.system_id}: pending SAN settings not applied`, async () => {
+      const s = await tree.system();
       if (s.body.PowerState !== "On") return undefined;
-      const state = await this.sanState(w, claims);
+      const state = await this.sanState(tree, claims);
       if (state.failures.length > 0) throw failed("SAN boot settings", state.failures);
       hints = state.hints;
       return (await canNameSanDevice(ctx, s.uri, want, [...hints, ...want.targets])) ? s : undefined;
@@ -450,21 +452,16 @@ export class RedfishDriver implements SanbootBmcDriver {
     }
   }
 
-  private async reset(w: RedfishWriter, system: Found<ComputerSystem>, intent: "on" | "restart" | "off"): Promise<void> {
+  /** The reset for `intent`, by the system's Reset action (its structure) and what it allows. */
+  private async reset(tree: SystemTree, system: Found<ComputerSystem>, intent: "on" | "restart" | "off"): Promise<void> {
     const action = resetActionOf(system.body);
     if (!action) throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${system.uri} offers no ComputerSystem.Reset action`);
-    const allowed = await this.allowedResetTypes(w, action);
+    const allowed = await tree.allowedResetTypes(action);
     const resetType = chooseResetType(allowed, intent);
     if (!resetType) {
       throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${system.uri} allows no reset type to ${intent} (allowed: ${(allowed ?? []).join(", ")})`);
     }
-    await w.t.post(action.target, { ResetType: resetType });
-  }
-
-  private async allowedResetTypes(w: RedfishWriter, action: ResetAction): Promise<string[] | undefined> {
-    if (action.allowed || !action.actionInfo) return action.allowed;
-    const info = (await w.t.get(action.actionInfo)).body as ActionInfo;
-    return info.Parameters?.find((p) => p.Name === "ResetType")?.AllowableValues;
+    await tree.w.t.post(action.target, { ResetType: resetType });
   }
 }
 

@@ -7,10 +7,10 @@
 import type { Claim, JsonValue } from "./claims";
 import { claimFor, patchBody } from "./claims";
 import type { ClearResult, OverrideWant, WriteGuard } from "./driver";
-import { chooseSanOverride, OVERRIDE_IDENTITY, overrideValues, type BootOptionEntry } from "./redfish-boot-power";
+import { chooseSanOverride, OVERRIDE_IDENTITY, overrideValues, sanDevicePath, type BootOptionEntry, type OverrideDecision } from "./redfish-boot-power";
 import { getResource } from "./redfish-discovery";
-import { readSettled, type PlaceReader, type PlaceView } from "./redfish-places";
-import { linkOf, memberLinks, type BootOption, type ComputerSystem } from "./redfish-types";
+import { readSettled, type PlaceReader } from "./redfish-places";
+import { linkOf, memberLinks, type BootOption, type BootProperties, type ComputerSystem } from "./redfish-types";
 import type { SanContext } from "./vendors/quirks";
 import { SanbootError } from "../errors";
 
@@ -20,19 +20,72 @@ export const readSystem: PlaceReader = async (ctx, uri) => {
   return { ...v, target: { ...v.target, applyTime: undefined } };
 };
 
-/** The system's UEFI boot options with their device paths (none where it publishes no BootOptions). */
-export async function bootOptions(ctx: SanContext, system: ComputerSystem): Promise<BootOptionEntry[]> {
+/** A boot option as listed: its member URI, and whether its contents came from an earlier read. */
+export interface ListedOption extends BootOptionEntry {
+  uri: string;
+  remembered: boolean;
+}
+
+/** What a system's boot options said (member URI → entry; null: no UEFI device path), kept as structure. */
+type KnownOptions = Record<string, BootOptionEntry | null>;
+const BOOT_OPTIONS = "boot-options";
+
+async function readOption(ctx: SanContext, uri: string): Promise<BootOptionEntry | null> {
+  const o = (await getResource<BootOption>(ctx.w.t, uri)).body;
+  return typeof o.UefiDevicePath === "string" && o.UefiDevicePath ? { ref: o.BootOptionReference ?? o.Id, path: o.UefiDevicePath } : null;
+}
+
+/**
+ * The system's UEFI boot options with their device paths (none where it publishes no BootOptions).
+ * The collection is read every time (an option appears once settings applied); a member read
+ * before is taken as it was (firmware describes a device by its option, and keeps it while the
+ * device exists), any other member is read. `decide` reads again the one option it would name.
+ */
+export async function bootOptions(ctx: SanContext, system: ComputerSystem): Promise<ListedOption[]> {
   const uri = linkOf(system.Boot?.BootOptions);
   if (!uri) return [];
-  const out: BootOptionEntry[] = [];
+  const known = ctx.known?.peek<KnownOptions>(BOOT_OPTIONS) ?? {};
+  const seen: KnownOptions = {};
+  const out: ListedOption[] = [];
   for (const member of memberLinks((await ctx.w.t.get(uri)).body)) {
-    const o = (await getResource<BootOption>(ctx.w.t, member)).body;
-    if (typeof o.UefiDevicePath === "string" && o.UefiDevicePath) out.push({ ref: o.BootOptionReference ?? o.Id, path: o.UefiDevicePath });
+    const remembered = Object.hasOwn(known, member);
+    const entry = remembered ? known[member]! : await readOption(ctx, member);
+    seen[member] = entry;
+    if (entry) out.push({ ...entry, uri: member, remembered });
   }
+  ctx.known?.remember(BOOT_OPTIONS, seen);
   return out;
 }
 
-const bootOf = (view: PlaceView) => (view.will as ComputerSystem).Boot;
+/** Reads the boot options where nothing is known of them yet, so a later decision reads only what is new. */
+export async function learnBootOptions(ctx: SanContext, system: ComputerSystem): Promise<void> {
+  if (ctx.known && ctx.known.peek(BOOT_OPTIONS) === undefined) await bootOptions(ctx, system);
+}
+
+const needsOptions = (boot: BootProperties | undefined) => !(boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
+
+/**
+ * The override to the SAN device from the system as it will be (`system`). The option it names is
+ * never one only remembered: that one is read again, and when it changed, or when nothing names
+ * the device while some options were only remembered, every option is read afresh.
+ */
+async function decide(ctx: SanContext, system: ComputerSystem, want: OverrideWant, hints: string[]): Promise<OverrideDecision> {
+  const boot = system.Boot;
+  for (let pass = 0; ; pass++) {
+    const options = needsOptions(boot) ? await bootOptions(ctx, system) : [];
+    const decision = chooseSanOverride(boot, want.mode, hints, want.persistence, options);
+    if (pass > 0 || !options.some((o) => o.remembered)) return decision;
+    const path = sanDevicePath([...(boot?.["UefiTargetBootSourceOverride@Redfish.AllowableValues"] ?? []), ...options.map((o) => o.path)], hints);
+    // the option chooseSanOverride names: by reference where it has one
+    const named = options.find((o) => o.path === path && o.ref) ?? options.find((o) => o.path === path);
+    if (decision.kind !== "missing" && !named?.remembered) return decision;
+    if (decision.kind !== "missing" && named) {
+      const now = await readOption(ctx, named.uri);
+      if (now && now.path === named.path && now.ref === named.ref) return decision;
+    }
+    ctx.known?.remember(BOOT_OPTIONS, {});
+  }
+}
 
 /**
  * The override to the SAN device `hints` name: null when already set; a claim recorded before the
@@ -40,13 +93,9 @@ const bootOf = (view: PlaceView) => (view.will as ComputerSystem).Boot;
  */
 export async function writeSanOverride(ctx: SanContext, uri: string, want: OverrideWant, hints: string[], guard: WriteGuard): Promise<Claim | null> {
   let claim: Claim | null = null;
-  let options: BootOptionEntry[] | undefined;
   await ctx.w.patchFresh(async () => {
     const view = await readSystem(ctx, uri);
-    const boot = bootOf(view);
-    const needsOptions = !(boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
-    options ??= needsOptions ? await bootOptions(ctx, view.will as ComputerSystem) : [];
-    const decision = chooseSanOverride(boot, want.mode, hints, want.persistence, options);
+    const decision = await decide(ctx, view.will as ComputerSystem, want, hints);
     if (decision.kind === "missing") throw new SanbootError("BMC_CAPABILITY_MISSING", `system ${ctx.w.ep.system_id}: ${decision.reason}`);
     if (decision.kind === "done") return null;
     claim = claimFor("boot_override", uri, view.will, overrideValues(decision.body), [], OVERRIDE_IDENTITY);
@@ -59,10 +108,7 @@ export async function writeSanOverride(ctx: SanContext, uri: string, want: Overr
 /** Whether the override can name the SAN device now (the options it would use appear after settings apply). */
 export async function canNameSanDevice(ctx: SanContext, uri: string, want: OverrideWant, hints: string[]): Promise<boolean> {
   const view = await readSystem(ctx, uri);
-  const boot = bootOf(view);
-  const needsOptions = !(boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"] ?? ["RemoteDrive"]).includes("RemoteDrive");
-  const options = needsOptions ? await bootOptions(ctx, view.will as ComputerSystem) : [];
-  return chooseSanOverride(boot, want.mode, hints, want.persistence, options).kind !== "missing";
+  return (await decide(ctx, view.will as ComputerSystem, want, hints)).kind !== "missing";
 }
 
 /** Writes `values` (Boot paths) decided from the override as it will be; the change reported as `action`. */

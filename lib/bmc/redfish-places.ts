@@ -11,7 +11,7 @@
  */
 import { claimFor, restoreValues, stillOurs, patchBody, type Claim, type ClaimKind, type JsonValue } from "./claims";
 import type { ClearResult, PendingSettings, SanChange, WriteGuard } from "./driver";
-import { getResource } from "./redfish-discovery";
+import { getResource, type Found } from "./redfish-discovery";
 import { APPLY_TIME_PREFERENCE, settingsMark, withApplyTime, writeTarget, type ApplyTimePreference, type WriteTarget } from "./redfish-settings";
 import type { RedfishReply } from "./redfish-transport";
 import type { NetworkDeviceFunction, SettingsAnnotation } from "./redfish-types";
@@ -29,9 +29,18 @@ export interface PlaceView {
 
 export type PlaceReader = (ctx: SanContext, uri: string, preference?: ApplyTimePreference) => Promise<PlaceView>;
 
-/** A resource with its settings object overlaid where it has one (or the vendor names one). */
-export async function readSettled(ctx: SanContext, uri: string, target: WriteTarget | undefined, preference?: ApplyTimePreference): Promise<PlaceView> {
-  const found = await getResource<Record<string, unknown>>(ctx.w.t, uri);
+/**
+ * A resource with its settings object overlaid where it has one (or the vendor names one); from
+ * `read` when the caller has just read the resource itself.
+ */
+export async function readSettled(
+  ctx: SanContext,
+  uri: string,
+  target: WriteTarget | undefined,
+  preference?: ApplyTimePreference,
+  read?: Found<Record<string, unknown>>,
+): Promise<PlaceView> {
+  const found = read ?? (await getResource<Record<string, unknown>>(ctx.w.t, uri));
   const now: Record<string, unknown> = { ...found.body, "@odata.id": uri };
   const t = target ?? writeTarget(uri, now["@Redfish.Settings"] as SettingsAnnotation | undefined, preference);
   if (!t.deferred) return { now, will: now, target: t, etag: found.etag };
@@ -42,7 +51,7 @@ export async function readSettled(ctx: SanContext, uri: string, target: WriteTar
 /** A NetworkDeviceFunction, written where the vendor wants it (its settings object, or `/Pending`). */
 export const readFunction: PlaceReader = async (ctx, fnUri, preference) => {
   const found = await getResource<NetworkDeviceFunction>(ctx.w.t, fnUri);
-  return readSettled(ctx, fnUri, ctx.quirks.functionTarget(fnUri, found.body), preference);
+  return readSettled(ctx, fnUri, ctx.quirks.functionTarget(fnUri, found.body), preference, found as unknown as Found<Record<string, unknown>>);
 };
 
 /** The resource once a settings object (which may carry only what changes) applies. */

@@ -9,7 +9,7 @@ import { differing, isBlank, restoreValues, type Claim, type JsonValue } from ".
 import type { ConfigureResult, FcBootSpec, FcPortIdentity, PendingSettings, SanIscsiSpec, WriteGuard } from "./driver";
 import type { Found } from "./redfish-discovery";
 import { chooseFcFunction, FC_IDENTITY, fcIdentity, isFcTyped, wantedFc } from "./redfish-fc";
-import { readFunction, writePlace, type PlaceView } from "./redfish-places";
+import { readFunction, readSettled, writePlace, type PlaceReader, type PlaceView } from "./redfish-places";
 import { chooseIscsiFunction, ISCSI_IDENTITY, secretsInPlace, wantedIscsi } from "./redfish-san-boot";
 import type { NetworkDeviceFunction } from "./redfish-types";
 import type { SanContext } from "./vendors/quirks";
@@ -25,6 +25,20 @@ function result(fnUri: string, written: { claim: Claim; pending: PendingSettings
   };
 }
 
+/**
+ * readFunction, but its first read is the one the choice was made from, read in this very call:
+ * the plan starts from it, and a re-plan (412, a withdrawn job) reads again.
+ */
+function readFunctionFrom(fns: Array<Found<NetworkDeviceFunction>>, fnUri: string): PlaceReader {
+  let first = fns.find((f) => f.uri === fnUri);
+  return (ctx, uri, preference) => {
+    const found = first;
+    first = undefined;
+    if (!found || uri !== fnUri || preference !== undefined) return readFunction(ctx, uri, preference);
+    return readSettled(ctx, uri, ctx.quirks.functionTarget(uri, found.body), undefined, found as unknown as Found<Record<string, unknown>>);
+  };
+}
+
 // ---- iSCSI ----
 
 export async function configureIscsi(ctx: SanContext, fns: Array<Found<NetworkDeviceFunction>>, spec: SanIscsiSpec, guard: WriteGuard): Promise<ConfigureResult> {
@@ -32,7 +46,7 @@ export async function configureIscsi(ctx: SanContext, fns: Array<Found<NetworkDe
   const choice = chooseIscsiFunction(fns.map((f) => f.body), spec.mac_address, prior?.uri, spec.initiator_name);
   if (!choice.ok) throw missing(ctx.w.ep.system_id, choice.reason);
   const fnUri = choice.fn["@odata.id"];
-  const written = await writePlace(ctx, "nic_iscsi", fnUri, readFunction, (view) => {
+  const written = await writePlace(ctx, "nic_iscsi", fnUri, readFunctionFrom(fns, fnUri), (view) => {
     const fn = view.will as unknown as NetworkDeviceFunction;
     const allowed = fn["BootMode@Redfish.AllowableValues"];
     if (Array.isArray(allowed) && !allowed.includes("iSCSI")) throw missing(ctx.w.ep.system_id, `network device function ${fnUri} does not allow BootMode iSCSI`);
@@ -87,7 +101,7 @@ export async function configureFc(ctx: SanContext, fns: Array<Found<NetworkDevic
   const choice = chooseFcFunction(fns.map((f) => f.body), spec.wwpn, prior?.uri);
   if (!choice.ok) throw missing(ctx.w.ep.system_id, choice.reason);
   const fnUri = choice.fn["@odata.id"];
-  const written = await writePlace(ctx, "nic_fc", fnUri, readFunction, (view) => {
+  const written = await writePlace(ctx, "nic_fc", fnUri, readFunctionFrom(fns, fnUri), (view) => {
     const fn = view.will as unknown as NetworkDeviceFunction;
     const wanted = wantedFc(fn, spec, choice.switchType && !isFcTyped(fn));
     if (!wanted.ok) throw missing(ctx.w.ep.system_id, wanted.reason);

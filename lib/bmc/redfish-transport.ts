@@ -167,6 +167,7 @@ export class RedfishAgentPool {
 export class RedfishTransport {
   private readonly origin: string;
   private readonly timeoutMs: number;
+  private sent = 0;
 
   constructor(
     private readonly ep: BmcEndpoint,
@@ -195,7 +196,13 @@ export class RedfishTransport {
     return this.call("DELETE", path);
   }
 
+  /** PATCH, POST and DELETE requests sent so far (answered or not): whether anything may have changed. */
+  get writesSent(): number {
+    return this.sent;
+  }
+
   private call(method: "GET" | "PATCH" | "POST" | "DELETE", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
+    if (method !== "GET") this.sent++;
     return this.gate ? this.gate.run(() => this.send(method, path, body, ifMatch)) : this.send(method, path, body, ifMatch);
   }
 

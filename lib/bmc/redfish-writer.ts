@@ -26,6 +26,8 @@ export interface WriterOptions {
   settingsApplyTimeoutMs: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
+  /** told of every 412: someone wrote in between, so what is known of the tree is suspect too */
+  onPreconditionFailed?: () => void;
 }
 
 export class RedfishWriter {
@@ -47,7 +49,9 @@ export class RedfishWriter {
       try {
         return await this.t.patch(p.uri, p.body, p.etag);
       } catch (err) {
-        if (err instanceof SanbootError && err.code === "BMC_ETAG_MISMATCH" && attempt < this.opts.etagRetries) continue;
+        if (!(err instanceof SanbootError && err.code === "BMC_ETAG_MISMATCH")) throw err;
+        this.opts.onPreconditionFailed?.();
+        if (attempt < this.opts.etagRetries) continue;
         throw err;
       }
     }

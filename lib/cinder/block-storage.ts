@@ -10,8 +10,13 @@
  * - VOLUME_WRONG_PROTOCOL: the volume's backend cannot export to this connector (an FC-only
  *   node and an iSCSI backend, or the reverse), or it exported over a protocol the request did
  *   not ask for. Whatever Cinder reserved or exported on the way is removed first.
- * - CINDER_UNAVAILABLE (retryable): 5xx, 429, timeouts, connection errors (Cinder's or Keystone's).
+ * - CINDER_UNAVAILABLE (retryable): 5xx, 429, timeouts, connection errors (Cinder's or Keystone's),
+ *   and the budget given (`deadline`) running out before a call could be sent.
+ * - AttachInProgress (a CINDER_UNAVAILABLE, retryable): attach's "pending, check later". Cinder may
+ *   still be carrying out a create whose answer did not come; look again after recheckAfterMs.
  */
+import { SanbootError } from "../errors";
+
 export interface Connector {
   initiator?: string;
   wwpns?: string[];
@@ -81,6 +86,35 @@ export interface AttachRequest {
    * read from the connector: an initiator only → iscsi, WWPNs only → fibre_channel, both → either.
    */
   protocol?: SanProtocol;
+  /**
+   * The volume as the caller read it just before (the pre-attach check). `available` means no
+   * attachment of anyone's exists, so the "already done?" lookup is skipped.
+   */
+  volume?: Pick<VolumeInfo, "status">;
+  /** every call ends by then (the step's budget); none is started that cannot finish before it */
+  deadline?: Date;
+}
+
+export interface CallOptions {
+  /** every call ends by then (the step's budget) */
+  deadline?: Date;
+}
+
+/**
+ * attach's "pending": Cinder may still be working on a create (or an export) whose answer did not
+ * come, e.g. cut short by the deadline while queued behind other exports, or a 500 from cinder-api
+ * giving up on cinder-volume, which carries on. Neither done nor failed: deleting what is there or
+ * creating again now would race Cinder's own work. Look again after `recheckAfterMs`.
+ */
+export class AttachInProgress extends SanbootError {
+  override readonly name = "AttachInProgress";
+  constructor(
+    message: string,
+    readonly recheckAfterMs: number,
+    cause?: unknown,
+  ) {
+    super("CINDER_UNAVAILABLE", message, { retryable: true, cause });
+  }
 }
 
 export interface Attachment {
@@ -89,10 +123,11 @@ export interface Attachment {
 }
 
 export interface BlockStorage {
-  getVolume(volumeId: string): Promise<VolumeInfo>;
+  getVolume(volumeId: string, options?: CallOptions): Promise<VolumeInfo>;
   /**
    * Creates and completes an attachment for instanceUuid, or returns the one that already exists
-   * for it (a step run twice, or a lost answer): never two attachments for one request.
+   * for it (a step run twice, or a lost answer): never two attachments for one request. Throws
+   * AttachInProgress while Cinder may still be making one whose answer did not come.
    */
   attach(req: AttachRequest): Promise<Attachment>;
   /**
@@ -101,5 +136,5 @@ export interface BlockStorage {
    * `connector`: the one attach sent. The legacy path (Cinder < 3.44) hands it to
    * os-terminate_connection, which drivers that map hosts need; without it an empty one is sent.
    */
-  detach(volumeId: string, instanceUuid: string, connector?: Connector): Promise<void>;
+  detach(volumeId: string, instanceUuid: string, connector?: Connector, options?: CallOptions): Promise<void>;
 }

@@ -44,6 +44,8 @@ export function cinderConfigProblems(c: CinderVars): string[] {
 export function cinderConfigFrom(c: CinderVars): CinderConfig {
   const common = {
     timeoutMs: c.SANBOOT_CINDER_TIMEOUT_MS,
+    volumeServiceTimeoutMs: c.SANBOOT_CINDER_VOLUME_TIMEOUT_MS,
+    maxInFlight: c.SANBOOT_CINDER_MAX_IN_FLIGHT,
     ...(c.SANBOOT_CINDER_MAX_MICROVERSION ? { max_microversion: c.SANBOOT_CINDER_MAX_MICROVERSION } : {}),
   };
   if (c.SANBOOT_CINDER_AUTH === "noauth") {

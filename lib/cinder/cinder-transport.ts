@@ -22,8 +22,15 @@ import { NoAuth, type CinderAuth, type CinderSession, type NoauthSettings } from
 import { KeystoneAuth, type KeystoneSettings } from "./keystone-auth";
 
 interface CommonSettings {
-  /** per call, connecting to the end of the body */
+  /** per call, connecting to the end of the body (a call may ask for another: CinderCall.timeoutMs) */
   timeoutMs: number;
+  /**
+   * For the client's policy: per call that waits on Cinder's volume service (CinderCall.volumeService),
+   * longer than Cinder's own bound on it (rpc_response_timeout, 60 s). Default 90 s.
+   */
+  volumeServiceTimeoutMs?: number;
+  /** For the client's policy: the most volume-service calls in flight at this endpoint from this process (default 8) */
+  maxInFlight?: number;
   /** never ask for more than this microversion (e.g. "3.43" forces the legacy attach path) */
   max_microversion?: string;
 }
@@ -55,6 +62,14 @@ export interface CinderCall {
   serviceRole?: boolean;
   /** statuses handed back to the caller instead of thrown (e.g. 404 on a delete) */
   accept?: number[];
+  /**
+   * cinder-api hands the call to cinder-volume and waits for it (an export made or removed): it
+   * queues behind the others there. The client admits it through the endpoint's limiter and
+   * gives it the volume-service timeout.
+   */
+  volumeService?: boolean;
+  /** this call's timeout instead of the configured one */
+  timeoutMs?: number;
 }
 
 export interface CinderReply {
@@ -145,6 +160,11 @@ export class CinderTransport {
     return this.versionAt((await this.auth.session()).root);
   }
 
+  /** The Cinder endpoint calls go to (without /v3/<project>): the key of its limiter. */
+  async endpoint(): Promise<string> {
+    return (await this.auth.session()).root;
+  }
+
   async call(c: CinderCall): Promise<CinderReply> {
     let reply = await this.attempt(c, await this.auth.session());
     if (reply.status === 401 && this.auth.renew(reply.sent)) {
@@ -181,7 +201,7 @@ export class CinderTransport {
       Accept: "application/json",
     };
     if (c.body !== undefined) headers["Content-Type"] = "application/json";
-    const reply = await this.send(c.method, url, headers, c.body === undefined ? undefined : JSON.stringify(c.body));
+    const reply = await this.send(c.method, url, headers, c.body === undefined ? undefined : JSON.stringify(c.body), c.timeoutMs);
     return { ...reply, sent: identity };
   }
 
@@ -210,8 +230,8 @@ export class CinderTransport {
     return best;
   }
 
-  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined): Promise<CinderReply> {
-    const t = this.config.timeoutMs;
+  private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, timeoutMs?: number): Promise<CinderReply> {
+    const t = Math.max(1, Math.round(timeoutMs ?? this.config.timeoutMs));
     try {
       const res = await request(url, {
         method,

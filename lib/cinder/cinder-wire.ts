@@ -8,10 +8,15 @@ import { SanbootError } from "../errors";
 import type { AttachRequest, Connection, Connector, FcConnection, IscsiConnection, SanProtocol } from "./block-storage";
 import { CinderHttpError, type CinderCall, type CinderReply } from "./cinder-transport";
 
-/** How a flow reaches Cinder: `once` for calls that must not repeat, `idempotent` retried. */
+/**
+ * How a flow reaches Cinder: `once` for calls that must not repeat, `idempotent` retried; both
+ * within the operation's budget. `recheckAfterMs`: how long to leave Cinder to finish a create of
+ * unknown outcome before looking again (from how long its volume service takes now).
+ */
 export interface CinderCalls {
   once(call: CinderCall): Promise<CinderReply>;
   idempotent(call: CinderCall): Promise<CinderReply>;
+  recheckAfterMs(): number;
 }
 
 export const MISSING_CONNECTOR_INFO = "Connector doesn't have required information";

@@ -35,6 +35,9 @@ import {
   type WireVolume,
 } from "./cinder-wire";
 
+/** The actions cinder-api hands to cinder-volume and waits for (RPC calls): the rest it does itself. */
+const VOLUME_SERVICE_ACTIONS = new Set(["os-initialize_connection", "os-attach", "os-terminate_connection", "os-detach"]);
+
 /** Cinder stores it as the attachment's device; a bare-metal SAN boot has no guest device name. */
 export const LEGACY_MOUNTPOINT = "sanboot";
 
@@ -149,7 +152,13 @@ export class LegacyFlow {
   }
 
   private action(volumeId: string, name: string, args: unknown, how: "once" | "idempotent", serviceRole = false) {
-    const call: CinderCall = { method: "POST", path: `/volumes/${encodeURIComponent(volumeId)}/action`, body: { [name]: args }, serviceRole };
+    const call: CinderCall = {
+      method: "POST",
+      path: `/volumes/${encodeURIComponent(volumeId)}/action`,
+      body: { [name]: args },
+      serviceRole,
+      volumeService: VOLUME_SERVICE_ACTIONS.has(name),
+    };
     return how === "once" ? this.calls.once(call) : this.calls.idempotent(call);
   }
 }

@@ -13,11 +13,13 @@ export async function commitTransition(
   before: BootRequestRecord,
   result: TransitionResult,
   patch: Partial<BootRequestRecord> = {},
+  /** `finishedCommand`: a command the step read as ended, which there is no need to withdraw */
+  opts: { finishedCommand?: string } = {},
 ): Promise<BootRequestRecord> {
   const now = deps.clock.now().toISOString();
   const after: BootRequestRecord = { ...before, ...result.state, ...patch, version: before.version + 1, updated_at: now };
   await deps.store.saveRequest(after);
-  if (before.command_id && after.command_id !== before.command_id) {
+  if (before.command_id && after.command_id !== before.command_id && before.command_id !== opts.finishedCommand) {
     // a command nobody waits for any more (superseded, rolled back, undeployed) must not run
     await deps.store.cancelCommand(before.command_id, now).catch((err: Error) =>
       deps.log.warn("could not withdraw a relay command", { command_id: before.command_id, error: err.message }),
@@ -39,7 +41,9 @@ export async function carryOut(deps: Deps, req: BootRequestRecord, commands: Wor
           await deps.publisher.publish(stateChange(req, c.from, c.to, now));
           break;
         case "run_step":
-          await deps.dispatcher.dispatch(c.fn, { request_id: req.request_id });
+          // a retry or a poll starts at its time (whole seconds, never early), the chain at once
+          if (c.delay_ms) await deps.dispatcher.dispatchAfter(c.fn, { request_id: req.request_id }, Math.ceil(c.delay_ms / 1_000));
+          else await deps.dispatcher.dispatch(c.fn, { request_id: req.request_id });
           break;
       }
     } catch (err) {

@@ -5,25 +5,25 @@ import { ConflictError, SanbootError } from "../errors";
 import type { Caller } from "../http/api-handler";
 import { newId } from "../ids";
 import type { BootRequestRecord } from "../store/records";
-import type { Page } from "../store/state-table";
+import type { Page } from "../store/state-store";
 import { TransitionRejected, start, transition, type RequestState } from "../workflow";
 import { carryOut, commitTransition, stateChange } from "./apply-transition";
-import { freeAbandonedLock, loadOwnNode } from "./nodes";
+import { checkLock, loadOwnNode, lockOwnNode } from "./nodes";
 
 /**
  * Accepts a boot request. The node lock comes first (the one conditional write that decides
- * between concurrent requests); the request record follows, and if it cannot be written the
- * lock is given back, so a refused request leaves nothing behind.
+ * between concurrent requests, and it answers the node); the request record follows, and if it
+ * cannot be written the lock is given back, so a refused request leaves nothing behind.
  */
 export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, input: BootFromVolumeInput): Promise<BootRequestRecord> {
-  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
-  if (node.active_request_id) throw new ConflictError("NODE_BUSY", `node ${nodeId} already has an active boot request (${node.active_request_id})`);
   const now = deps.clock.now();
   const requestId = newId();
+  const node = await lockOwnNode(deps, caller, nodeId, requestId, now.toISOString());
   const begun = start(requestId, now);
   const record: BootRequestRecord = {
     ...begun.state,
     node_id: node.node_id,
+    node_snapshot: node,
     project_id: node.project_id,
     site: node.site,
     volume_id: input.volume_id,
@@ -44,7 +44,6 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
   };
-  await deps.store.lockNode(node.node_id, node.project_id, requestId, now.toISOString());
   try {
     await deps.store.createRequest(record);
   } catch (err) {
@@ -60,10 +59,11 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
 
 /** Undeploy: power off, clear the boot target, detach; the request ends `detached`. */
 export async function requestUndeploy(deps: Deps, caller: Caller, nodeId: string): Promise<BootRequestRecord> {
-  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
+  const { node, holder } = await checkLock(deps, await loadOwnNode(deps, caller, nodeId));
   if (!node.active_request_id) throw new SanbootError("NO_ACTIVE_DEPLOYMENT", `node ${nodeId} has no boot request to undeploy`);
   for (let tries = 0; tries < 5; tries++) {
-    const req = await deps.store.getRequest(node.active_request_id);
+    // the lock check read the holder already; a conflict below reads it again
+    const req = tries === 0 && holder ? holder : await deps.store.getRequest(node.active_request_id);
     if (!req) throw new SanbootError("NO_ACTIVE_DEPLOYMENT", `node ${nodeId} has no boot request to undeploy`);
     if (req.state === "detaching") return req; // already under way: DELETE is idempotent
     let result;
@@ -98,5 +98,5 @@ export async function listRequests(
   limit: number,
   cursor?: string,
 ): Promise<Page<BootRequestRecord>> {
-  return deps.store.listRequests(caller.project_id, filter, limit, cursor);
+  return deps.store.listRequests(caller.project_id, { ...filter, limit, cursor });
 }

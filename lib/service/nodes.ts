@@ -1,12 +1,12 @@
 /** Node enrollment and management. */
 import type { EnrollNodeInput, UpdateNodeInput } from "../api/schemas";
 import type { Deps } from "../deps";
-import { SanbootError } from "../errors";
+import { ConflictError, SanbootError } from "../errors";
 import type { Caller } from "../http/api-handler";
 import { initiatorIqn, newId } from "../ids";
 import { isTerminal } from "../workflow";
-import type { Page } from "../store/state-table";
-import { queuedCommand, type NodeRecord } from "../store/records";
+import type { Page } from "../store/state-store";
+import { queuedCommand, type BootRequestRecord, type NodeRecord } from "../store/records";
 
 /** A node the caller may see; another project's node answers as if it did not exist. */
 export async function loadOwnNode(deps: Deps, caller: Caller, nodeId: string): Promise<NodeRecord> {
@@ -27,15 +27,40 @@ const LOCK_GRACE_MS = 60_000;
  * matters (boot, change, delete, undeploy) rather than by a scan.
  */
 export async function freeAbandonedLock(deps: Deps, node: NodeRecord): Promise<NodeRecord> {
+  return (await checkLock(deps, node)).node;
+}
+
+/** freeAbandonedLock, also answering the request that holds the node (null when none, or the lock was freed). */
+export async function checkLock(deps: Deps, node: NodeRecord): Promise<{ node: NodeRecord; holder: BootRequestRecord | null }> {
   const holderId = node.active_request_id;
-  if (!holderId) return node;
+  if (!holderId) return { node, holder: null };
   const holder = await deps.store.getRequest(holderId);
   const now = deps.clock.now();
   const abandoned = holder ? isTerminal(holder.state) : now.getTime() - Date.parse(node.locked_at ?? node.updated_at) > LOCK_GRACE_MS;
-  if (!abandoned) return node;
+  if (!abandoned) return { node, holder };
   deps.log.warn("freeing a node lock nothing holds", { node_id: node.node_id, request_id: holderId, request_state: holder?.state ?? "missing" });
-  await deps.store.releaseNode(node.node_id, holderId, now.toISOString());
-  return (await deps.store.getNode(node.node_id)) ?? node;
+  const freed = (await deps.store.releaseNode(node.node_id, holderId, now.toISOString())) ?? (await deps.store.getNode(node.node_id));
+  return { node: freed ?? node, holder: null };
+}
+
+/**
+ * Takes the caller's node for a new request: the lock is the first and, normally, the only
+ * request to the table, and answers the node as locked. Only a refused lock reads the node, to
+ * say why: not there or not the caller's (NODE_NOT_FOUND), held by a live request (NODE_BUSY), or
+ * held by one that ended or never got written (freed, and the lock tried again).
+ */
+export async function lockOwnNode(deps: Deps, caller: Caller, nodeId: string, requestId: string, now: string): Promise<NodeRecord> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.store.lockNode(nodeId, caller.role === "admin" ? null : caller.project_id, requestId, now);
+    } catch (err) {
+      if (!(err instanceof ConflictError && err.code === "NODE_BUSY")) throw err;
+    }
+    const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
+    if (node.active_request_id || attempt >= 3) {
+      throw new ConflictError("NODE_BUSY", `node ${nodeId} already has an active boot request (${node.active_request_id ?? "just taken"})`);
+    }
+  }
 }
 
 export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeInput): Promise<NodeRecord> {
@@ -70,7 +95,7 @@ export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeIn
 }
 
 export async function listNodes(deps: Deps, caller: Caller, limit: number, cursor?: string): Promise<Page<NodeRecord>> {
-  return deps.store.listNodes(caller.project_id, limit, cursor);
+  return deps.store.listNodes(caller.project_id, { limit, cursor });
 }
 
 /**

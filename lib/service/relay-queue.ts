@@ -8,6 +8,7 @@ import type { CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/proto
 import { STEP_POLICY } from "../workflow";
 import { storeInventory } from "./nodes";
 import type { BmcEvidence } from "../bmc/claims";
+import { doorbellOf, type DoorbellListener } from "./relay-doorbell";
 
 /** The site a relay token belongs to. Tokens are stored hashed and compared in constant time. */
 export function authenticateRelay(deps: Deps, token: string | undefined): string {
@@ -24,17 +25,36 @@ export function authenticateRelay(deps: Deps, token: string | undefined): string
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Long-poll: answers as soon as commands are leasable, or empty after wait_seconds. */
+/**
+ * Long-poll: answers as soon as commands are leasable, or empty after wait_seconds.
+ *
+ * Between queries it waits for the site's doorbell (relay-doorbell.ts) where the store has one:
+ * a ring means "look now" (and, should the query not see the command yet, once more after one
+ * poll interval: a table index may lag its write). A bell that hears every ring of the
+ * deployment is all it waits for: the table is asked at the start of the long-poll and after
+ * each ring. Otherwise the table is also asked again at a growing interval (poll, x1.5 each
+ * time, up to 8 x poll), as it is without a bell: an idle site then costs a few queries per
+ * long-poll instead of one every poll interval.
+ */
 export async function lease(deps: Deps, site: string, req: LeaseRequest): Promise<LeasedCommand[]> {
+  const bell = doorbellOf(deps.store);
+  // armed before the first query: a ring between the query and the wait still counts
+  const listener = bell?.listen(site);
+  try {
+    return await leaseLoop(deps, site, req, listener, bell?.heardEverywhere === true);
+  } finally {
+    listener?.close();
+  }
+}
+
+async function leaseLoop(deps: Deps, site: string, req: LeaseRequest, listener: DoorbellListener | undefined, bellOnly: boolean): Promise<LeasedCommand[]> {
   const until = Date.now() + req.wait_seconds * 1000;
-  // The table is asked again at a growing interval (poll, x1.5 each time, up to 8 x poll): a
-  // command that arrives while a workflow runs is picked up within one short interval, an idle
-  // site costs a few queries per long-poll instead of one every poll interval.
   const base = deps.config.SANBOOT_RELAY_POLL_MS;
   let interval = base;
+  let rung = false;
   for (;;) {
     const now = deps.clock.now().toISOString();
-    const leased = await deps.store.leaseCommands(site, req.relay_id, now, deps.config.SANBOOT_LEASE_SECONDS, req.max_commands);
+    const leased = await deps.store.leaseCommands(site, { relayId: req.relay_id, now, leaseSeconds: deps.config.SANBOOT_LEASE_SECONDS, max: req.max_commands });
     if (leased.length > 0) {
       if (leased.some((c) => c.leases > 1)) deps.log.warn("commands leased again after a lease expired", { site, ids: leased.filter((c) => c.leases > 1).map((c) => c.command_id) });
       return Promise.all(
@@ -48,9 +68,16 @@ export async function lease(deps: Deps, site: string, req: LeaseRequest): Promis
         })),
       );
     }
-    if (Date.now() >= until) return [];
-    await sleep(Math.min(interval, Math.max(0, until - Date.now())));
-    interval = Math.min(interval * 1.5, base * 8);
+    const left = until - Date.now();
+    if (left <= 0) return [];
+    // rung, yet nothing to lease: look once more after one interval (an index may lag its write)
+    const wait = Math.min(rung ? base : bellOnly ? left : interval, left);
+    if (!rung) interval = Math.min(interval * 1.5, base * 8);
+    if (listener) rung = await listener.wait(wait);
+    else await sleep(wait);
+    if (rung) interval = base;
+    // the next long-poll starts with a query: one at the end of this one would be the same
+    else if (Date.now() >= until) return [];
   }
 }
 
@@ -66,16 +93,18 @@ export function fcPortsOf(result: Record<string, unknown>): Array<{ wwpn: string
 }
 
 export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string, checkpoint?: BmcEvidence): Promise<string> {
-  return deps.store.heartbeat(site, commandId, leaseToken, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS, checkpoint);
+  return deps.store.heartbeat({ site, commandId, leaseToken }, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS, checkpoint);
 }
 
 export async function release(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<void> {
-  await deps.store.releaseCommand(site, commandId, leaseToken, deps.clock.now().toISOString());
+  await deps.store.releaseCommand({ site, commandId, leaseToken }, deps.clock.now().toISOString());
+  // leasable again at once: another relay of the site may take it now
+  await doorbellOf(deps.store)?.ring(site);
 }
 
 /** Records the outcome and chains the waiting step, which reads it and moves the request on. */
 export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome): Promise<void> {
-  const cmd = await deps.store.completeCommand(site, commandId, leaseToken, outcome, deps.clock.now().toISOString());
+  const cmd = await deps.store.completeCommand({ site, commandId, leaseToken }, outcome, deps.clock.now().toISOString());
   if (cmd.request_id === null || cmd.step === "node_inventory") {
     // a node's own command: the inventory read at enrollment
     if (!cmd.node_id) return;

@@ -35,7 +35,8 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
     if (!req || isTerminal(req.state) || req.step === null || STEP_POLICY[req.step].fn !== fn) return "skipped";
     const now = deps.clock.now();
     if (req.running_until && Date.parse(req.running_until) > now.getTime()) return "skipped";
-    const node = await deps.store.getNode(req.node_id);
+    // the node cannot change while the request holds it: the snapshot taken by the lock will do
+    const node = req.node_snapshot ?? (await deps.store.getNode(req.node_id));
     if (!node) {
       log.error("request refers to a node that is gone");
       return "skipped";
@@ -62,7 +63,7 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
     }
     const result = transition(claimed, outcome.event, deps.clock.now());
     try {
-      await commitTransition(deps, claimed, result, { ...outcome.patch, running_until: null });
+      await commitTransition(deps, claimed, result, { ...outcome.patch, running_until: null }, { finishedCommand: outcome.finishedCommand });
     } catch (err) {
       // Someone else moved the request first. If it moved on from this step and attempt (an
       // undeploy, say), the command this run queued is nobody's any more; if another run of the

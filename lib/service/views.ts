@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { bmcTarget, initiatorNetwork } from "../relay/protocol";
 import type { BootRequestRecord, NodeRecord } from "../store/records";
-import type { Page } from "../store/state-table";
+import type { Page } from "../store/state-store";
 import { REQUEST_STATES, STEP_POLICY, type StepName } from "../workflow";
 
 const id = z.uuid();

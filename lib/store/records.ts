@@ -61,6 +61,12 @@ export interface IscsiTargetRecord {
 
 export interface BootRequestRecord extends WorkflowState {
   node_id: string;
+  /**
+   * The node as the request's lock answered it. While a request holds its node, the node does not
+   * change (PATCH and DELETE are refused) but for its FC inventory, so the steps work from this
+   * instead of reading the node each time. Absent on requests accepted before it was kept.
+   */
+  node_snapshot?: NodeRecord;
   project_id: string;
   site: string;
   volume_id: string;

@@ -31,7 +31,12 @@ export interface StepPolicy {
 
 export const STEP_POLICY: Record<StepName, StepPolicy> = {
   prepare_connector: { fn: "attach", exclusive: false, maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, waitDeadlineMs: 300_000, redispatchAfterMs: 30_000 },
-  attach_volume: { fn: "attach", exclusive: true, maxAttempts: 6, baseDelayMs: 2_000, maxDelayMs: 120_000, waitDeadlineMs: 300_000, redispatchAfterMs: 60_000 },
+  // attach: one run's calls to Cinder end by this budget (the attachment request carries it as its
+  // deadline), so a run ends before its claim (120 s) and the attach function's timeout (120 s,
+  // serverless.yml). It is long because Cinder queues: a create waits for the exports ahead of it
+  // in cinder-volume, and cinder-api gives up on its own after rpc_response_timeout (60 s); a
+  // create cut short would be a create of unknown outcome that Cinder may still be carrying out.
+  attach_volume: { fn: "attach", exclusive: true, maxAttempts: 6, baseDelayMs: 2_000, maxDelayMs: 120_000, waitDeadlineMs: 100_000, redispatchAfterMs: 60_000 },
   // configure: a PATCH, then following the task or job that stages it (minutes on a busy BMC)
   configure_firmware: { fn: "firmware", exclusive: false, maxAttempts: 4, baseDelayMs: 5_000, maxDelayMs: 120_000, waitDeadlineMs: 900_000, redispatchAfterMs: 30_000 },
   // power_on: where the SAN device appears only after staged settings applied (iDRAC, iLO), a

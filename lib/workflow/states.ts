@@ -66,14 +66,28 @@ export type WorkflowEvent =
    * the step handed work to someone else (the relay) and must look again at `recheck_at`;
    * `deadline_at`: the deadline the handed-over work carries (stepDeadline), adopted by the first wait
    */
-  | { type: "step_waiting"; step: StepName; recheck_at: string; deadline_at?: string }
+  | {
+      type: "step_waiting";
+      step: StepName;
+      recheck_at: string;
+      deadline_at?: string;
+      /**
+       * nobody reports back when the work is done (Cinder still busy with a create): the step is
+       * run again at `recheck_at` by a delayed trigger. Without it the step waits for a report
+       * (the relay's result chains it) and the sweeper is the safety net.
+       */
+      poll?: boolean;
+    }
   | { type: "step_failed"; step: StepName; error: ErrorRecord }
   /** the caller asked to undeploy (DELETE boot-from-volume) */
   | { type: "undeploy_requested" };
 
 export type WorkflowCommand =
-  /** invoke the function of `step` asynchronously (the chain) */
-  | { type: "run_step"; step: StepName; fn: StepFunction }
+  /**
+   * invoke the function of `step` asynchronously (the chain); with `delay_ms`, that much later
+   * (a retry at its backoff time, a poll at its recheck time), not at the sweeper's next round
+   */
+  | { type: "run_step"; step: StepName; fn: StepFunction; delay_ms?: number }
   /** the request ended: free its node for the next request */
   | { type: "release_node" }
   /** publish a state change (EventBridge on AWS, the log locally) */

@@ -68,7 +68,7 @@ export function transition(current: WorkflowState, event: WorkflowEvent, now: Da
       return succeed(current, now);
     case "step_waiting":
       assertCurrentStep(current, event.step);
-      return wait(current, event.recheck_at, now, event.deadline_at);
+      return wait(current, event.recheck_at, now, event.deadline_at, event.poll === true);
     case "step_failed":
       assertCurrentStep(current, event.step);
       return fail(current, event.error, now);
@@ -81,8 +81,8 @@ function assertCurrentStep(current: WorkflowState, step: StepName): void {
   }
 }
 
-function runStep(step: StepName): WorkflowCommand {
-  return { type: "run_step", step, fn: STEP_POLICY[step].fn };
+function runStep(step: StepName, delayMs = 0): WorkflowCommand {
+  return delayMs > 0 ? { type: "run_step", step, fn: STEP_POLICY[step].fn, delay_ms: delayMs } : { type: "run_step", step, fn: STEP_POLICY[step].fn };
 }
 
 /** Move to `to`, with `step` next (or nothing), recording history and the commands that follow. */
@@ -143,14 +143,20 @@ function nextUndo(current: WorkflowState, remaining: UndoStep[], error: ErrorRec
   return moveTo(current, end, { step: null, undo: [], error }, now);
 }
 
-function wait(current: WorkflowState, recheckAt: string, now: Date, handedDeadline?: string): TransitionResult {
+/**
+ * The step waits for work it handed on. A relay's report chains the step when it comes; work
+ * nobody reports on (`poll`) is looked at again at the recheck time by a delayed trigger. Either
+ * way the sweeper comes back at `next_attempt_at` if nothing else did.
+ */
+function wait(current: WorkflowState, recheckAt: string, now: Date, handedDeadline: string | undefined, poll: boolean): TransitionResult {
   const step = current.step!;
   const deadline = current.step_deadline_at ?? handedDeadline ?? stepDeadline(step, now);
   if (now.getTime() >= Date.parse(deadline)) {
     return fail(current, { code: "STEP_TIMEOUT", message: `${step} got no answer before ${deadline}`, retryable: true }, now);
   }
   const next = Math.min(Date.parse(recheckAt), Date.parse(deadline));
-  return { state: { ...current, step_deadline_at: deadline, next_attempt_at: iso(next) }, commands: [] };
+  const commands = poll ? [runStep(step, Math.max(1, next - now.getTime()))] : [];
+  return { state: { ...current, step_deadline_at: deadline, next_attempt_at: iso(next) }, commands };
 }
 
 function fail(current: WorkflowState, error: ErrorRecord, now: Date): TransitionResult {
@@ -158,14 +164,16 @@ function fail(current: WorkflowState, error: ErrorRecord, now: Date): Transition
   const attempts = current.attempts + 1;
   const undoing = current.state === "rolling_back" || current.state === "detaching";
   if (error.retryable && attempts < STEP_POLICY[step].maxAttempts) {
+    // the retry is triggered at its backoff time; next_attempt_at lets the sweeper catch a lost trigger
+    const delay = backoffMs(current.request_id, step, attempts);
     const state: WorkflowState = {
       ...current,
       attempts,
       error,
       step_deadline_at: null,
-      next_attempt_at: iso(now.getTime() + backoffMs(current.request_id, step, attempts)),
+      next_attempt_at: iso(now.getTime() + delay),
     };
-    return { state, commands: [] };
+    return { state, commands: [runStep(step, delay)] };
   }
   if (undoing) {
     // An undo step that cannot finish is recorded and the rest of the undo still runs: a

@@ -1,14 +1,18 @@
 /**
- * The driver walks a BMC's tree (Systems, Chassis, NetworkAdapters, function collections) once and
- * reuses the links it found, reading the resources themselves fresh every time; a link that
- * answers 404 (the BMC renumbered its devices) sends it walking again.
+ * The driver walks a BMC's tree (Systems, Chassis, NetworkAdapters, function collections, boot
+ * options) once and reuses the structure it found, reading the resources a decision rests on
+ * fresh every time; a link that answers 404 (the BMC renumbered its devices) or a 412 (someone
+ * wrote in between) makes it forget what it knew of the system.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startRedfishEmulator, type RedfishEmulator } from "../../lab/redfish-emulator";
 import { memoryGuard, type BmcEndpoint, type SanIscsiSpec } from "../../lib/bmc/driver";
-import { DiscoveryCache } from "../../lib/bmc/redfish-discovery-cache";
+import { DiscoveryCache, discoveryKey } from "../../lib/bmc/redfish-discovery-cache";
 import { RedfishDriver } from "../../lib/bmc/redfish-driver";
-import { RedfishHttpError } from "../../lib/bmc/redfish-transport";
+import { canNameSanDevice } from "../../lib/bmc/redfish-override";
+import { RedfishAgentPool, RedfishTransport } from "../../lib/bmc/redfish-transport";
+import { RedfishWriter } from "../../lib/bmc/redfish-writer";
+import { GENERIC } from "../../lib/bmc/vendors/quirks";
 
 const spec: SanIscsiSpec = {
   initiator_name: "iqn.2026-11.org.example.sanboot:node-7",
@@ -37,20 +41,26 @@ function newDriver(opts: ConstructorParameters<typeof RedfishDriver>[0] = {}): R
 
 const endpoint = (emu: RedfishEmulator, id: string): BmcEndpoint => ({ address: emu.url, system_id: id, username: "admin", password: "password", tls: { ca: emu.caPem } });
 
+/** The requests the emulator answered from `from` on, as "METHOD /path" with the system's prefix cut. */
+function since(emu: RedfishEmulator, from: number, id: string): string[] {
+  return emu.requests().slice(from).map((r) => `${r.method} ${r.path.replace(`/redfish/v1/Systems/${id}`, "~").replace(`/redfish/v1/Chassis/${id}`, "~chassis")}`);
+}
+
 describe("discovery cache", () => {
-  it("walks the tree once: a later call reads only the system and its functions", async () => {
+  it("walks the tree once: a later inventory reads only the functions", async () => {
     const emu = await lab();
     emu.addSystem({ id: "walk-1" });
     const ep = endpoint(emu, "walk-1");
     const driver = newDriver();
 
     await driver.readFcInventory(ep);
-    const first = emu.system("walk-1").requestCount;
+    const first = emu.requests().length;
     await driver.readFcInventory(ep);
-    const second = emu.system("walk-1").requestCount - first;
+    const second = since(emu, first, "walk-1");
     const functions = emu.system("walk-1").functions.filter((f) => !f.foreign).length;
-    expect(second).toBe(1 + functions);
-    expect(first).toBeGreaterThan(second);
+    expect(second).toHaveLength(functions);
+    expect(second.every((r) => r.includes("/NetworkDeviceFunctions/"))).toBe(true);
+    expect(first).toBeGreaterThan(second.length);
   });
 
   it("keeps nothing with a TTL of 0", async () => {
@@ -59,9 +69,54 @@ describe("discovery cache", () => {
     const ep = endpoint(emu, "walk-2");
     const driver = newDriver({ discoveryTtlMs: 0 });
     await driver.readFcInventory(ep);
-    const first = emu.system("walk-2").requestCount;
+    const first = emu.requests().length;
     await driver.readFcInventory(ep);
-    expect(emu.system("walk-2").requestCount - first).toBe(first);
+    expect(emu.requests().length - first).toBe(first);
+  });
+
+  it("walks again once the TTL has passed", async () => {
+    const emu = await lab();
+    emu.addSystem({ id: "walk-3" });
+    const ep = endpoint(emu, "walk-3");
+    let now = 1_000_000;
+    const driver = newDriver({ discoveryTtlMs: 60_000, now: () => now });
+    await driver.readFcInventory(ep);
+    let from = emu.requests().length;
+    now += 59_999;
+    await driver.readFcInventory(ep);
+    expect(since(emu, from, "walk-3")).not.toContain("GET /redfish/v1/Systems");
+    from = emu.requests().length;
+    now += 1;
+    await driver.readFcInventory(ep);
+    expect(since(emu, from, "walk-3")).toContain("GET /redfish/v1/Systems");
+  });
+
+  it("a configure that knows its port from the walk reads that function only, then writes it", async () => {
+    const emu = await lab();
+    const mac = "02:00:5e:00:00:99";
+    emu.addSystem({ id: "port-1", mac });
+    const ep = endpoint(emu, "port-1");
+    const driver = newDriver({ driver: "redfish" });
+    await driver.readFcInventory(ep);
+    const from = emu.requests().length;
+
+    const out = await driver.configureIscsiBoot(ep, { ...spec, mac_address: mac }, memoryGuard());
+    expect(out.changed).toBe(true);
+    const fn = out.function_uri.replace("/redfish/v1/Chassis/port-1", "~chassis");
+    expect(since(emu, from, "port-1")).toEqual([`GET ${fn}`, `PATCH ${fn}`]);
+    expect(emu.system("port-1").functions.find((f) => f.uri === out.function_uri)!.iSCSIBoot.PrimaryTargetName).toBe(spec.targets[0]!.name);
+  });
+
+  it("a configure without a port to name reads every function", async () => {
+    const emu = await lab();
+    emu.addSystem({ id: "port-2" });
+    const ep = endpoint(emu, "port-2");
+    const driver = newDriver({ driver: "redfish" });
+    await driver.readFcInventory(ep);
+    const from = emu.requests().length;
+    await driver.configureIscsiBoot(ep, spec, memoryGuard());
+    const reads = since(emu, from, "port-2").filter((r) => r.startsWith("GET ") && r.includes("/NetworkDeviceFunctions/"));
+    expect(new Set(reads).size).toBe(emu.system("port-2").functions.filter((f) => !f.foreign).length);
   });
 
   it("walks again when a remembered link answers 404, and the call still succeeds", async () => {
@@ -82,38 +137,76 @@ describe("discovery cache", () => {
     expect(out.changed).toBe(true);
     expect(after.system("moved").functions.find((f) => f.uri === out.function_uri)!.iSCSIBoot.PrimaryTargetName).toBe(spec.targets[0]!.name);
   });
-});
 
-describe("DiscoveryCache", () => {
-  const notFound = () => new RedfishHttpError(404, "BMC_REJECTED", "BMC answered 404");
-
-  it("walks again once the TTL has passed", async () => {
-    let now = 0;
-    const cache = new DiscoveryCache(1_000, () => now);
-    let walks = 0;
-    const walk = async () => ++walks;
-    expect(await cache.through("bmc", "fns", walk, async (v) => v)).toBe(1);
-    now = 999;
-    expect(await cache.through("bmc", "fns", walk, async (v) => v)).toBe(1);
-    now = 1_000;
-    expect(await cache.through("bmc", "fns", walk, async (v) => v)).toBe(2);
+  it("forgets what it knew of the system after a 412, so the next call walks again", async () => {
+    const emu = await lab();
+    emu.addSystem({ id: "etag-1" });
+    const ep = endpoint(emu, "etag-1");
+    const driver = newDriver({ driver: "redfish" });
+    await driver.readFcInventory(ep);
+    emu.setFaults("etag-1", { etagMismatchOnce: true });
+    const out = await driver.configureIscsiBoot(ep, spec, memoryGuard());
+    expect(out.changed).toBe(true);
+    const from = emu.requests().length;
+    await driver.readFcInventory(ep);
+    expect(since(emu, from, "etag-1")).toContain("GET /redfish/v1/Systems");
   });
 
-  it("retries once after a 404 on a remembered value, and not after a 404 on a fresh one", async () => {
-    const cache = new DiscoveryCache(60_000, () => 0);
-    let walks = 0;
-    const walk = async () => ++walks;
-    await cache.through("bmc", "fns", walk, async (v) => v);
-    const seen: number[] = [];
-    const out = await cache.through("bmc", "fns", walk, async (v) => {
-      seen.push(v);
-      if (v === 1) throw notFound();
-      return v;
-    });
-    expect({ out, seen }).toEqual({ out: 2, seen: [1, 2] });
+  it("shares nothing between systems of one BMC", async () => {
+    const emu = await lab();
+    emu.addSystem({ id: "share-1" });
+    emu.addSystem({ id: "share-2" });
+    const driver = newDriver();
+    await driver.readFcInventory(endpoint(emu, "share-1"));
+    const from = emu.requests().length;
+    await driver.readFcInventory(endpoint(emu, "share-2"));
+    expect(since(emu, from, "share-2")).toContain("GET /redfish/v1/Systems");
+  });
+});
 
-    cache.forget("bmc");
-    await expect(cache.through("bmc", "fns", walk, async () => Promise.reject(notFound()))).rejects.toBeInstanceOf(RedfishHttpError);
-    expect(walks).toBe(3);
+describe("boot options remembered", () => {
+  it("a remembered option that would name the SAN device is read again before it is named, and all are read when it changed", async () => {
+    const emu = await lab();
+    emu.addSystem({ id: "opts-1" });
+    const ep = endpoint(emu, "opts-1");
+    const pool = new RedfishAgentPool(3_000);
+    open.push(pool);
+    const w = new RedfishWriter(new RedfishTransport(ep, pool.agentFor(ep)), ep, {
+      etagRetries: 1, pollIntervalMs: 10, taskTimeoutMs: 1_000, settingsApplyTimeoutMs: 1_000, sleep: async () => {}, now: Date.now,
+    });
+    const known = new DiscoveryCache(60_000, Date.now).of(discoveryKey(ep));
+    // what a relay would remember had the firmware once listed Boot0001 as the volume's iSCSI device
+    const stale = `/redfish/v1/Systems/opts-1/BootOptions/Boot0001`;
+    known.remember("boot-options", { [stale]: { ref: "Boot0001", path: `PciRoot(0x0)/MAC(020000000001,0x1)/IPv4(0.0.0.0)/iSCSI(${spec.targets[0]!.name},0x1000,0x0,None,None,None,TCP)` } });
+    const from = emu.requests().length;
+
+    const can = await canNameSanDevice({ w, quirks: GENERIC, managerUri: undefined, known }, "/redfish/v1/Systems/opts-1", { mode: "uefi", persistence: "once", targets: [spec.targets[0]!.name] }, [spec.targets[0]!.name]);
+    expect(can).toBe(false);
+    const reads = since(emu, from, "opts-1");
+    // the stale option read again, then every option afresh
+    expect(reads.filter((r) => r === "GET ~/BootOptions/Boot0001")).toHaveLength(2);
+    expect(reads.filter((r) => r === "GET ~/BootOptions")).toHaveLength(2);
+  });
+});
+
+describe("discoveryKey", () => {
+  const ep: BmcEndpoint = { address: "https://10.0.0.5:443", system_id: "1", username: "root", password: "x", tls: { ca: "CA-1" } };
+
+  it("tells apart BMCs, systems, users and TLS identities", () => {
+    const keys = new Set([
+      discoveryKey(ep),
+      discoveryKey({ ...ep, address: "https://10.0.0.6:443" }),
+      discoveryKey({ ...ep, system_id: "2" }),
+      discoveryKey({ ...ep, username: "operator" }),
+      discoveryKey({ ...ep, tls: { ca: "CA-2" } }),
+      discoveryKey({ ...ep, tls: { insecure: true } }),
+      discoveryKey({ ...ep, tls: { fingerprint_sha256: "ab:cd" } }),
+    ]);
+    expect(keys.size).toBe(7);
+  });
+
+  it("never holds a password", () => {
+    expect(discoveryKey({ ...ep, password: "s3cret-pw" })).not.toContain("s3cret-pw");
+    expect(discoveryKey({ ...ep, password: "a" })).toBe(discoveryKey({ ...ep, password: "b" }));
   });
 });

@@ -118,6 +118,39 @@ describe("serverless package", () => {
     expect(resources.OpenapiLambdaFunction!.Properties.Role).toEqual({ "Fn::GetAtt": ["OpenapiRole", "Arn"] });
   });
 
+  it("gives each step function a retry queue it consumes, and lets only that function send to it", () => {
+    const queues = ofType("AWS::SQS::Queue").map(([k]) => k).sort();
+    expect(queues).toEqual(["AttachRetryQueue", "FirmwareRetryQueue"]);
+    const mappings = ofType("AWS::Lambda::EventSourceMapping").map(([, r]) => r.Properties);
+    for (const [fn, queue, timeout] of [["AttachLambdaFunction", "AttachRetryQueue", 120], ["FirmwareLambdaFunction", "FirmwareRetryQueue", 60]] as const) {
+      const mapping = mappings.find((m) => JSON.stringify(m.EventSourceArn) === JSON.stringify({ "Fn::GetAtt": [queue, "Arn"] }));
+      expect(mapping, `${queue} feeds ${fn}`).toMatchObject({ BatchSize: 1, FunctionName: { "Fn::GetAtt": [fn, "Arn"] } });
+      // AWS refuses an event source whose queue hides a message for less than the function may run
+      expect(resources[queue]!.Properties.VisibilityTimeout).toBeGreaterThan(timeout);
+      expect(resources[fn]!.Properties.Timeout).toBe(timeout);
+    }
+    const senders = Object.entries(resources)
+      .filter(([, r]) => r.Type === "AWS::IAM::Role")
+      .flatMap(([name, r]) =>
+        (r.Properties.Policies ?? []).flatMap((p: any) =>
+          p.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().includes("sqs:SendMessage")).map((st: any) => [name, st.Resource]),
+        ),
+      );
+    expect(senders).toEqual([
+      ["AttachRole", { "Fn::GetAtt": ["AttachRetryQueue", "Arn"] }],
+      ["FirmwareRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
+    ]);
+    expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_ATTACH_RETRY_QUEUE_URL).toEqual({ Ref: "AttachRetryQueue" });
+    expect(resources.FirmwareLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
+  });
+
+  it("caps the attach function's concurrency, and with it the calls in flight at Cinder's volume service", () => {
+    const cap = resources.AttachLambdaFunction!.Properties.ReservedConcurrentExecutions;
+    expect(cap).toBe(8);
+    const mapping = ofType("AWS::Lambda::EventSourceMapping").find(([, r]) => JSON.stringify(r.Properties.FunctionName).includes("AttachLambdaFunction"))!;
+    expect(mapping[1].Properties.ScalingConfig).toEqual({ MaximumConcurrency: cap });
+  });
+
   it("gives the read-only status function no write on the table", () => {
     const st = resources.StatusRole!.Properties.Policies[0].PolicyDocument.Statement;
     const actions = st.flatMap((s: any) => [s.Action].flat());

@@ -31,6 +31,8 @@ describe("SANBOOT_CINDER_AUTH and SANBOOT_KEYSTONE_*", () => {
     expect(cinderConfigFrom(c)).toEqual({
       auth: "keystone",
       timeoutMs: 15_000,
+      volumeServiceTimeoutMs: 90_000,
+      maxInFlight: 8,
       max_microversion: "3.43",
       keystone: {
         authUrl: "https://keystone.example:5000/v3",

@@ -83,11 +83,32 @@ describe("retryable failure: backoff until the step's attempts run out", () => {
     expect(state.state).toBe("connector_ready");
     expect(state.attempts).toBe(1);
     expect(state.error?.code).toBe("CINDER_UNAVAILABLE");
-    expect(commands).toEqual([]);
     const delay = Date.parse(state.next_attempt_at!) - T0.getTime();
     expect(delay).toBe(backoffMs("req-1", "attach_volume", 1));
     expect(delay).toBeGreaterThanOrEqual(STEP_POLICY.attach_volume.baseDelayMs / 2);
     expect(delay).toBeLessThan(STEP_POLICY.attach_volume.baseDelayMs);
+  });
+
+  it("triggers the retry at its backoff time, not at the sweeper's next round", () => {
+    const { state, commands } = transition(at("connector_ready", "attach_volume"), transient("attach_volume"), T0);
+    const backoff = backoffMs("req-1", "attach_volume", 1);
+    expect(commands).toEqual([{ type: "run_step", step: "attach_volume", fn: "attach", delay_ms: backoff }]);
+    // the sweeper's due time is the same moment: it catches a trigger that was lost
+    expect(state.next_attempt_at).toBe(later(backoff).toISOString());
+  });
+
+  it.each<[StepName, number]>([
+    ["configure_firmware", 1],
+    ["clear_firmware", 4],
+    ["detach_volume", 2],
+  ])("the retry of %s after attempt %i is triggered with the delay the policy gives it", (step, attempts) => {
+    const from: RequestState = step === "configure_firmware" ? "attached" : "detaching";
+    const s = at(from, step, { attempts, undo: step === "configure_firmware" ? [] : [step as "clear_firmware" | "detach_volume"] });
+    const now = later(3_600_000);
+    const r = transition(s, transient(step), now);
+    const backoff = backoffMs("req-1", step, attempts + 1);
+    expect(r.commands).toEqual([{ type: "run_step", step, fn: STEP_POLICY[step].fn, delay_ms: backoff }]);
+    expect(Date.parse(r.state.next_attempt_at!)).toBe(now.getTime() + backoff);
   });
 
   it.each<[StepName, number]>([
@@ -183,6 +204,20 @@ describe("waiting on the relay", () => {
     expect(r.state.step_deadline_at).toBe(later(STEP_POLICY.configure_firmware.waitDeadlineMs).toISOString());
     expect(r.state.next_attempt_at).toBe(recheck);
     expect(r.commands).toEqual([]);
+  });
+
+  it("a wait that nobody reports on (poll) is looked at again by a delayed trigger at the recheck time", () => {
+    const r = transition(at("connector_ready", "attach_volume"), { type: "step_waiting", step: "attach_volume", recheck_at: later(12_000).toISOString(), poll: true }, T0);
+    expect(r.state.attempts).toBe(0);
+    expect(r.state.next_attempt_at).toBe(later(12_000).toISOString());
+    expect(r.state.step_deadline_at).toBe(later(STEP_POLICY.attach_volume.waitDeadlineMs).toISOString());
+    expect(r.commands).toEqual([{ type: "run_step", step: "attach_volume", fn: "attach", delay_ms: 12_000 }]);
+  });
+
+  it("a poll is never triggered past the wait's deadline", () => {
+    const s = at("connector_ready", "attach_volume", { step_deadline_at: later(5_000).toISOString() });
+    const r = transition(s, { type: "step_waiting", step: "attach_volume", recheck_at: later(30_000).toISOString(), poll: true }, T0);
+    expect(r.commands).toEqual([{ type: "run_step", step: "attach_volume", fn: "attach", delay_ms: 5_000 }]);
   });
 
   it("a wait past its deadline counts as a retryable STEP_TIMEOUT", () => {

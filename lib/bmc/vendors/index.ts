@@ -21,5 +21,10 @@ export function quirksFor(vendor: VendorName, manager: Manager | undefined): Ven
   }
 }
 
+/** Whether `quirksFor` needs the vendor's Manager (Dell's generation is told by it). */
+export function quirksNeedManager(vendor: VendorName): boolean {
+  return vendor === "dell";
+}
+
 export { selectVendor, vendorOfSetting } from "./select";
 export type { SanContext, VendorName, VendorQuirks } from "./quirks";

@@ -10,6 +10,7 @@
 import type { Claim, JsonValue } from "../claims";
 import type { ConfigureResult, SanIscsiSpec, WriteGuard } from "../driver";
 import type { Found } from "../redfish-discovery";
+import type { KnownSystem } from "../redfish-discovery-cache";
 import type { WriteTarget } from "../redfish-settings";
 import type { RedfishReply } from "../redfish-transport";
 import type { ComputerSystem, Manager, NetworkDeviceFunction } from "../redfish-types";
@@ -23,6 +24,8 @@ export interface SanContext {
   quirks: VendorQuirks;
   /** the system's manager (Links.ManagedBy) */
   managerUri: string | undefined;
+  /** what the relay knows of this system's tree (redfish-discovery-cache.ts): structure, never values */
+  known?: KnownSystem;
 }
 
 export type Verdict<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -40,6 +43,12 @@ export interface VendorQuirks {
   iscsiPlace(ctx: SanContext, system: Found<ComputerSystem>, fns: Array<Found<NetworkDeviceFunction>>, spec: SanIscsiSpec, guard: WriteGuard): Promise<ConfigureResult | undefined>;
   /** Why this BMC has no place at all to program an iSCSI boot target, from what it serves; reads only. */
   iscsiRefusal(fns: Array<Found<NetworkDeviceFunction>>): string | undefined;
+  /**
+   * `iscsiPlace` or `iscsiRefusal` look at every function of the system, so a configure reads
+   * them all. Otherwise a configure that knows its port (the node's MAC, an earlier run's claim)
+   * and where it is reads only that function.
+   */
+  readonly readsEveryFunction: boolean;
   /** How to read (and undo) a claim of a kind only this vendor writes. */
   undoVendorPlace(ctx: SanContext, claim: Claim): Promise<import("../driver").ClearResult | undefined>;
   /** The write target of a NIC function, when not its `@Redfish.Settings` object or itself. */
@@ -71,6 +80,7 @@ export const GENERIC: VendorQuirks = {
   ready: async () => {},
   iscsiPlace: async () => undefined,
   iscsiRefusal: () => undefined,
+  readsEveryFunction: false,
   undoVendorPlace: async () => undefined,
   functionTarget: () => undefined,
   iscsiValues: (values) => ({ ok: true, value: values }),

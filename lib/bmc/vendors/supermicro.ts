@@ -10,6 +10,7 @@ import { quirks, type VendorQuirks } from "./quirks";
 export const SUPERMICRO: VendorQuirks = quirks({
   name: "supermicro",
   label: "Supermicro",
+  readsEveryFunction: true,
   iscsiRefusal: (fns) =>
     fns.some((f) => isIscsiCapable(f.body))
       ? undefined

@@ -3,10 +3,11 @@
  * Fibre Channel: its HBA ports, read through the relay when not cached), the Cinder attachment,
  * and its removal.
  */
-import type { Connection, Connector, VolumeInfo } from "../../cinder/block-storage";
+import { AttachInProgress, type Connection, type Connector, type VolumeInfo } from "../../cinder/block-storage";
 import { assertBootableAvailable, assertProtocol, protocolFor } from "../../cinder/volume-checks";
 import type { SecretBox } from "../../crypto/secret-box";
-import { SanbootError } from "../../errors";
+import { SanbootError, toErrorRecord } from "../../errors";
+import { stepDeadline } from "../../workflow";
 import type { BootRequestRecord, NodeRecord, TargetRecord } from "../../store/records";
 import { storeInventory } from "../nodes";
 import { fcPortsOf } from "../relay-queue";
@@ -42,7 +43,9 @@ export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepO
   if (protocol === "iscsi") {
     return done("prepare_connector", { protocol, connector: { ...baseConnector(node, req), initiator: node.initiator_iqn } });
   }
-  if (node.fc_ports && node.fc_ports.length > 0) return done("prepare_connector", { protocol, connector: fcConnector(node, req, node.fc_ports) });
+  // the node as the request found it may predate the inventory read of its enrollment
+  const known = node.fc_ports?.length ? node.fc_ports : (await deps.store.getNode(node.node_id))?.fc_ports;
+  if (known && known.length > 0) return done("prepare_connector", { protocol, connector: fcConnector(node, req, known) });
   // Not read yet (or read before an HBA was there): ask the relay, cache it on the node.
   return viaRelay(
     deps,
@@ -60,11 +63,22 @@ export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepO
 export const attachVolume: StepImpl = async (deps, req) => {
   if (req.attachment_id && req.target) return done("attach_volume");
   if (!req.connector) throw new SanbootError("INTERNAL", "attach_volume ran without a connector");
-  const volume = await deps.cinder.getVolume(req.volume_id);
+  // the step's one time budget (lib/workflow/policy.ts): every Cinder call of this run ends by then
+  const now = deps.clock.now();
+  const deadline = new Date(stepDeadline("attach_volume", now));
+  const volume = await deps.cinder.getVolume(req.volume_id, { deadline });
   // A volume that is no longer `available` may be ours from a run whose answer was lost: the
   // client finds our attachment by the request id before it would create one.
   assertBootableAvailable(volume, req.project_id, { allowAttachedTo: req.request_id });
-  const attachment = await deps.cinder.attach({ volumeId: req.volume_id, instanceUuid: req.request_id, connector: req.connector, protocol: req.protocol });
+  let attachment;
+  try {
+    attachment = await deps.cinder.attach({ volumeId: req.volume_id, instanceUuid: req.request_id, connector: req.connector, protocol: req.protocol, volume, deadline });
+  } catch (err) {
+    // Cinder may still be making it: look again later, never create again sooner
+    if (!(err instanceof AttachInProgress)) throw err;
+    const recheckAt = new Date(deps.clock.now().getTime() + err.recheckAfterMs).toISOString();
+    return { event: { type: "step_waiting", step: "attach_volume", recheck_at: recheckAt, poll: true }, patch: { error: toErrorRecord(err) } };
+  }
   return done("attach_volume", { attachment_id: attachment.attachment_id, target: await targetRecord(attachment.connection, req.multipath, deps.secrets) });
 };
 

@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import type { Deps } from "../../deps";
-import type { ErrorCode } from "../../errors";
+import { SanbootError, type ErrorCode } from "../../errors";
 import { sealCommand } from "../../relay/command-secrets";
 import { bmcEvidence, type CommandBody } from "../../relay/protocol";
 import { mergeEvidence, NO_EVIDENCE, type BmcEvidence } from "../../bmc/claims";
@@ -40,12 +40,14 @@ export async function viaRelay(
   const now = deps.clock.now();
   const commandId = commandIdFor(req, step);
   const recheckAt = new Date(now.getTime() + STEP_POLICY[step].redispatchAfterMs).toISOString();
-  const cmd = await deps.store.getCommand(commandId);
+  // The request names the command it waits on. One it does not name yet is most likely not queued
+  // either: queue it first, and read it only when it was there after all (a run whose commit was lost).
+  let cmd = req.command_id === commandId ? await deps.store.getCommand(commandId) : null;
+  let base = req.bmc_evidence;
   if (!cmd) {
-    let evidence = req.bmc_evidence;
     // a previous attempt's command must not run after this one is queued; what it recorded counts
     if (req.command_id && req.command_id !== commandId) {
-      evidence = mergeEvidence(evidence, (await deps.store.getCommand(req.command_id))?.checkpoint);
+      base = mergeEvidence(base, (await deps.store.getCommand(req.command_id))?.checkpoint);
       await deps.store.cancelCommand(req.command_id, now.toISOString());
     }
     const deadline = stepDeadline(step, now);
@@ -57,26 +59,31 @@ export async function viaRelay(
         node_id: req.node_id,
         step,
         attempt: req.attempts + 1,
-        body: await sealCommand({ ...(await body(evidence ?? NO_EVIDENCE)), deadline_at: deadline }, deps.secrets, commandId, siteKeyOf(deps, req.site)),
+        body: await sealCommand({ ...(await body(base ?? NO_EVIDENCE)), deadline_at: deadline }, deps.secrets, commandId, siteKeyOf(deps, req.site)),
       },
       now.toISOString(),
     );
-    await deps.store.enqueueCommand(record);
-    return {
-      event: { type: "step_waiting", step, recheck_at: recheckAt, deadline_at: deadline },
-      patch: { command_id: commandId, ...(evidence !== req.bmc_evidence ? { bmc_evidence: evidence } : {}) },
-    };
+    if (await deps.store.enqueueCommand(record)) {
+      return {
+        event: { type: "step_waiting", step, recheck_at: recheckAt, deadline_at: deadline },
+        patch: { command_id: commandId, ...(base !== req.bmc_evidence ? { bmc_evidence: base } : {}) },
+      };
+    }
+    cmd = await deps.store.getCommand(commandId);
+    if (!cmd) throw new SanbootError("INTERNAL", `relay command ${commandId} is neither new nor stored`, { retryable: true });
   }
   // Whatever became of the command, the evidence it stored before writing is the request's.
   const result = cmd.status === "succeeded" && cmd.outcome?.ok ? cmd.outcome.result : undefined;
-  const evidence = cmd.checkpoint || result?.evidence ? mergeEvidence(req.bmc_evidence, cmd.checkpoint, evidenceOf(result)) : req.bmc_evidence;
+  const evidence = cmd.checkpoint || result?.evidence ? mergeEvidence(base, cmd.checkpoint, evidenceOf(result)) : base;
   const kept = evidence !== req.bmc_evidence ? { bmc_evidence: evidence } : {};
+  const finishedCommand = cmd.command_id;
   switch (cmd.status) {
     case "succeeded": {
       const changes = changesOf(result, step, now.toISOString());
       return {
         event: { type: "step_succeeded", step },
         patch: { ...(await onSuccess(result ?? {})), ...kept, ...(changes.length > 0 ? { bmc_changes: [...(req.bmc_changes ?? []), ...changes] } : {}), command_id: null },
+        finishedCommand,
       };
     }
     case "failed": {
@@ -84,10 +91,15 @@ export async function viaRelay(
       return {
         event: { type: "step_failed", step, error: { code: e.code as ErrorCode, message: e.message, retryable: e.retryable } },
         patch: { ...kept, command_id: null },
+        finishedCommand,
       };
     }
     case "cancelled":
-      return { event: { type: "step_failed", step, error: { code: "RELAY_TIMEOUT", message: "the relay command was withdrawn", retryable: true } }, patch: { ...kept, command_id: null } };
+      return {
+        event: { type: "step_failed", step, error: { code: "RELAY_TIMEOUT", message: "the relay command was withdrawn", retryable: true } },
+        patch: { ...kept, command_id: null },
+        finishedCommand,
+      };
     default:
       return { event: { type: "step_waiting", step, recheck_at: recheckAt }, patch: { ...kept, command_id: commandId } };
   }

@@ -6,6 +6,8 @@ import type { StepName, WorkflowEvent } from "../../workflow";
 export interface StepOutcome {
   event: WorkflowEvent;
   patch?: Partial<BootRequestRecord>;
+  /** the relay command whose end this outcome reports: it needs no withdrawing */
+  finishedCommand?: string;
 }
 
 /**

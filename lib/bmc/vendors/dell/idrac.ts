@@ -37,6 +37,7 @@ export function dellIdrac(manager: Manager | undefined): VendorQuirks {
   return quirks({
     name: "dell",
     label: `Dell iDRAC${gen}`,
+    readsEveryFunction: true,
     ready: (ctx) => awaitLifecycleController(ctx),
     iscsiPlace: (ctx, system, fns, spec, guard) => configureDellBiosIscsi(ctx, system, fns, spec, guard),
     undoVendorPlace: async (ctx, claim) => (claim.kind === "dell_bios_iscsi" ? undoPlace(ctx, claim, readBios) : undefined),

@@ -1,0 +1,293 @@
+/**
+ * `tsx bench/cold-start.ts`: what each function costs before its first request, measured on the
+ * artifacts `serverless package` builds (.serverless/<function>.zip), not on the sources.
+ *
+ * For each function: the zip's size, its handler file's size unzipped, and the time
+ * `node -e "require('<handler>')"` takes from spawn to exit, run N times; `node -e 0` is run the
+ * same way in the same rounds, so what a handler adds over a bare node is the difference. Rounds
+ * interleave every function with the baseline, so a busy machine slows them all alike.
+ *
+ *   --dir DIR        the packaged artifacts (default .serverless); repeat it to compare builds
+ *                    side by side in the same rounds (each DIR must hold its zips already)
+ *   --package        run `serverless package` first (it also runs when DIR holds no zip)
+ *   --runs N         timed runs per function (default 20, after 2 untimed warm-up rounds)
+ *   --only a,b       only these functions
+ *   --node-path DIR  NODE_PATH for the handlers: where modules left out of the bundle are found,
+ *                    as the Lambda runtime's own AWS SDK would be (e.g. node_modules)
+ *   --json           also print one machine-readable result line
+ *
+ * A measurement, not a test: it exits 0 whatever it measures, 1 only when it cannot measure
+ * (no artifacts, a handler that does not load).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { inflateRawSync } from "node:zlib";
+import { percentile } from "./stats";
+
+const ROOT = resolve(__dirname, "..");
+
+interface Options {
+  dirs: string[];
+  package: boolean;
+  runs: number;
+  only: string[] | null;
+  nodePath: string | null;
+  json: boolean;
+}
+
+function readOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      dir: { type: "string", multiple: true },
+      package: { type: "boolean" },
+      runs: { type: "string" },
+      only: { type: "string" },
+      "node-path": { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  const runs = values.runs === undefined ? 20 : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be an integer >= 1, got "${values.runs}"`);
+  return {
+    dirs: (values.dir?.length ? values.dir : [join(ROOT, ".serverless")]).map((d) => resolve(d)),
+    package: values.package ?? false,
+    runs,
+    only: values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : null,
+    nodePath: values["node-path"] ? resolve(values["node-path"]) : null,
+    json: values.json ?? false,
+  };
+}
+
+const zipsIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".zip")).sort() : []);
+
+function packageInto(dir: string): void {
+  const args = ["package", ...(dir === join(ROOT, ".serverless") ? [] : ["--package", dir])];
+  process.stderr.write(`serverless ${args.join(" ")} ...\n`);
+  execFileSync(join(ROOT, "node_modules/.bin/serverless"), args, {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1" },
+  });
+}
+
+// ------------------------------------------------------------------ zip
+// The artifacts are plain zips (no zip64, stored or deflated): the central directory says where
+// each entry is, its local header where its data starts.
+
+interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  size: number;
+  localOffset: number;
+}
+
+function zipEntries(zip: Buffer): ZipEntry[] {
+  const EOCD = 0x06054b50;
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== EOCD) end--;
+  if (end < 0) throw new Error("not a zip: no end of central directory");
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error("corrupt central directory");
+    const nameLen = zip.readUInt16LE(at + 28);
+    entries.push({
+      method: zip.readUInt16LE(at + 10),
+      compressedSize: zip.readUInt32LE(at + 20),
+      size: zip.readUInt32LE(at + 24),
+      localOffset: zip.readUInt32LE(at + 42),
+      name: zip.toString("utf8", at + 46, at + 46 + nameLen),
+    });
+    at += 46 + nameLen + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return entries;
+}
+
+function unzipTo(zip: Buffer, dir: string): ZipEntry[] {
+  const entries = zipEntries(zip);
+  for (const e of entries) {
+    if (e.name.endsWith("/")) continue;
+    const start = e.localOffset + 30 + zip.readUInt16LE(e.localOffset + 26) + zip.readUInt16LE(e.localOffset + 28);
+    const raw = zip.subarray(start, start + e.compressedSize);
+    const data = e.method === 0 ? raw : e.method === 8 ? inflateRawSync(raw) : null;
+    if (!data) throw new Error(`${e.name}: unsupported compression method ${e.method}`);
+    const out = join(dir, e.name);
+    if (!out.startsWith(dir + "/")) throw new Error(`${e.name}: path leaves the archive`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, data);
+  }
+  return entries;
+}
+
+// ------------------------------------------------------------------ functions
+
+interface Artifact {
+  /** the function, prefixed with its build when several are compared */
+  name: string;
+  zipBytes: number;
+  handlerPath: string;
+  handlerBytes: number;
+  /** every file in the zip, unzipped */
+  unzippedBytes: number;
+  files: number;
+}
+
+/** functions/nodes.handler → the file a Lambda runtime would require for it */
+function handlerFile(dir: string, handler: string): string {
+  const base = join(dir, handler.slice(0, handler.lastIndexOf(".")));
+  const found = [".js", ".cjs", ".mjs"].map((ext) => base + ext).find((p) => existsSync(p));
+  if (!found) throw new Error(`no file for handler ${handler} in the artifact`);
+  return found;
+}
+
+function handlersFromState(dir: string): Record<string, string> {
+  const state = join(dir, "serverless-state.json");
+  if (!existsSync(state)) return {};
+  const fns = (JSON.parse(readFileSync(state, "utf8")) as { service?: { functions?: Record<string, { handler?: string }> } }).service?.functions ?? {};
+  return Object.fromEntries(Object.entries(fns).flatMap(([n, f]) => (f.handler ? [[n, f.handler]] : [])));
+}
+
+function unpack(dir: string, label: string, only: string[] | null, workDir: string): Artifact[] {
+  const handlers = handlersFromState(dir);
+  const names = zipsIn(dir)
+    .map((z) => basename(z, ".zip"))
+    .filter((n) => !only || only.includes(n));
+  return names.map((name) => {
+    const zipPath = join(dir, `${name}.zip`);
+    const into = join(workDir, label, name);
+    const entries = unzipTo(readFileSync(zipPath), into);
+    const js = entries.filter((e) => /\.(c|m)?js$/.test(e.name));
+    const handler = handlers[name];
+    const handlerPath = handler ? handlerFile(into, handler) : js.length === 1 ? join(into, js[0]!.name) : null;
+    if (!handlerPath) throw new Error(`${name}: serverless-state.json does not name its handler and the zip holds ${js.length} scripts`);
+    return {
+      name: label ? `${label}/${name}` : name,
+      zipBytes: statSync(zipPath).size,
+      handlerPath,
+      handlerBytes: statSync(handlerPath).size,
+      unzippedBytes: entries.reduce((s, e) => s + e.size, 0),
+      files: entries.filter((e) => !e.name.endsWith("/")).length,
+    };
+  });
+}
+
+// ------------------------------------------------------------------ timing
+
+function childEnv(opts: Options): NodeJS.ProcessEnv {
+  // tsx runs this script with its loaders; the children must be bare node
+  const { NODE_OPTIONS: _drop, ...env } = process.env;
+  return opts.nodePath ? { ...env, NODE_PATH: opts.nodePath } : env;
+}
+
+/** wall time of one `node -e <code>`, spawn to exit, ms */
+function timeNode(code: string, env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ["-e", code], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`node -e ${JSON.stringify(code)} exited ${r.status}: ${r.stderr.toString().trim().split("\n").slice(0, 4).join(" | ")}`);
+  return ms;
+}
+
+const requireCode = (path: string) => `require(${JSON.stringify(path)})`;
+
+/** one untimed load that also checks the module exports its handler */
+function checkLoads(a: Artifact, env: NodeJS.ProcessEnv): void {
+  const code = `const m = require(${JSON.stringify(a.handlerPath)}); if (typeof m.handler !== "function") { console.error("exports no handler function"); process.exit(3); }`;
+  try {
+    timeNode(code, env);
+  } catch (err) {
+    const hint = /Cannot find module/.test(String(err)) ? " (a module left out of the bundle? see --node-path)" : "";
+    throw new Error(`${a.name} does not load${hint}: ${(err as Error).message}`);
+  }
+}
+
+interface Timing {
+  p50: number;
+  p95: number;
+}
+
+const summary = (samples: number[]): Timing => {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
+};
+
+function measure(artifacts: Artifact[], opts: Options): { baseline: Timing; load: Record<string, Timing> } {
+  const env = childEnv(opts);
+  for (const a of artifacts) checkLoads(a, env);
+  const jobs = [{ name: "", code: "0" }, ...artifacts.map((a) => ({ name: a.name, code: requireCode(a.handlerPath) }))];
+  const samples = new Map<string, number[]>(jobs.map((j) => [j.name, []]));
+  const WARMUP = 2;
+  for (let round = 0; round < WARMUP + opts.runs; round++) {
+    // rotate the order so no function always runs right after the baseline
+    for (let i = 0; i < jobs.length; i++) {
+      const j = jobs[(i + round) % jobs.length]!;
+      const ms = timeNode(j.code, env);
+      if (round >= WARMUP) samples.get(j.name)!.push(ms);
+    }
+    process.stderr.write(`\rround ${round + 1}/${WARMUP + opts.runs}`);
+  }
+  process.stderr.write("\n");
+  return {
+    baseline: summary(samples.get("")!),
+    load: Object.fromEntries(artifacts.map((a) => [a.name, summary(samples.get(a.name)!)])),
+  };
+}
+
+// ------------------------------------------------------------------ report
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+const GOAL = { handlerBytes: 500 * 1024, loadMs: 60 };
+
+function main(): void {
+  const opts = readOptions();
+  const several = opts.dirs.length > 1;
+  if (!several && (opts.package || zipsIn(opts.dirs[0]!).length === 0)) packageInto(opts.dirs[0]!);
+  for (const dir of opts.dirs) if (zipsIn(dir).length === 0) throw new Error(`no artifacts in ${dir}`);
+  const work = mkdtempSync(join(tmpdir(), "sanboot-cold-start-"));
+  try {
+    const labels = opts.dirs.map((d, i) => (several ? `${i + 1}:${basename(d)}` : ""));
+    const artifacts = opts.dirs.flatMap((d, i) => unpack(d, labels[i]!, opts.only, work));
+    if (artifacts.length === 0) throw new Error(`none of ${opts.only?.join(", ")} in ${opts.dirs.join(", ")}`);
+    const { baseline, load } = measure(artifacts, opts);
+    const c = cpus();
+    console.log(`cold start: ${opts.dirs.join(" vs ")}, ${opts.runs} runs each, ${c.length} × ${c[0]?.model.trim() ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}${opts.nodePath ? `, NODE_PATH=${opts.nodePath}` : ""}`);
+    console.log(`goal per function: handler ≤ ${kb(GOAL.handlerBytes)}, load ≤ ${GOAL.loadMs} ms`);
+    const rows = [
+      ["function", "zip", "handler", "load p50", "load p95", "over node -e 0 (p50)"],
+      ["node -e 0", "", "", ms(baseline.p50), ms(baseline.p95), ""],
+      ...artifacts.map((a) => {
+        const t = load[a.name]!;
+        const extra = a.files > 1 ? ` (+${a.files - 1} files, ${kb(a.unzippedBytes)} in all)` : "";
+        return [a.name, kb(a.zipBytes), kb(a.handlerBytes) + extra, ms(t.p50), ms(t.p95), ms(t.p50 - baseline.p50)];
+      }),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+    if (opts.json) {
+      const result = {
+        dirs: opts.dirs,
+        runs: opts.runs,
+        node: process.version,
+        loadAverage1m: loadavg()[0],
+        baselineMs: baseline,
+        functions: artifacts.map((a) => ({ name: a.name, zipBytes: a.zipBytes, handlerBytes: a.handlerBytes, unzippedBytes: a.unzippedBytes, loadMs: load[a.name] })),
+      };
+      console.log(JSON.stringify(result));
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(`cold-start: ${(err as Error).message}`);
+  process.exit(1);
+}
