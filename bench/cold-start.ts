@@ -189,7 +189,11 @@ function timeNode(code: string, env: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, ["-e", code], { env, stdio: ["ignore", "ignore", "pipe"] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`node -e ${JSON.stringify(code)} exited ${r.status}: ${r.stderr.toString().trim().split("\n").slice(0, 4).join(" | ")}`);
+  if (r.status !== 0) {
+    const stderr = r.stderr.toString();
+    const why = /^\w*Error\b.*$/m.exec(stderr)?.[0] ?? stderr.trim().split("\n").slice(0, 4).join(" | ");
+    throw new Error(`node -e exited ${r.status}: ${why}`);
+  }
   return ms;
 }
 

@@ -5,15 +5,14 @@
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import type { HttpApiEvent } from "../lib/http/api-event";
 import { bootFromVolume, bootFromVolumeEvent, idempotencyKey, uuid } from "../lib/api/schemas";
-import { callersWith, eventPublisher, getDeps, provideDeps, stateTable, stepDispatcher } from "../lib/deps";
+import { callerAuth, eventPublisher, getDeps, provideDeps, stateTable, stepDispatcher } from "../lib/deps";
 import { SanbootError, toErrorRecord } from "../lib/errors";
 import { apiHandler, parseInput, type ApiAnswer } from "../lib/http/api-handler";
-import { KeystoneCallers, StaticCallers } from "../lib/http/callers";
 import { requestBoot, requestUndeploy } from "../lib/service/boot-requests";
 import { withIdempotency } from "../lib/service/idempotency";
 import { requestView } from "../lib/service/views";
 
-provideDeps({ store: stateTable, dispatcher: stepDispatcher, publisher: eventPublisher, callers: callersWith({ StaticCallers, KeystoneCallers }) });
+provideDeps({ store: stateTable, dispatcher: stepDispatcher, publisher: eventPublisher, callers: callerAuth });
 
 const http = apiHandler(async (req, deps) => {
   const nodeId = parseInput(uuid, req.params.node_id, "node_id");

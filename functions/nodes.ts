@@ -1,13 +1,12 @@
 /** Node enrollment: POST/GET /v1/nodes, GET/PATCH/DELETE /v1/nodes/{node_id}. */
 import { enrollNode as enrollSchema, listQuery, updateNode as updateSchema, uuid } from "../lib/api/schemas";
 import { SanbootError } from "../lib/errors";
-import { callersWith, provideDeps, stateTable } from "../lib/deps";
+import { callerAuth, provideDeps, stateTable } from "../lib/deps";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
-import { KeystoneCallers, StaticCallers } from "../lib/http/callers";
 import { deleteNode, enrollNode, listNodes, loadOwnNode, updateNode } from "../lib/service/nodes";
 import { nodePage, nodeView } from "../lib/service/views";
 
-provideDeps({ store: stateTable, callers: callersWith({ StaticCallers, KeystoneCallers }) });
+provideDeps({ store: stateTable, callers: callerAuth });
 
 export const handler = apiHandler(async (req, deps) => {
   const id = req.params.node_id;

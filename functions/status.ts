@@ -1,13 +1,12 @@
 /** Status query: GET /v1/boot-requests/{request_id} and GET /v1/boot-requests?node_id=&state=. */
 import { listRequestsQuery, uuid } from "../lib/api/schemas";
 import { SanbootError } from "../lib/errors";
-import { callersWith, provideDeps, stateTable } from "../lib/deps";
+import { callerAuth, provideDeps, stateTable } from "../lib/deps";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
-import { KeystoneCallers, StaticCallers } from "../lib/http/callers";
 import { getRequest, listRequests } from "../lib/service/boot-requests";
 import { requestPage, requestView } from "../lib/service/views";
 
-provideDeps({ store: stateTable, callers: callersWith({ StaticCallers, KeystoneCallers }) });
+provideDeps({ store: stateTable, callers: callerAuth });
 
 export const handler = apiHandler(async (req, deps) => {
   if (req.method !== "GET") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);

@@ -19,8 +19,9 @@ import { delayQueueFrom } from "./dispatch/delay-queue";
 import { InlineDispatcher, LambdaDispatcher, type Dispatcher } from "./dispatch/dispatcher";
 import { SanbootError } from "./errors";
 import { EventBridgePublisher, LogPublisher, type EventPublisher } from "./events/publisher";
-import type { CallerAuth, KeystoneCallers, StaticCallers } from "./http/callers";
+import { StaticCallers, type CallerAuth } from "./http/callers";
 import { createLogger, type Logger } from "./log";
+import { LocalDoorbell, withRelayDoorbell } from "./service/relay-doorbell";
 import { StateTable } from "./store/state-table";
 
 export interface Deps {
@@ -45,8 +46,16 @@ export type PartBuilders = { [K in Part]?: PartBuilder<K> };
 
 // ---------------------------------------------------------------- the builders, one per part
 
+/**
+ * The state table, with the relay queue's doorbell of this process: a lease waiting here wakes as
+ * soon as a command is queued in this process. Only with inline dispatch does every function run
+ * in this process; elsewhere the lease keeps asking the table at its interval as well.
+ */
 export const stateTable: PartBuilder<"store"> = (config) =>
-  new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT });
+  withRelayDoorbell(
+    new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
+    new LocalDoorbell(config.SANBOOT_DISPATCH === "inline"),
+  );
 
 export const stepDispatcher: PartBuilder<"dispatcher"> = (config) =>
   config.SANBOOT_DISPATCH === "inline"
@@ -72,22 +81,30 @@ export const cinderWith =
   (config) =>
     new Client(cinderConfigFrom(config));
 
-export const callersWith =
-  (classes: { StaticCallers: typeof StaticCallers; KeystoneCallers: typeof KeystoneCallers }): PartBuilder<"callers"> =>
-  (config, { clock }) => {
-    if (config.SANBOOT_AUTH === "static") return new classes.StaticCallers(config.SANBOOT_API_TOKENS);
-    const validator = keystoneValidator(config)!;
-    return new classes.KeystoneCallers(
-      {
-        authUrl: config.SANBOOT_KEYSTONE_URL!,
-        validator: validator.credentials,
-        validatorHint: validator.hint,
-        timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
-        cacheSeconds: config.SANBOOT_AUTH_CACHE_SECONDS,
-      },
-      clock,
-    );
-  };
+/**
+ * Callers by static token, or by Keystone token: the Keystone half (and its HTTP client) is
+ * imported on the first call only, so a function with static tokens never loads it.
+ */
+export const callerAuth: PartBuilder<"callers"> = (config, { clock }) => {
+  if (config.SANBOOT_AUTH === "static") return new StaticCallers(config.SANBOOT_API_TOKENS);
+  const validator = keystoneValidator(config)!;
+  let auth: Promise<CallerAuth> | undefined;
+  const real = () =>
+    (auth ??= import("./http/keystone-callers").then(
+      (m) =>
+        new m.KeystoneCallers(
+          {
+            authUrl: config.SANBOOT_KEYSTONE_URL!,
+            validator: validator.credentials,
+            validatorHint: validator.hint,
+            timeoutMs: config.SANBOOT_CINDER_TIMEOUT_MS,
+            cacheSeconds: config.SANBOOT_AUTH_CACHE_SECONDS,
+          },
+          clock,
+        ),
+    ));
+  return { caller: async (token) => (await real()).caller(token) };
+};
 
 // ---------------------------------------------------------------- sets
 
@@ -112,7 +129,7 @@ export function depsFrom(config: Config, builders: PartBuilders, overrides: Part
 
 /** Every part: for a host that runs all the handlers in one process (lab/service-host.ts). */
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
-  return depsFrom(config, { store: stateTable, dispatcher: stepDispatcher, publisher: eventPublisher, secrets: secretBox, cinder: deferredCinder, callers: deferredCallers }, overrides);
+  return depsFrom(config, { store: stateTable, dispatcher: stepDispatcher, publisher: eventPublisher, secrets: secretBox, cinder: deferredCinder, callers: callerAuth }, overrides);
 }
 
 /** The Cinder client, imported and built on its first call. */
@@ -124,13 +141,6 @@ const deferredCinder: PartBuilder<"cinder"> = (config, base) => {
     attach: async (...a) => (await real()).attach(...a),
     detach: async (...a) => (await real()).detach(...a),
   };
-};
-
-/** The caller auth, imported and built on its first call. */
-const deferredCallers: PartBuilder<"callers"> = (config, base) => {
-  let auth: Promise<CallerAuth> | undefined;
-  const real = () => (auth ??= import("./http/callers").then((m) => callersWith(m)(config, base)));
-  return { caller: async (token) => (await real()).caller(token) };
 };
 
 // ---------------------------------------------------------------- this process's set

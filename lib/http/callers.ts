@@ -9,11 +9,6 @@
  * answer is cached until the token expires, at most SANBOOT_AUTH_CACHE_SECONDS; Keystone's 404
  * (expired, revoked) is a 401 and drops the cached answer.
  */
-import { Agent, request, type Dispatcher } from "undici";
-import { z } from "zod";
-import { TokenCache } from "../cinder/keystone-auth";
-import { issueToken, scrub, tokensUrl, type KeystoneCredentials } from "../cinder/keystone-tokens";
-import type { Clock } from "../clock";
 import { SanbootError } from "../errors";
 import { sha256Hex } from "../ids";
 
@@ -39,14 +34,6 @@ export class StaticCallers implements CallerAuth {
   }
 }
 
-const validated = z.object({
-  token: z.object({
-    expires_at: z.string(),
-    project: z.object({ id: z.string() }).optional(),
-    roles: z.array(z.object({ name: z.string() })).optional(),
-  }),
-});
-
 /** Keystone's roles to sanboot's, strongest first. */
 export function roleOf(roles: string[]): Role | undefined {
   const has = (r: string) => roles.some((x) => x.toLowerCase() === r);
@@ -54,101 +41,4 @@ export function roleOf(roles: string[]): Role | undefined {
   if (has("member") || has("_member_")) return "member";
   if (has("reader")) return "reader";
   return undefined;
-}
-
-export interface KeystoneCallersSettings {
-  authUrl: string;
-  /** whose token validates callers' tokens */
-  validator: KeystoneCredentials;
-  validatorHint: string;
-  timeoutMs: number;
-  cacheSeconds: number;
-  /** cached answers kept at most (oldest dropped first) */
-  maxCached?: number;
-}
-
-export class KeystoneCallers implements CallerAuth {
-  private readonly dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 4 });
-  private readonly validator: TokenCache;
-  private readonly cache = new Map<string, { caller: Caller; until: number }>();
-
-  constructor(
-    private readonly settings: KeystoneCallersSettings,
-    private readonly clock: Clock,
-  ) {
-    this.validator = new TokenCache(
-      () =>
-        issueToken({
-          authUrl: settings.authUrl,
-          credentials: settings.validator,
-          timeoutMs: settings.timeoutMs,
-          dispatcher: this.dispatcher,
-          now: () => clock.now(),
-          configHint: settings.validatorHint,
-        }).catch((err: unknown) => {
-          // the service cannot check anyone's token: a 503, not the caller's fault
-          throw new SanbootError("AUTH_UNAVAILABLE", `sanboot cannot validate tokens: ${(err as Error).message}`, { retryable: true });
-        }),
-      clock,
-      60_000,
-    );
-  }
-
-  async caller(token: string): Promise<Caller> {
-    const key = sha256Hex(token);
-    const now = this.clock.now().getTime();
-    const hit = this.cache.get(key);
-    if (hit && hit.until > now) return hit.caller;
-    this.cache.delete(key);
-    const body = await this.validate(token, true);
-    const parsed = validated.safeParse(body);
-    if (!parsed.success) throw new SanbootError("AUTH_UNAVAILABLE", "Keystone answered a token validation without a readable token body", { retryable: true });
-    const t = parsed.data.token;
-    if (!t.project) throw new SanbootError("FORBIDDEN", "the token is not scoped to a project: get a project-scoped token (openstack token issue with a project)");
-    const roles = (t.roles ?? []).map((r) => r.name);
-    const role = roleOf(roles);
-    if (!role) throw new SanbootError("FORBIDDEN", `the token's roles (${roles.join(", ") || "none"}) give no access to sanboot: it takes member, admin, or reader (read-only)`);
-    const caller: Caller = { project_id: t.project.id, role };
-    const expires = Date.parse(t.expires_at);
-    const until = Math.min(Number.isNaN(expires) ? now : expires, now + this.settings.cacheSeconds * 1000);
-    if (until > now) {
-      this.cache.set(key, { caller, until });
-      if (this.cache.size > (this.settings.maxCached ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
-    }
-    return caller;
-  }
-
-  private async validate(subject: string, renew: boolean): Promise<unknown> {
-    const mine = await this.validator.get();
-    let status: number;
-    let text: string;
-    try {
-      const res = await request(`${tokensUrl(this.settings.authUrl)}?nocatalog`, {
-        method: "GET",
-        headers: { "X-Auth-Token": mine.id, "X-Subject-Token": subject, Accept: "application/json" },
-        dispatcher: this.dispatcher,
-        headersTimeout: this.settings.timeoutMs,
-        bodyTimeout: this.settings.timeoutMs,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch (err) {
-      throw new SanbootError("AUTH_UNAVAILABLE", `Keystone did not answer a token validation: ${scrub((err as Error).message, [subject, mine.id])}`, { retryable: true });
-    }
-    if (status === 200) return JSON.parse(text) as unknown;
-    if (status === 404) throw new SanbootError("UNAUTHENTICATED", "the token is not valid (expired, revoked, or unknown to Keystone)");
-    if (status === 401 && renew) {
-      // our own token expired or was revoked: once more with a new one
-      this.validator.forget(mine.id);
-      return this.validate(subject, false);
-    }
-    if (status === 401 || status === 403) {
-      throw new SanbootError("AUTH_UNAVAILABLE", `Keystone refused sanboot's validation of a token (${status}): the validating user (${this.settings.validatorHint}) needs the service or admin role`, { retryable: true });
-    }
-    throw new SanbootError("AUTH_UNAVAILABLE", `Keystone answered ${status} to a token validation`, { retryable: true });
-  }
-
-  async close(): Promise<void> {
-    await this.dispatcher.close();
-  }
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
 import { startKeystoneEmulator, type KeystoneEmulator } from "../../lab/keystone-emulator/server";
-import { KeystoneCallers } from "../../lib/http/callers";
+import { KeystoneCallers } from "../../lib/http/keystone-callers";
 import type { SanbootError } from "../../lib/errors";
 import { Api } from "../support/api";
 

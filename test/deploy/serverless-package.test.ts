@@ -100,6 +100,18 @@ describe("serverless package", () => {
     }
   });
 
+  it.each([
+    // the relay's result handler saves a read_fc_inventory result on the node: read, then a versioned put
+    ["RelayRole", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]],
+    // a node update or delete frees a lock left by a request that has ended (releaseNode)
+    ["NodesRole", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]],
+  ] as const)("%s may make the table writes its handlers make", (role, needed) => {
+    const granted = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)
+      .filter((st: any) => JSON.stringify(st.Resource) === JSON.stringify({ "Fn::GetAtt": ["StateTable", "Arn"] }))
+      .flatMap((st: any) => [st.Action].flat());
+    expect(granted).toEqual(expect.arrayContaining([...needed]));
+  });
+
   it("seals secrets with the stack's own KMS key, usable only by the functions that handle them", () => {
     expect(resources.SecretsKey?.Type).toBe("AWS::KMS::Key");
     expect(resources.SecretsKey!.Properties.EnableKeyRotation).toBe(true);
