@@ -51,6 +51,18 @@ const tokenBody = z.object({
   }),
 });
 
+/**
+ * A Keystone timestamp as epoch ms. Keystone writes UTC, usually with a `Z`, but without a zone
+ * where an application credential's own expiry cuts a token short (`2026-12-02T10:00:00.000000`);
+ * JavaScript would read that as the host's local time, so a time without a zone is taken as UTC.
+ * NaN for anything unreadable.
+ */
+export function keystoneTime(text: string): number {
+  const t = text.trim();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(t)) return NaN;
+  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(t) ? t : `${t}Z`);
+}
+
 /** http://ks:5000, http://ks:5000/v3, https://cloud/identity/v3/ → …/v3/auth/tokens */
 export function tokensUrl(authUrl: string): string {
   return `${authUrl.replace(/\/+$/, "").replace(/\/v3$/, "")}/v3/auth/tokens`;
@@ -139,14 +151,14 @@ export async function issueToken(opts: IssueOptions): Promise<IssuedToken> {
     throw new SanbootError("CINDER_AUTH_FAILED", `Keystone at ${url} answered ${status} to a token request for ${who}${message ? `: ${message}` : ""}: check ${opts.configHint}.`);
   }
   const parsed = tokenBody.safeParse(safeJson(text));
-  const expires = parsed.success ? Date.parse(parsed.data.token.expires_at) : NaN;
+  const expires = parsed.success ? keystoneTime(parsed.data.token.expires_at) : NaN;
   if (!subject || !parsed.success || Number.isNaN(expires)) {
     throw new SanbootError("CINDER_UNAVAILABLE", `Keystone at ${url} answered a token request without a readable X-Subject-Token or token body`, {
       retryable: true,
     });
   }
   const t = parsed.data.token;
-  const issued = t.issued_at ? Date.parse(t.issued_at) : NaN;
+  const issued = t.issued_at ? keystoneTime(t.issued_at) : NaN;
   return {
     id: subject,
     projectId: t.project?.id ?? null,

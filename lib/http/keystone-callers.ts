@@ -4,7 +4,7 @@
  */
 import { Agent, request, type Dispatcher } from "undici";
 import { TokenCache } from "../cinder/keystone-auth";
-import { issueToken, scrub, tokensUrl, type KeystoneCredentials } from "../cinder/keystone-tokens";
+import { issueToken, keystoneTime, scrub, tokensUrl, type KeystoneCredentials } from "../cinder/keystone-tokens";
 import type { Clock } from "../clock";
 import { SanbootError } from "../errors";
 import { sha256Hex } from "../ids";
@@ -72,7 +72,7 @@ export class KeystoneCallers implements CallerAuth {
     const role = roleOf(roles);
     if (!role) throw new SanbootError("FORBIDDEN", `the token's roles (${roles.join(", ") || "none"}) give no access to sanboot: it takes member, admin, or reader (read-only)`);
     const caller: Caller = { project_id: t.project.id, role };
-    const expires = Date.parse(t.expires_at);
+    const expires = keystoneTime(t.expires_at);
     const until = Math.min(Number.isNaN(expires) ? now : expires, now + this.settings.cacheSeconds * 1000);
     if (until > now) {
       this.cache.set(key, { caller, until });

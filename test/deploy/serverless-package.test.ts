@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configSchema } from "../../lib/config";
 import { tableDefinition } from "../../lib/store/table-definition";
 
 const run = promisify(execFile);
@@ -97,6 +98,21 @@ describe("serverless package", () => {
           if (actions.some((a) => a.startsWith("dynamodb:"))) expect(JSON.stringify(st.Resource), name).not.toBe('"*"');
         }
       }
+    }
+  });
+
+  it("passes every setting lib/config.ts reads to every function, so none is lost on AWS", () => {
+    // the Lambda runtime sets AWS_REGION itself; SANBOOT_KMS_ENDPOINT points at the lab's KMS emulator only
+    const notOnAws = new Set(["AWS_REGION", "SANBOOT_KMS_ENDPOINT"]);
+    // a retry queue's URL goes only to the function that sends to it
+    const own: Record<string, string> = { SANBOOT_ATTACH_RETRY_QUEUE_URL: "AttachLambdaFunction", SANBOOT_FIRMWARE_RETRY_QUEUE_URL: "FirmwareLambdaFunction" };
+    const settings = Object.keys(configSchema.shape).filter((k) => !notOnAws.has(k));
+    const functions = ofType("AWS::Lambda::Function");
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [name, fn] of functions) {
+      const passed = Object.keys(fn.Properties.Environment?.Variables ?? {});
+      const needed = settings.filter((k) => !(k in own) || own[k] === name);
+      expect(needed.filter((k) => !passed.includes(k)), `${name} is not given`).toEqual([]);
     }
   });
 
