@@ -86,6 +86,12 @@ export const configSchema = z.object({
   SANBOOT_KEYSTONE_SERVICE_APP_CRED_SECRET: z.string().min(1).optional(),
   /** ... or sanboot's own token, when its user holds the service role */
   SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** the roles Cinder's keystonemiddleware accepts in a service token (its service_token_roles): any one of them */
+  SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES: z
+    .string()
+    .default("service")
+    .transform((v) => v.split(",").map((r) => r.trim()).filter((r) => r.length > 0))
+    .pipe(z.array(z.string()).min(1, "name at least one role")),
 
   /** how a step chains the next: Lambda async invoke (AWS, or the offline emulator's endpoint) or in-process */
   SANBOOT_DISPATCH: z.enum(["lambda", "inline"]).default("lambda"),

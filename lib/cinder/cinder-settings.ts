@@ -59,6 +59,7 @@ export function cinderConfigFrom(c: CinderVars): CinderConfig {
       authUrl: c.SANBOOT_KEYSTONE_URL ?? "",
       credentials,
       service,
+      serviceRoles: c.SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES,
       interface: c.SANBOOT_KEYSTONE_INTERFACE,
       ...(c.SANBOOT_KEYSTONE_REGION ? { region: c.SANBOOT_KEYSTONE_REGION } : {}),
     },

@@ -11,7 +11,7 @@ import { Agent, type Dispatcher } from "undici";
 import { systemClock, type Clock } from "../clock";
 import { SanbootError } from "../errors";
 import { serviceRoot, type CinderAuth, type CinderSession } from "./cinder-auth";
-import { issueToken, type IssuedToken, type KeystoneCredentials } from "./keystone-tokens";
+import { describeCredentials, issueToken, type IssuedToken, type KeystoneCredentials } from "./keystone-tokens";
 import { blockStorageEndpoint, type EndpointInterface } from "./service-catalog";
 
 export type ServiceTokenSource =
@@ -25,6 +25,8 @@ export interface KeystoneSettings {
   authUrl: string;
   credentials: KeystoneCredentials;
   service: ServiceTokenSource;
+  /** a service token must hold one of these (keystonemiddleware's service_token_roles; default: service) */
+  serviceRoles?: string[];
   interface: EndpointInterface;
   region?: string;
   /** use this Cinder endpoint instead of the catalog's */
@@ -80,6 +82,19 @@ export class KeystoneAuth implements CinderAuth {
       );
     }
     const token = source.kind === "main" ? await this.main.get() : await this.service!.get();
+    // Cinder answers a service token without the role with a 401 for the whole call, which reads
+    // as sanboot's own token failing: say what it is before sending it
+    const wanted = this.settings.serviceRoles ?? ["service"];
+    if (!token.roles.some((r) => wanted.some((w) => w.toLowerCase() === r.toLowerCase()))) {
+      const whose =
+        source.kind === "main"
+          ? `sanboot's own token (SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN=true, ${describeCredentials(this.settings.credentials)})`
+          : `the service token of the SANBOOT_KEYSTONE_SERVICE_* credentials (${describeCredentials(source.credentials)})`;
+      throw new SanbootError(
+        "CINDER_AUTH_FAILED",
+        `${whose} holds roles [${token.roles.join(", ")}] but not the '${wanted.join("' or '")}' role Cinder requires of a service token to delete an attachment: grant it, or set other service credentials (SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES lists the roles your Cinder accepts).`,
+      );
+    }
     return { "X-Service-Token": token.id };
   }
 

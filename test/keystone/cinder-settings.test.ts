@@ -41,10 +41,22 @@ describe("SANBOOT_CINDER_AUTH and SANBOOT_KEYSTONE_*", () => {
           kind: "separate",
           credentials: { method: "password", username: "sanboot-svc", userDomainName: "Default", password: "svc-pw", project: { name: "service", domainName: "Default" } },
         },
+        serviceRoles: ["service"],
         interface: "internal",
         region: "RegionTwo",
       },
     });
+  });
+
+  it("takes the roles a service token may hold from SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES, comma-separated", () => {
+    const base = { SANBOOT_CINDER_AUTH: "keystone", SANBOOT_KEYSTONE_URL: "https://keystone.example:5000", SANBOOT_KEYSTONE_APP_CRED_ID: "id1", SANBOOT_KEYSTONE_APP_CRED_SECRET: "s", SANBOOT_SECRET_KEY: Buffer.alloc(32).toString("base64") };
+    const roles = (env: Record<string, string>) => {
+      const c = cinderConfigFrom(loadConfig({ ...base, ...env }));
+      return c.auth === "keystone" ? c.keystone.serviceRoles : null;
+    };
+    expect(roles({})).toEqual(["service"]);
+    expect(roles({ SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES: "service, cinder-service" })).toEqual(["service", "cinder-service"]);
+    expect(() => loadConfig({ ...base, SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES: " , " })).toThrow(/SANBOOT_KEYSTONE_SERVICE_TOKEN_ROLES/);
   });
 
   it.each([

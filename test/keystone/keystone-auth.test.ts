@@ -216,13 +216,34 @@ describe("the service token on detach", () => {
     expect(await admin.attachments(volumeId)).toEqual([]);
   });
 
-  it("a service token without the service role is refused by Cinder, and the error says why", async () => {
+  it.each([
+    { whose: "sanboot's own token", service: { kind: "main" as const }, names: ["SANBOOT_KEYSTONE_SERVICE_TOKEN_FROM_MAIN", "user 'sanboot'"] },
+    {
+      whose: "a service user without the role",
+      service: { kind: "separate" as const, credentials: { method: "password" as const, username: "sanboot", userDomainName: "Default", password: SANBOOT_PASSWORD, project: { name: "sanboot", domainName: "Default" } } },
+      names: ["SANBOOT_KEYSTONE_SERVICE_*", "user 'sanboot'"],
+    },
+  ])("$whose, without the service role, is refused before use: CINDER_AUTH_FAILED naming the credentials and the role", async ({ service, names }) => {
     const req = await attached();
-    const err = await track(keystoneClient(passwordSettings(lab, { service: { kind: "main" } })))
+    // a DELETE reaching Cinder would fire this
+    lab.cinder.failNext({ method: "DELETE", status: 500 });
+    const err = (await track(keystoneClient(passwordSettings(lab, { service })))
       .detach(req.volumeId, req.instanceUuid)
-      .catch((e: unknown) => e);
-    expect((err as Error).message).toContain("service role");
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: "CINDER_AUTH_FAILED", retryable: false });
+    for (const n of names) expect(err.message).toContain(n);
+    expect(err.message).toContain("not the 'service' role");
+    expect(err.message).not.toContain(SANBOOT_PASSWORD);
+    expect(lab.cinder.stats().faultsFired).toBe(0);
+    lab.cinder.clearFaults();
     expect(await admin.attachments(volumeId)).toHaveLength(1);
+  });
+
+  it("accepts a service token holding one of the roles the operator's Cinder requires", async () => {
+    const req = await attached();
+    const settings = { ...passwordSettings(lab), serviceRoles: ["cinder-service", "service"] };
+    await track(keystoneClient(settings)).detach(req.volumeId, req.instanceUuid);
+    expect(await admin.attachments(volumeId)).toEqual([]);
   });
 
   it("without service credentials detach fails at once with what to configure, leaving the attachment", async () => {
