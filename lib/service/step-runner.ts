@@ -47,6 +47,8 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
     if (STEP_POLICY[req.step].exclusive) {
       claimed = {
         ...req,
+        // a hint for one run (attach-steps.ts, volume_seen): this run has it, no later one will
+        volume_seen: null,
         running_until: new Date(now.getTime() + CLAIM_MS).toISOString(),
         next_attempt_at: new Date(now.getTime() + CLAIM_MS).toISOString(),
         version: req.version + 1,
@@ -56,7 +58,7 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
 
     let outcome: StepOutcome;
     try {
-      outcome = await STEPS[req.step](deps, claimed, node);
+      outcome = await STEPS[req.step](deps, { ...claimed, volume_seen: req.volume_seen ?? null }, node);
     } catch (err) {
       outcome = { event: { type: "step_failed", step: req.step, error: toErrorRecord(err) } };
       log.warn("step failed", { step: req.step, code: outcome.event.type === "step_failed" ? outcome.event.error.code : undefined });

@@ -3,7 +3,7 @@
  * the adapter's business (state-table.ts) and never appear here.
  */
 import type { ErrorRecord } from "../errors";
-import type { Connector } from "../cinder/block-storage";
+import type { Connector, VolumeInfo } from "../cinder/block-storage";
 import type { BmcTarget, CommandBody, CommandOutcome, InitiatorNetwork } from "../relay/protocol";
 import type { StepName, WorkflowState } from "../workflow";
 import type { BmcEvidence } from "../bmc/claims";
@@ -77,6 +77,11 @@ export interface BootRequestRecord extends WorkflowState {
   multipath: boolean;
   boot_method: "firmware";
   connector: Connector | null;
+  /**
+   * The volume as prepare_connector just read it, so the attach that follows need not read it
+   * again: good for one run of attach_volume only (its claim spends it) and for a short while.
+   */
+  volume_seen?: (VolumeInfo & { seen_at: string }) | null;
   attachment_id: string | null;
   target: TargetRecord | null;
   /**

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AttachInProgress, type AttachRequest, type Connection, type Connector, type FcConnection, type IscsiConnection } from "../../lib/cinder/block-storage";
 import { CinderClient } from "../../lib/cinder/cinder-client";
+import type { CinderConfig } from "../../lib/cinder/cinder-transport";
 import { assertBootableAvailable, assertProtocol, protocolFor } from "../../lib/cinder/volume-checks";
 import { SanbootError } from "../../lib/errors";
 import { CinderAdmin } from "./cinder-admin";
@@ -21,6 +22,13 @@ export interface CinderTarget {
   clientMaxVersion?: string;
   /** the microversion the test's admin asks for (default 3.70; a capped emulator needs its cap) */
   adminVersion?: string;
+  /**
+   * The client's own configuration (a Keystone one: endpoint and project from its token's
+   * catalog) instead of noauth at `url` / `project`; the admin still works at `url`.
+   */
+  clientConfig?: CinderConfig;
+  /** the project that owns the "another project's volume" (default: a random id) */
+  otherProject?: string;
 }
 
 export interface TargetTraits {
@@ -30,6 +38,12 @@ export interface TargetTraits {
   mode: "attachments" | "legacy";
   /** a volume type on a Fibre Channel backend, and its target WWPNs (the emulator's FC backend) */
   fc?: { volumeType: string; targetWwpns: string[] };
+  /**
+   * The client's credentials hold no admin role (a member-only Keystone user, the way an operator
+   * runs sanboot): the cases named "(needs admin: ...)" skip, the "(member-only: ...)" ones run.
+   * Cinder's noauth and the emulator treat every caller as an admin.
+   */
+  memberOnly?: boolean;
 }
 
 export const INITIATOR = "iqn.2026-11.org.example.sanboot:node-contract";
@@ -41,18 +55,19 @@ export function connector(over: Partial<Connector> = {}): Connector {
 }
 
 export function clientFor(url: string, project: string, over: { service_roles_header?: boolean; maxVersion?: string } = {}): CinderClient {
-  return new CinderClient(
-    {
-      endpoint: url,
-      project_id: project,
-      user: "sanboot",
-      timeoutMs: 10_000,
-      service_roles_header: over.service_roles_header ?? true,
-      ...(over.maxVersion ? { max_microversion: over.maxVersion } : {}),
-    },
-    // retries without waiting: the tests are about what is retried, not how long it waits
-    { sleep: async () => undefined, random: () => 0.5 },
-  );
+  return clientOf({
+    endpoint: url,
+    project_id: project,
+    user: "sanboot",
+    timeoutMs: 10_000,
+    service_roles_header: over.service_roles_header ?? true,
+    ...(over.maxVersion ? { max_microversion: over.maxVersion } : {}),
+  });
+}
+
+export function clientOf(config: CinderConfig): CinderClient {
+  // retries without waiting: the tests are about what is retried, not how long it waits
+  return new CinderClient(config, { sleep: async () => undefined, random: () => 0.5 });
 }
 
 /** An FC node's connector: WWPNs and WWNNs, no initiator. */
@@ -99,12 +114,16 @@ export function describeCinderContract(name: string, getTarget: () => CinderTarg
     let foreign: string;
     /** bootable, ours, on the Fibre Channel backend (when the target has one) */
     let fcVolume: string;
-    const other = randomBytes(16).toString("hex");
+    let other = randomBytes(16).toString("hex");
+    const memberOnly = traits.memberOnly === true;
 
     beforeAll(async () => {
       target = getTarget();
+      other = target.otherProject ?? other;
       admin = new CinderAdmin(target.url, target.project, target.adminVersion);
-      client = clientFor(target.url, target.project, target.clientMaxVersion ? { maxVersion: target.clientMaxVersion } : {});
+      client = target.clientConfig
+        ? clientOf(target.clientConfig)
+        : clientFor(target.url, target.project, target.clientMaxVersion ? { maxVersion: target.clientMaxVersion } : {});
       expect(await client.mode()).toBe(traits.mode);
       // one at a time: the lab's real Cinder (SQLite) answers 500 to concurrent creates
       boot = await admin.createVolume();
@@ -122,6 +141,7 @@ export function describeCinderContract(name: string, getTarget: () => CinderTarg
       for (const [id, project] of [[boot, target.project], [plain, target.project], [foreign, other], [fcVolume, target.project]] as const) {
         if (id) await admin.destroyVolume(id, project).catch(() => undefined);
       }
+      await client?.close();
     });
 
     function request(volumeId: string, over: Partial<AttachRequest> = {}): AttachRequest {
@@ -132,6 +152,16 @@ export function describeCinderContract(name: string, getTarget: () => CinderTarg
       const id = boot;
       const v = await client.getVolume(id);
       expect(v).toMatchObject({ id, status: "available", bootable: true, project_id: target.project, size: 1, multiattach: false });
+    });
+
+    // os-vol-host-attr:host and GET /scheduler-stats/get_pools are admin-only in Cinder's policy
+    it.skipIf(!memberOnly)("member-only: Cinder hides a volume's host and the scheduler's pools, so its backend protocol is unknown (null) and refuses nothing", async () => {
+      const v = await client.getVolume(boot);
+      expect(v).toMatchObject({ id: boot, status: "available", bootable: true, project_id: target.project, backend_protocol: null });
+      expect(() => assertBootableAvailable(v, target.project)).not.toThrow();
+      // auto then means iscsi, and the export itself says what the backend serves
+      expect(protocolFor(v, "auto")).toBe("iscsi");
+      expect(() => assertProtocol(v, "fibre_channel")).not.toThrow();
     });
 
     it("attach answers the iSCSI target with CHAP credentials and leaves the volume in-use", async () => {
@@ -262,11 +292,19 @@ export function describeCinderContract(name: string, getTarget: () => CinderTarg
       expect(await codeOf(() => assertBootableAvailable(v, target.project))).toBe("VOLUME_NOT_BOOTABLE");
     });
 
-    it("another project's volume fails the pre-attach check with VOLUME_WRONG_PROJECT", async () => {
+    // a member sees only its own project's volumes (below: VOLUME_NOT_FOUND), and no owner
+    it.skipIf(memberOnly)("another project's volume fails the pre-attach check with VOLUME_WRONG_PROJECT (needs admin: only an admin sees another project's volume and its owner)", async () => {
       const id = foreign;
       const v = await client.getVolume(id);
       expect(v.project_id).toBe(other);
       expect(await codeOf(() => assertBootableAvailable(v, target.project))).toBe("VOLUME_WRONG_PROJECT");
+    });
+
+    it.skipIf(!memberOnly)("member-only: another project's volume is not visible at all: VOLUME_NOT_FOUND, for getVolume and attach", async () => {
+      expect(await codeOf(client.getVolume(foreign))).toBe("VOLUME_NOT_FOUND");
+      expect(await codeOf(client.attach(request(foreign)))).toBe("VOLUME_NOT_FOUND");
+      expect(await admin.attachments(foreign, other)).toEqual([]);
+      expect((await admin.volume(foreign, other)).status).toBe("available");
     });
 
     it("a volume in use by another instance is VOLUME_NOT_AVAILABLE, for the check and for attach", async () => {
@@ -312,7 +350,8 @@ export function describeCinderContract(name: string, getTarget: () => CinderTarg
       await admin.expectNothingLeft(id);
     });
 
-    it("reads the storage protocol of the volume's backend, and checks the requested one against it", async () => {
+    // the volume's os-vol-host-attr:host and GET /scheduler-stats/get_pools are admin-only in Cinder's policy
+    it.skipIf(memberOnly)("reads the storage protocol of the volume's backend, and checks the requested one against it (needs admin: the volume's host and the scheduler's pools)", async () => {
       const v = await client.getVolume(boot);
       expect(v.backend_protocol).toBe("iSCSI");
       expect(protocolFor(v, "auto")).toBe("iscsi");

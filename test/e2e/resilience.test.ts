@@ -74,10 +74,42 @@ describe("steps run twice have one effect", () => {
     const req = (await deps.store.getRequest(r.body.request_id))!;
     expect(req.state).toBe("connector_ready");
     const node = (await deps.store.getNode(nodeId))!;
+    // prepare_connector left the volume as it read it, for attach_volume's first run
+    expect(req.volume_seen?.status).toBe("available");
     const first = await attachVolume(deps, req, node); // result "lost": never committed
-    const second = await attachVolume(deps, req, node);
+    // every run works on the request as its claim wrote it, and the claim spends that hint: a
+    // run after a lost result reads the volume again (in use by us now) and looks for ours
+    const second = await attachVolume(deps, { ...req, volume_seen: null }, node);
     expect(second.patch?.attachment_id).toBe(first.patch?.attachment_id);
     expect(await cinderAdmin(stack).attachments(volumeId)).toHaveLength(1);
+  });
+
+  it("the attach step's claim spends prepare_connector's view of the volume: no later run can use it", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId } = await enrollLabNode(stack, api);
+    stack.service.dispatcher.drop = (fn) => fn === "attach";
+    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    const deps = stack.service.deps;
+    const { runStep } = await import("../../lib/service/step-runner");
+    await runStep(deps, "attach", r.body.request_id); // prepare_connector
+    expect((await deps.store.getRequest(r.body.request_id))!.volume_seen?.status).toBe("available");
+    const saves: Array<{ step: string | null; seen: unknown }> = [];
+    const save = deps.store.saveRequest.bind(deps.store);
+    deps.store.saveRequest = async (rec) => {
+      saves.push({ step: rec.step, seen: rec.volume_seen ?? null });
+      return save(rec);
+    };
+    try {
+      await runStep(deps, "attach", r.body.request_id); // attach_volume: claim, attach, commit
+    } finally {
+      deps.store.saveRequest = save;
+    }
+    expect(saves[0]).toEqual({ step: "attach_volume", seen: null }); // the claim
+    const after = (await deps.store.getRequest(r.body.request_id))!;
+    expect(after.state).toBe("attached");
+    expect(after.volume_seen ?? null).toBeNull();
+    expect(await cinderAdmin(stack).attachments(volumeId)).toHaveLength(1);
+    stack.service.dispatcher.drop = () => false;
   });
 
   it("a firmware step re-run enqueues its relay command once", async () => {

@@ -40,12 +40,13 @@ export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepO
   if (req.connector) return done("prepare_connector");
   const volume = await deps.cinder.getVolume(req.volume_id);
   const protocol = resolveProtocol(volume, req.requested_protocol ?? req.protocol);
+  const seen = { volume_seen: { ...volume, seen_at: deps.clock.now().toISOString() } };
   if (protocol === "iscsi") {
-    return done("prepare_connector", { protocol, connector: { ...baseConnector(node, req), initiator: node.initiator_iqn } });
+    return done("prepare_connector", { protocol, connector: { ...baseConnector(node, req), initiator: node.initiator_iqn }, ...seen });
   }
   // the node as the request found it may predate the inventory read of its enrollment
   const known = node.fc_ports?.length ? node.fc_ports : (await deps.store.getNode(node.node_id))?.fc_ports;
-  if (known && known.length > 0) return done("prepare_connector", { protocol, connector: fcConnector(node, req, known) });
+  if (known && known.length > 0) return done("prepare_connector", { protocol, connector: fcConnector(node, req, known), ...seen });
   // Not read yet (or read before an HBA was there): ask the relay, cache it on the node.
   return viaRelay(
     deps,
@@ -60,13 +61,31 @@ export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepO
   );
 };
 
+/** How long the volume as prepare_connector read it stands in for a read of attach_volume's own. */
+const VOLUME_SEEN_MS = 30_000;
+
+/**
+ * The volume as prepare_connector left it, on attach_volume's first run only and while fresh:
+ * then nothing of ours can be on the volume yet, and if someone else took it meanwhile Cinder
+ * refuses the create. Any later run (a retry, a wait for Cinder, a run after a crash: the claim
+ * spent the hint in the table) reads the volume, so a create of ours whose answer was lost is found.
+ */
+function freshVolumeSeen(req: BootRequestRecord, now: Date): VolumeInfo | null {
+  const seen = req.volume_seen;
+  if (!seen || req.attempts !== 0 || req.attachment_id) return null;
+  const age = now.getTime() - Date.parse(seen.seen_at);
+  if (!(age >= 0 && age <= VOLUME_SEEN_MS)) return null;
+  const { seen_at: _at, ...volume } = seen;
+  return volume;
+}
+
 export const attachVolume: StepImpl = async (deps, req) => {
   if (req.attachment_id && req.target) return done("attach_volume");
   if (!req.connector) throw new SanbootError("INTERNAL", "attach_volume ran without a connector");
   // the step's one time budget (lib/workflow/policy.ts): every Cinder call of this run ends by then
   const now = deps.clock.now();
   const deadline = new Date(stepDeadline("attach_volume", now));
-  const volume = await deps.cinder.getVolume(req.volume_id, { deadline });
+  const volume = freshVolumeSeen(req, now) ?? (await deps.cinder.getVolume(req.volume_id, { deadline }));
   // A volume that is no longer `available` may be ours from a run whose answer was lost: the
   // client finds our attachment by the request id before it would create one.
   assertBootableAvailable(volume, req.project_id, { allowAttachedTo: req.request_id });
