@@ -137,13 +137,27 @@ export class CinderAdmin {
     });
   }
 
+  /**
+   * A cleanup call, sent again while Cinder answers 5xx: the lab's Cinder keeps its database in
+   * SQLite, which answers "database is locked" (a 500) now and then once a second cinder-api
+   * (the Keystone lab's) writes to it too.
+   */
+  private async untilAnswered(send: () => Promise<RawReply>, attempts = 5): Promise<RawReply> {
+    let reply = await send();
+    for (let i = 1; i < attempts && reply.status >= 500; i++) {
+      await sleep(250 * i);
+      reply = await send();
+    }
+    return reply;
+  }
+
   /** Deletes every attachment of the volume (as a service), undoes a reservation, waits until it is available. */
   async clearAttachments(id: string, project = this.project): Promise<void> {
     for (const a of await this.attachments(id, project)) {
       if (this.hasAttachmentsApi) {
-        await this.raw("DELETE", `/v3/${project}/attachments/${a.id}`, { project, headers: this.serviceHeaders() });
+        await this.untilAnswered(() => this.raw("DELETE", `/v3/${project}/attachments/${a.id}`, { project, headers: this.serviceHeaders() }));
       } else {
-        await this.action(id, { "os-detach": { attachment_id: a.id } }, { service: true, project });
+        await this.untilAnswered(() => this.action(id, { "os-detach": { attachment_id: a.id } }, { service: true, project }));
       }
     }
     const status = (await this.volume(id, project)).status;

@@ -113,6 +113,8 @@ describe.skipIf(!envFile)("real Keystone and a Keystone-protected Cinder (SANBOO
   }
 });
 
-describe.runIf(!envFile)("real Keystone (skipped)", () => {
-  it.skip("SANBOOT_TEST_KEYSTONE_ENV is unset: start ../shared/labs/keystone/up.sh and set it to its state/lab.env", () => undefined);
-});
+if (!envFile) {
+  describe("real Keystone (skipped)", () => {
+    it.skip("SANBOOT_TEST_KEYSTONE_ENV is unset: start ../shared/labs/keystone/up.sh and set it to its state/lab.env", () => undefined);
+  });
+}
