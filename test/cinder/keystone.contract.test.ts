@@ -87,7 +87,8 @@ function keystoneConfig(env: Record<string, string>): KeystoneCinderConfig {
   return { ...config, timeoutMs: 10_000 };
 }
 
-describe.skipIf(!envFile)("real Keystone and a Keystone-protected Cinder (SANBOOT_TEST_KEYSTONE_ENV)", () => {
+const skipReason = envFile ? "" : " (skipped: SANBOOT_TEST_KEYSTONE_ENV is unset; start ../shared/labs/keystone/up.sh and set it to its state/lab.env)";
+describe.skipIf(!envFile)(`real Keystone and a Keystone-protected Cinder (SANBOOT_TEST_KEYSTONE_ENV)${skipReason}`, () => {
   const lab = envFile ? readLabEnv(envFile) : {};
   const project = lab["PROJECT_SANBOOT_LAB"] ?? "";
   for (const who of envFile ? identities(lab) : []) {
@@ -113,8 +114,3 @@ describe.skipIf(!envFile)("real Keystone and a Keystone-protected Cinder (SANBOO
   }
 });
 
-if (!envFile) {
-  describe("real Keystone (skipped)", () => {
-    it.skip("SANBOOT_TEST_KEYSTONE_ENV is unset: start ../shared/labs/keystone/up.sh and set it to its state/lab.env", () => undefined);
-  });
-}

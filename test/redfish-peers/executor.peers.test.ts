@@ -30,7 +30,7 @@ const fcSpec = (wwpn?: string) => ({ ...(wwpn ? { wwpn } : {}), boot_mode: "uefi
 
 describe.skipIf(!!why)("the relay's executor against Redfish peers", () => {
   let lab: PeersLab;
-  const driver = new RedfishDriver({ timeoutMs: 5_000, pollIntervalMs: 50, taskTimeoutMs: 2_000, settingsApplyTimeoutMs: 10_000, discoveryTtlMs: 0 });
+  const driver = new RedfishDriver({ timeoutMs: 5_000, pollIntervalMs: 50, taskTimeoutMs: 2_000, settingsApplyTimeoutMs: 10_000 }); // discovery cached as a relay caches it
   const creds = new Map<string, BmcCredential>();
   const executor = new CommandExecutor({ driver, credentials: creds, defaultBudgetMs: 30_000 });
 
