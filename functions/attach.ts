@@ -2,13 +2,14 @@
 import { CinderClient } from "../lib/cinder/cinder-client";
 import { cinderWith, eventPublisher, getDeps, provideDeps, secretBox, stateTable, retryingDispatcher } from "../lib/deps";
 import { stepInvocations } from "../lib/dispatch/step-events";
+import { withMetrics } from "../lib/metrics/flush-middleware";
 import { runStep, type RunResult } from "../lib/service/step-runner";
 
 provideDeps({ store: stateTable, cinder: cinderWith(CinderClient), dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
 
 /** a direct invoke (the chain, the sweeper) or an SQS event of its retry queue (a delayed trigger) */
-export const handler = async (event: unknown): Promise<RunResult> => {
+export const handler = withMetrics(async (event: unknown): Promise<RunResult> => {
   let result: RunResult = "skipped";
   for (const { request_id } of stepInvocations(event)) result = await runStep(getDeps(), "attach", request_id);
   return result;
-};
+});

@@ -9,6 +9,7 @@ import { callerAuth, eventPublisher, getDeps, provideDeps, stateTable, stepDispa
 import { SanbootError, toErrorRecord } from "../lib/errors";
 import { apiHandler, parseInput, type ApiAnswer } from "../lib/http/api-handler";
 import { requestBoot, requestUndeploy } from "../lib/service/boot-requests";
+import { withMetrics } from "../lib/metrics/flush-middleware";
 import { withIdempotency } from "../lib/service/idempotency";
 import { requestView } from "../lib/service/views";
 
@@ -36,7 +37,7 @@ const http = apiHandler(async (req, deps) => {
  * logged and published, and the handler never throws (a throw would make EventBridge retry a
  * request that will never be valid).
  */
-async function event(e: EventBridgeEvent<string, unknown>): Promise<{ request_id: string } | { error: { code: string; message: string } }> {
+const event = withMetrics(async (e: EventBridgeEvent<string, unknown>): Promise<{ request_id: string } | { error: { code: string; message: string } }> => {
   const deps = getDeps();
   try {
     const input = parseInput(bootFromVolumeEvent, e.detail, "detail");
@@ -53,7 +54,7 @@ async function event(e: EventBridgeEvent<string, unknown>): Promise<{ request_id
     deps.log.warn("boot request event refused", { event_id: e.id, code: rec.code, message: rec.message });
     return { error: { code: rec.code, message: rec.message } };
   }
-}
+});
 
 /** One function, two triggers: API Gateway (HTTP API) events and EventBridge events. */
 export const handler = async (e: HttpApiEvent | EventBridgeEvent<string, unknown>, context: Context) =>

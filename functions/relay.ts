@@ -1,4 +1,4 @@
-/** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result. Authenticated per site. */
+/** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result, whoami. Authenticated per site. */
 import { provideDeps, secretBox, stateTable, stepDispatcher } from "../lib/deps";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
@@ -12,22 +12,28 @@ import {
   type LeaseResponse,
   type ReleaseResponse,
   type ResultResponse,
+  type WhoamiResponse,
 } from "../lib/relay/protocol";
+import { relayHeard } from "../lib/service/relay-health";
 import { authenticateRelay, heartbeat, lease, release, report } from "../lib/service/relay-queue";
 
 provideDeps({ store: stateTable, dispatcher: stepDispatcher, secrets: secretBox });
 
 export const handler = apiHandler(
   async (req, deps) => {
-    const site = authenticateRelay(deps, /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1]);
+    const site = await authenticateRelay(deps, /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1]);
+    if (req.method === "GET" && req.path.endsWith("/whoami")) return { status: 200, body: { site } satisfies WhoamiResponse };
     if (req.method !== "POST") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);
     if (req.path.endsWith("/lease")) {
-      const commands = await lease(deps, site, parseInput(leaseRequest, req.body ?? {}));
+      const body = parseInput(leaseRequest, req.body ?? {});
+      await relayHeard(deps, site, { relayId: body.relay_id, version: body.relay_version, concurrency: body.concurrency });
+      const commands = await lease(deps, site, body);
       return { status: 200, body: { commands } satisfies LeaseResponse };
     }
     const id = parseInput(commandId, req.params.command_id, "command_id");
     if (req.path.endsWith("/heartbeat")) {
       const body = parseInput(heartbeatRequest, req.body ?? {});
+      if (body.relay_id) await relayHeard(deps, site, { relayId: body.relay_id });
       return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token, body.checkpoint) } satisfies HeartbeatResponse };
     }
     if (req.path.endsWith("/release")) {
@@ -37,7 +43,7 @@ export const handler = apiHandler(
     }
     if (req.path.endsWith("/result")) {
       const body = parseInput(resultRequest, req.body ?? {});
-      await report(deps, site, id, body.lease_token, body.outcome);
+      await report(deps, site, id, body.lease_token, body.outcome, body.bmc_calls);
       return { status: 200, body: { accepted: true } satisfies ResultResponse };
     }
     throw new SanbootError("NOT_FOUND", "no such relay endpoint");

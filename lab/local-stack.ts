@@ -66,11 +66,21 @@ export interface LocalStack {
   service: ServiceHost;
   relay: RelayAgent | null;
   apiToken: string;
+  /** a caller of the same project with the admin role (the sites API) */
+  adminToken: string;
   relayToken: string;
   project: string;
   /** start another relay agent for the lab site (a second relay, or one that replaces a dead one) */
   startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number; siteKey?: KeyObject | null }): RelayAgent;
   close(): Promise<void>;
+}
+
+async function untilRelayHeard(service: ServiceHost, site: string, relayId: string): Promise<void> {
+  for (const until = Date.now() + 15_000; Date.now() < until; ) {
+    if ((await service.deps.store.listRelays(site)).some((r) => r.relay_id === relayId)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the lab relay ${relayId} never called the service`);
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -87,6 +97,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const bmc = await startRedfishEmulator({ powerDelayMs: opts.powerDelayMs ?? 50, ...(opts.machines ? { machines: opts.machines } : {}) });
   const project = opts.realCinder?.project ?? LAB_PROJECT;
   const apiToken = `dev-${randomBytes(12).toString("hex")}`;
+  const adminToken = `admin-${randomBytes(12).toString("hex")}`;
   const relayToken = `relay-${randomBytes(12).toString("hex")}`;
   const siteKeys = opts.sealToSite ? generateSiteKeyPair() : null;
   const kms = opts.kms ? await startKmsEmulator() : null;
@@ -95,7 +106,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       SANBOOT_STAGE: "local",
       SANBOOT_TABLE: "sanboot-local",
       SANBOOT_DYNAMODB_ENDPOINT: store.endpoint,
-      SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(apiToken)]: { project_id: project, role: "member" } }),
+      SANBOOT_API_TOKENS: JSON.stringify({
+        [sha256Hex(apiToken)]: { project_id: project, role: "member" },
+        [sha256Hex(adminToken)]: { project_id: project, role: "admin" },
+      }),
       SANBOOT_RELAY_TOKENS: JSON.stringify({
         [LAB_SITE]: sha256Hex(relayToken),
         ...Object.fromEntries(Object.entries(opts.extraRelaySites ?? {}).map(([site, token]) => [site, sha256Hex(token)])),
@@ -108,6 +122,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       SANBOOT_LEASE_SECONDS: String(opts.leaseSeconds ?? 30),
       SANBOOT_RELAY_POLL_MS: "25",
       SANBOOT_LOG_LEVEL: "warn",
+      // EMF lines for every invocation would drown the tests' output; a test of the metrics turns them on
+      SANBOOT_METRICS: "off",
       ...(siteKeys ? { SANBOOT_SITE_KEYS: JSON.stringify({ [LAB_SITE]: siteKeys.publicKeyPem }) } : {}),
       ...opts.env,
     },
@@ -134,6 +150,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     return agent;
   };
   const relay = opts.relay === false ? null : startRelay({ relayId: "relay-1" });
+  // a boot is refused (SITE_RELAY_OFFLINE) until the site's relay has called: the stack is up when it has
+  if (relay) await untilRelayHeard(service, LAB_SITE, "relay-1");
   let sweeping: NodeJS.Timeout | undefined;
   let sweepRun: Promise<unknown> = Promise.resolve();
   if (opts.sweepMs) {
@@ -152,6 +170,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     service,
     relay,
     apiToken,
+    adminToken,
     relayToken,
     project,
     startRelay,

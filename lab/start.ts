@@ -253,6 +253,8 @@ async function main(): Promise<void> {
     const tls = ensureLabTls(join(config.localDir, "lab-tls"));
     const caFile = join(tls.dir, "ca.pem");
     const relayToken = `relay-${randomBytes(16).toString("hex")}`;
+    // the sites API is the admin's: a token per run, printed below
+    const adminToken = `admin-${randomBytes(12).toString("hex")}`;
     const tokenFile = join(config.localDir, "relay-token");
     writeFileSync(tokenFile, `${relayToken}\n`, { mode: 0o600 });
     const credentialsFile = join(config.localDir, "relay-credentials.json");
@@ -305,7 +307,10 @@ async function main(): Promise<void> {
       SANBOOT_FIRMWARE_RETRY_QUEUE_URL: sqs.queueUrl(`${FUNCTION_PREFIX}firmware-retries`),
       SANBOOT_CINDER_URL: url.cinder,
       SANBOOT_CINDER_PROJECT: LAB_PROJECT,
-      SANBOOT_API_TOKENS: JSON.stringify({ [sha256Hex(config.devToken)]: { project_id: LAB_PROJECT, role: "member" } }),
+      SANBOOT_API_TOKENS: JSON.stringify({
+        [sha256Hex(config.devToken)]: { project_id: LAB_PROJECT, role: "member" },
+        [sha256Hex(adminToken)]: { project_id: LAB_PROJECT, role: "admin" },
+      }),
       SANBOOT_RELAY_TOKENS: JSON.stringify({ [LAB_SITE]: sha256Hex(relayToken) }),
       // per run: the store is in memory, so nothing encrypted outlives it
       SANBOOT_SECRET_KEY: randomBytes(32).toString("base64"),
@@ -351,6 +356,9 @@ async function main(): Promise<void> {
     // 5. the relay agent for site "lab"
     const relay = spawnChild("relay", [...tsx, "relay/main.ts", "--service-url", url.api, "--site", LAB_SITE, "--token-file", tokenFile, "--credentials-file", credentialsFile, "--relay-id", "lab-relay-1", "--wait-seconds", String(RELAY_WAIT_SECONDS), "--stop-timeout-seconds", "5"], process.env);
     children.push(relay);
+    // a boot is refused (SITE_RELAY_OFFLINE) until the site's relay has called: ready means it has
+    const adminAuth = { authorization: `Bearer ${adminToken}` };
+    await waitUntil("the relay", async () => (await call(`${url.api}/v1/sites/${LAB_SITE}`, { headers: adminAuth })).body?.relay_status === "online", relay);
 
     // 6. seed: the demo node (the emulator's first system) and a bootable demo volume
     const systems = expectStatus("GET /_lab/systems", await call(`${url.bmc}/_lab/systems`, { dispatcher: bmcAgent }), 200).body.systems as string[];
@@ -387,6 +395,7 @@ async function main(): Promise<void> {
       `  Cinder          ${url.cinder}/v3/${LAB_PROJECT}   (X-Auth-Token: admin:${LAB_PROJECT})`,
       `  Redfish BMC     ${url.bmc}/redfish/v1   (${BMC_USER.username}/${BMC_USER.password}, CA ${caFile})`,
       `  relay           site ${LAB_SITE}, credentials ${credentialsFile}`,
+      `  admin token     ${adminToken}   (the sites API: curl -sS -H 'Authorization: Bearer ${adminToken}' ${url.api}/v1/sites/${LAB_SITE})`,
       `  demo node       ${node.node_id} (BMC system ${systemId}, port ${port.mac}${opts.qemu ? `; a QEMU VM, ${qemuMode}: its console shows as [bmc] [vm] lines` : ""})`,
       `  demo volume     ${volumeId} (bootable, available${opts.qemu ? `, an OS that prints ${DEFAULT_OS_MARKER}` : ""})`,
       "",

@@ -113,7 +113,15 @@ export const configSchema = z.object({
   SANBOOT_MAX_BODY_BYTES: z.coerce.number().int().positive().default(16_384),
   SANBOOT_LEASE_SECONDS: z.coerce.number().int().positive().default(60),
   SANBOOT_RELAY_POLL_MS: z.coerce.number().int().positive().default(250),
+  /** a boot is refused (SITE_RELAY_OFFLINE) when no relay of the node's site was heard from for this long; 0: never refused */
+  SANBOOT_RELAY_OFFLINE_SECONDS: z.coerce.number().int().min(0).default(180),
+  /** how long a function trusts what it read of a site (its relay tokens, its sealing key): a removed token stops working within it */
+  SANBOOT_SITE_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   SANBOOT_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** emf: CloudWatch embedded metric format lines on stdout (lib/metrics); off: none (the in-process test stack) */
+  SANBOOT_METRICS: z.enum(["emf", "off"]).default("emf"),
+  /** the CloudWatch namespace of the metrics: one per deployment (serverless.yml: sanboot/<stage>), so alarms see their own */
+  SANBOOT_METRICS_NAMESPACE: z.string().regex(/^[A-Za-z0-9._/#:-]{1,255}$/, "must be a CloudWatch namespace").default("sanboot"),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -21,6 +21,9 @@ import { SanbootError } from "./errors";
 import { EventBridgePublisher, LogPublisher, type EventPublisher } from "./events/publisher";
 import { StaticCallers, type CallerAuth } from "./http/callers";
 import { createLogger, type Logger } from "./log";
+import { cinderCallMetrics } from "./metrics/cinder-calls";
+import { EmfMetrics } from "./metrics/emf-metrics";
+import { noMetrics, type MetricsPort } from "./metrics/metrics-port";
 import { LocalDoorbell, withRelayDoorbell } from "./service/relay-doorbell";
 import { StateTable } from "./store/state-table";
 
@@ -33,15 +36,17 @@ export interface Deps {
   secrets: SecretBox;
   clock: Clock;
   log: Logger;
+  /** counts and timings, written once per invocation (lib/metrics) */
+  metrics: MetricsPort;
   /** who a caller's token says it is (static tokens, or Keystone's) */
   callers: CallerAuth;
 }
 
-/** The parts built from configuration; config, log and clock come with every set. */
-type Part = Exclude<keyof Deps, "config" | "log" | "clock">;
+/** The parts built from configuration; config, log, clock and metrics come with every set. */
+type Part = Exclude<keyof Deps, "config" | "log" | "clock" | "metrics">;
 const PARTS: readonly Part[] = ["callers", "store", "cinder", "dispatcher", "publisher", "secrets"];
 
-export type PartBuilder<K extends Part> = (config: Config, base: Pick<Deps, "log" | "clock">) => Deps[K];
+export type PartBuilder<K extends Part> = (config: Config, base: Pick<Deps, "log" | "clock" | "metrics">) => Deps[K];
 export type PartBuilders = { [K in Part]?: PartBuilder<K> };
 
 // ---------------------------------------------------------------- the builders, one per part
@@ -78,8 +83,18 @@ export const secretBox: PartBuilder<"secrets"> = (config) =>
 
 export const cinderWith =
   (Client: typeof CinderClient): PartBuilder<"cinder"> =>
-  (config) =>
-    new Client(cinderConfigFrom(config));
+  (config, { metrics }) =>
+    new Client(cinderConfigFrom(config), { onCall: cinderCallMetrics(metrics) });
+
+/**
+ * One per process: the metrics of every function this process runs (one on Lambda). Every line
+ * says `service: sanboot`, whichever function wrote it: an alarm names one exact set of
+ * dimensions, so a metric must not move to another series with the function that happens to
+ * emit it (a request's end is committed by whichever step ran last).
+ */
+export function metricsFrom(config: Config, log: Logger): MetricsPort {
+  return config.SANBOOT_METRICS === "off" ? noMetrics : new EmfMetrics({ namespace: config.SANBOOT_METRICS_NAMESPACE, service: "sanboot", log });
+}
 
 /**
  * Callers by static token, or by Keystone token: the Keystone half (and its HTTP client) is
@@ -112,9 +127,10 @@ export const callerAuth: PartBuilder<"callers"> = (config, { clock }) => {
 export function depsFrom(config: Config, builders: PartBuilders, overrides: Partial<Deps> = {}): Deps {
   const log = overrides.log ?? createLogger(config.SANBOOT_LOG_LEVEL, { service: "sanboot" });
   const clock = overrides.clock ?? systemClock;
-  const deps = { config, log, clock } as Deps;
+  const metrics = overrides.metrics ?? metricsFrom(config, log);
+  const deps = { config, log, clock, metrics } as Deps;
   for (const part of PARTS) {
-    const value = overrides[part] ?? builders[part]?.(config, { log, clock });
+    const value = overrides[part] ?? builders[part]?.(config, { log, clock, metrics });
     if (value !== undefined) (deps as Record<Part, unknown>)[part] = value;
     else
       Object.defineProperty(deps, part, {

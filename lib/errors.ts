@@ -26,6 +26,14 @@ export type ErrorCode =
   | "IDEMPOTENCY_KEY_IN_FLIGHT"
   | "VERSION_CONFLICT"
   | "LEASE_LOST"
+  | "SITE_NOT_FOUND"
+  | "SITE_EXISTS"
+  /** a site that still has nodes cannot be deleted */
+  | "SITE_HAS_NODES"
+  /** a site from SANBOOT_RELAY_TOKENS / SANBOOT_SITE_KEYS: POST it to /v1/sites to manage it here */
+  | "SITE_IN_ENVIRONMENT"
+  /** no relay of the node's site was heard from within SANBOOT_RELAY_OFFLINE_SECONDS: a boot would only wait out its deadlines */
+  | "SITE_RELAY_OFFLINE"
   // block storage
   | "VOLUME_NOT_FOUND"
   | "VOLUME_NOT_BOOTABLE"

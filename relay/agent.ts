@@ -14,6 +14,7 @@ import type { BmcCredential, CredentialStore } from "./config";
 import { CommandExecutor } from "./executor";
 import { LeaseLoop } from "./lease-loop";
 import { createJsonLogger } from "./log";
+import { RELAY_VERSION } from "./version";
 import { ServiceClient } from "./service-client";
 import { systemClock, type BackoffPolicy, type Clock } from "./timing";
 
@@ -80,6 +81,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
   const client = new ServiceClient({
     serviceUrl: options.serviceUrl,
     token: options.token,
+    relayId,
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   });
   const executor = new CommandExecutor({
@@ -101,7 +103,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
     { client, executor, locks: new BmcLock(), clock, heartbeatMs, serviceBackoff: options.serviceBackoff ?? DEFAULT_SERVICE_BACKOFF },
     log,
   );
-  log.info("relay started", { concurrency, wait_seconds: waitSeconds, heartbeat_ms: heartbeatMs });
+  log.info("relay started", { version: RELAY_VERSION, concurrency, wait_seconds: waitSeconds, heartbeat_ms: heartbeatMs });
   loop.start();
   return { stop: () => loop.stop(), held: () => loop.heldCount() };
 }

@@ -39,7 +39,12 @@ export interface CheckOptions {
 /** A command id of the protocol's shape that no workflow ever makes. */
 export const PROBE_COMMAND_ID = "00000000-0000-0000-0000-000000000000.relay_check.0";
 
-export async function checkService(config: Pick<RelayConfig, "serviceUrl" | "token">, opts: CheckOptions = {}): Promise<CheckLine> {
+/**
+ * The service reachable and the token accepted, as a token of this relay's site: whoami answers
+ * the site the service holds the token for. A service without whoami (older) is probed with a
+ * heartbeat of a command that cannot exist, which only says the token is some site's.
+ */
+export async function checkService(config: Pick<RelayConfig, "serviceUrl" | "token"> & { site?: string }, opts: CheckOptions = {}): Promise<CheckLine> {
   const line = (status: CheckLine["status"], code: string, reason: string): CheckLine => ({ subject: "service", address: config.serviceUrl, status, code, reason });
   const client = new ServiceClient({
     serviceUrl: config.serviceUrl,
@@ -48,11 +53,17 @@ export async function checkService(config: Pick<RelayConfig, "serviceUrl" | "tok
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
   try {
-    await client.heartbeat(PROBE_COMMAND_ID, { lease_token: "sanboot-relay-check" });
-    return line("OK", "OK", "reachable, token accepted");
+    const site = await client.whoami().catch(async (err: unknown) => {
+      if (!(err instanceof ServiceCallError && (err.status === 404 || err.status === 405))) throw err;
+      await client.heartbeat(PROBE_COMMAND_ID, { lease_token: "sanboot-relay-check" });
+      return null;
+    });
+    if (site === null) return line("OK", "OK", "reachable, token accepted (this service does not say for which site)");
+    if (config.site !== undefined && site !== config.site) return line("FAILED", "SITE_MISMATCH", `token accepted, but as a token of site ${site}, not ${config.site}`);
+    return line("OK", "OK", `reachable, token accepted for site ${site}`);
   } catch (err) {
     if (!(err instanceof ServiceCallError)) return line("FAILED", "INTERNAL", `unexpected error (${(err as Error)?.name ?? "error"})`);
-    if (err.leaseLost) return line("OK", "OK", "reachable, token accepted");
+    if (err.leaseLost) return line("OK", "OK", "reachable, token accepted (this service does not say for which site)");
     if (err.status === 401 || err.status === 403) return line("FAILED", err.code, `token refused (${err.status}): not a relay token the service knows`);
     if (err.status === 404) return line("FAILED", err.code, "no sanboot relay API at this URL (404)");
     if (err.code === "SERVICE_UNREACHABLE") {
@@ -90,7 +101,7 @@ export async function checkBmc(ref: string, cred: BmcCredential, address: string
 }
 
 /** The service first, then every BMC address of every credentials entry, in the file's order. */
-export async function* runChecks(config: Pick<RelayConfig, "serviceUrl" | "token" | "credentials">, opts: CheckOptions = {}): AsyncGenerator<CheckLine> {
+export async function* runChecks(config: Pick<RelayConfig, "serviceUrl" | "token" | "credentials"> & { site?: string }, opts: CheckOptions = {}): AsyncGenerator<CheckLine> {
   yield await checkService(config, opts);
   const pool = new RedfishAgentPool(opts.timeoutMs ?? 10_000);
   const jobs: Array<() => Promise<CheckLine>> = [];

@@ -39,6 +39,8 @@ export interface RunContext {
   checkpoint?: BmcEvidence;
   /** stores the command's evidence with the service; resolves once stored (a write waits for it) */
   record?: (evidence: BmcEvidence) => Promise<void>;
+  /** told of every HTTP call to the BMC this run makes (bmc-calls.ts measures them for the result) */
+  onBmcCall?: BmcEndpoint["onCall"];
 }
 
 /** The secrets a command body carries: its CHAP secret, if any. Never log a body. */
@@ -121,7 +123,7 @@ export class CommandExecutor {
   async execute(body: CommandBody, ctx: RunContext = {}): Promise<CommandOutcome> {
     const secrets = bodySecrets(body);
     try {
-      const ep = { ...resolveEndpoint(body.bmc, this.credentials), budget: this.budget(body, ctx.signal) };
+      const ep: BmcEndpoint = { ...resolveEndpoint(body.bmc, this.credentials), budget: this.budget(body, ctx.signal), ...(ctx.onBmcCall ? { onCall: ctx.onBmcCall } : {}) };
       if (ep.password) this.onSecret(ep.password);
       secrets.push(ep.password);
       const evidence = new Evidence(mergeEvidence("evidence" in body ? body.evidence : undefined, ctx.checkpoint), ctx.record);

@@ -14,7 +14,8 @@
  */
 import type { BmcEvidence } from "../lib/bmc/claims";
 import { SanbootError } from "../lib/errors";
-import type { CommandOutcome, LeasedCommand } from "../lib/relay/protocol";
+import type { BmcCalls, CommandOutcome, LeasedCommand } from "../lib/relay/protocol";
+import { BmcCallTally } from "./bmc-calls";
 import { bmcKey, type BmcLock } from "./bmc-lock";
 import type { CommandExecutor } from "./executor";
 import type { Logger } from "./log";
@@ -52,6 +53,8 @@ export class HeldCommand {
   private readonly lost = new AbortController();
   /** aborted when this relay is done with the command (reported, dropped or abandoned) */
   private readonly ended = new AbortController();
+  /** this run's Redfish calls, sent with the result */
+  private readonly bmcCalls = new BmcCallTally();
 
   constructor(
     private readonly rt: CommandRuntime,
@@ -81,7 +84,7 @@ export class HeldCommand {
     const beating = this.heartbeats();
     try {
       const outcome = await this.execute();
-      if (outcome && !this.lost.signal.aborted) await reportOutcome(this.rt, this.id, this.lease, outcome, this.log);
+      if (outcome && !this.lost.signal.aborted) await reportOutcome(this.rt, this.id, this.lease, outcome, this.log, this.bmcCalls.summary());
     } catch (err) {
       // Not expected (the executor and the report never throw); kept so the relay can never die.
       this.log.error("command handling failed", errorFields(err));
@@ -108,6 +111,7 @@ export class HeldCommand {
         signal: AbortSignal.any([this.lost.signal, shutdown]),
         ...(this.command.checkpoint ? { checkpoint: this.command.checkpoint } : {}),
         record: (evidence) => this.record(evidence),
+        onBmcCall: this.bmcCalls.add,
       });
       this.log.info("command finished", { ...outcomeFields(outcome), duration_ms: clock.now() - started });
       return outcome;
@@ -174,10 +178,12 @@ export async function reportOutcome(
   lease: Readonly<Lease>,
   outcome: CommandOutcome,
   log: Logger,
+  /** the run's BMC calls, for the service's metrics (none for a command that never ran) */
+  bmcCalls?: BmcCalls,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await rt.client.reportResult(commandId, { lease_token: lease.token, outcome });
+      await rt.client.reportResult(commandId, { lease_token: lease.token, outcome, ...(bmcCalls ? { bmc_calls: bmcCalls } : {}) });
       log.info("result reported", outcomeFields(outcome));
       return;
     } catch (err) {

@@ -18,6 +18,7 @@ import { errorFields, HeldCommand, reportOutcome, type CommandRuntime } from "./
 import { loggableAddress, type Logger } from "./log";
 import { ServiceCallError, type UnparseableCommand } from "./service-client";
 import { backoffDelay } from "./timing";
+import { RELAY_VERSION } from "./version";
 
 export interface LeaseLoopSettings {
   relayId: string;
@@ -87,7 +88,10 @@ export class LeaseLoop {
       try {
         // The long-poll is not cut short by stop(): the service may already have leased us
         // commands, and only its answer says which. What arrives after stop() is handed back.
-        const res = await client.lease({ relay_id: relayId, max_commands: Math.min(free, MAX_LEASE_BATCH), wait_seconds: waitSeconds }, this.shutdown.signal);
+        const res = await client.lease(
+          { relay_id: relayId, max_commands: Math.min(free, MAX_LEASE_BATCH), wait_seconds: waitSeconds, relay_version: RELAY_VERSION, concurrency },
+          this.shutdown.signal,
+        );
         if (failures > 0) this.log.info("service reachable again", { failures });
         failures = 0;
         if (this.leasing.signal.aborted) {

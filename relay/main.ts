@@ -5,6 +5,7 @@
  *   sanboot-relay run    --config /etc/sanboot-relay/relay.json   lease and execute the site's commands
  *   sanboot-relay check  --config /etc/sanboot-relay/relay.json   the service and every BMC, one line each
  *   sanboot-relay keygen --site-key-file FILE [--force]           the site's sealing key pair
+ *   sanboot-relay --version                                        what this relay is (it tells the service too)
  *   sanboot-relay --help
  *
  * Flags alone (no command) mean `run`. `run` stops gracefully on SIGTERM or SIGINT (held commands
@@ -25,6 +26,7 @@ import {
   type RelayConfig,
 } from "./config";
 import { writeSiteKeyPair } from "./keygen";
+import { RELAY_VERSION } from "./version";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -35,6 +37,7 @@ commands:
   check    reach the service with the token, and every BMC address of the credentials file with its
            login, TLS verified as the entry says; one line each; exits 1 if any fails
   keygen   make the site's sealing key pair (the private half stays here, the public half goes to the service)
+  version  print this relay's version (also --version); the service shows it in the site's relay health
   help     this text (also --help, and <command> --help)
 
 run and check read the same configuration:
@@ -124,6 +127,10 @@ async function main(): Promise<void> {
   const first = argv[0];
   const command = first === undefined || first.startsWith("-") ? "run" : first;
   const rest = command === first ? argv.slice(1) : argv;
+  if (command === "version" || first === "--version") {
+    out(`sanboot-relay ${RELAY_VERSION}\n`);
+    return;
+  }
   if (command === "help" || rest.includes("--help") || rest.includes("-h")) {
     out(`${command === "keygen" ? KEYGEN_USAGE : USAGE}\n`);
     return;

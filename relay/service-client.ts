@@ -13,6 +13,7 @@ import { Agent, request, type Dispatcher } from "undici";
 import { z } from "zod";
 import {
   leasedCommand,
+  whoamiResponse,
   type HeartbeatRequest,
   type LeaseRequest,
   type LeasedCommand,
@@ -60,6 +61,8 @@ export interface ServiceClientOptions {
   /** Timeout for heartbeat and result calls; a lease call gets its wait on top. */
   requestTimeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** sent with each heartbeat: a relay busy with held commands is still heard from */
+  relayId?: string;
 }
 
 const serviceErrorBody = z.object({
@@ -79,8 +82,10 @@ export class ServiceClient {
   private readonly timeoutMs: number;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  private readonly relayId: string | undefined;
 
   constructor(options: ServiceClientOptions) {
+    this.relayId = options.relayId;
     this.base = options.serviceUrl.replace(/\/+$/, "");
     this.token = options.token;
     this.timeoutMs = options.requestTimeoutMs ?? 15_000;
@@ -119,7 +124,8 @@ export class ServiceClient {
 
   /** Extends the lease; throws ServiceCallError LEASE_LOST when another relay holds it now. */
   async heartbeat(commandId: string, req: HeartbeatRequest): Promise<{ lease_expires_at: string }> {
-    const { json, status } = await this.post(`/v1/relay/commands/${encodeURIComponent(commandId)}/heartbeat`, req, this.timeoutMs);
+    const body = this.relayId && !req.relay_id ? { ...req, relay_id: this.relayId } : req;
+    const { json, status } = await this.post(`/v1/relay/commands/${encodeURIComponent(commandId)}/heartbeat`, body, this.timeoutMs);
     const parsed = heartbeatResponse.safeParse(json);
     if (!parsed.success) {
       throw new ServiceCallError("SERVICE_BAD_RESPONSE", "heartbeat response has no lease_expires_at", true, status);
@@ -137,11 +143,24 @@ export class ServiceClient {
     await this.post(`/v1/relay/commands/${encodeURIComponent(commandId)}/release`, req, this.timeoutMs);
   }
 
+  /** The site the service says this token belongs to. */
+  async whoami(): Promise<string> {
+    const { json, status } = await this.call("GET", "/v1/relay/whoami", undefined, this.timeoutMs);
+    const parsed = whoamiResponse.safeParse(json);
+    if (!parsed.success) throw new ServiceCallError("SERVICE_BAD_RESPONSE", "whoami response has no site", true, status);
+    return parsed.data.site;
+  }
+
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  private async post(
+  private post(path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
+    return this.call("POST", path, body, timeoutMs, signal);
+  }
+
+  private async call(
+    method: "GET" | "POST",
     path: string,
     body: unknown,
     timeoutMs: number,
@@ -150,14 +169,14 @@ export class ServiceClient {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.base}${path}`, {
-        method: "POST",
+        method,
         dispatcher: this.dispatcher,
         headers: {
           authorization: `Bearer ${this.token}`,
-          "content-type": "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
           accept: "application/json",
         },
-        body: JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         ...(signal ? { signal } : {}),

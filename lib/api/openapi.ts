@@ -208,6 +208,7 @@ export function buildOpenApiDocument(ops: readonly Operation[] = OPERATIONS): Op
     tags: [
       { name: "nodes", description: "bare-metal servers and their BMCs" },
       { name: "boot-requests", description: "booting a node from a volume, and undeploying it" },
+      { name: "sites", description: "where relays serve BMCs: the tokens a site's relays use, its sealing key, its relays' health (admin)" },
       { name: "relay", description: "the protocol of the relay agent that runs at each site (its site's relay token, not a caller's)" },
       { name: "meta", description: "about the API itself" },
     ],

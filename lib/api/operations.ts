@@ -6,12 +6,24 @@
  */
 import { z } from "zod";
 import type { ErrorCode } from "../errors";
-import { commandId, heartbeatRequest, heartbeatResponse, leaseRequest, leaseResponse, releaseRequest, releaseResponse, resultRequest, resultResponse } from "../relay/protocol";
+import {
+  commandId,
+  heartbeatRequest,
+  heartbeatResponse,
+  leaseRequest,
+  leaseResponse,
+  releaseRequest,
+  releaseResponse,
+  resultRequest,
+  resultResponse,
+  whoamiResponse,
+} from "../relay/protocol";
 import { nodePageSchema, nodeViewSchema, requestPageSchema, requestViewSchema } from "../service/views";
-import { bootFromVolume, enrollNode, listQuery, listRequestsQuery, updateNode, uuid } from "./schemas";
+import { siteDetailSchema, sitePageSchema, siteViewSchema } from "../service/site-views";
+import { bootFromVolume, createSite, enrollNode, listQuery, listRequestsQuery, siteName, updateNode, updateSite, uuid } from "./schemas";
 
 export type Method = "GET" | "POST" | "PATCH" | "DELETE";
-export type Tag = "nodes" | "boot-requests" | "relay" | "meta";
+export type Tag = "nodes" | "boot-requests" | "sites" | "relay" | "meta";
 
 export interface ResponseHeader {
   description: string;
@@ -51,6 +63,7 @@ export const openApiDocumentSchema = z.looseObject({
 
 const location = (what: string): ResponseHeader => ({ description: `where to GET ${what}`, required: true, schema: z.string().startsWith("/v1/") });
 const nodeId = { node_id: uuid };
+const siteParam = { site: siteName };
 
 export const OPERATIONS: readonly Operation[] = [
   {
@@ -133,7 +146,7 @@ export const OPERATIONS: readonly Operation[] = [
         "idempotent-replayed": { description: "the answer of an earlier request with the same Idempotency-Key", required: false, schema: z.literal("true") },
       },
     },
-    errors: ["NODE_NOT_FOUND", "NODE_BUSY", "VERSION_CONFLICT", "IDEMPOTENCY_KEY_IN_FLIGHT", "IDEMPOTENCY_KEY_REUSED"],
+    errors: ["NODE_NOT_FOUND", "NODE_BUSY", "VERSION_CONFLICT", "IDEMPOTENCY_KEY_IN_FLIGHT", "IDEMPOTENCY_KEY_REUSED", "SITE_RELAY_OFFLINE"],
   },
   {
     operationId: "undeploy",
@@ -167,6 +180,73 @@ export const OPERATIONS: readonly Operation[] = [
     pathParams: { request_id: uuid },
     answer: { status: 200, description: "the boot request", body: requestViewSchema },
     errors: ["REQUEST_NOT_FOUND"],
+  },
+  {
+    operationId: "createSite",
+    method: "POST",
+    path: "/v1/sites",
+    tag: "sites",
+    summary: "Create a site (admin): the relay tokens it accepts, as SHA-256, and its sealing key",
+    description:
+      "A site named in SANBOOT_RELAY_TOKENS / SANBOOT_SITE_KEYS may be created here too: from then on its record decides and the environment's entries for it are ignored. A token serves one site.",
+    auth: "caller",
+    body: createSite,
+    answer: { status: 201, description: "the site, created", body: siteViewSchema, headers: { Location: location("the site") } },
+    errors: ["FORBIDDEN", "SITE_EXISTS"],
+  },
+  {
+    operationId: "listSites",
+    method: "GET",
+    path: "/v1/sites",
+    tag: "sites",
+    summary: "List the sites (admin), a page at a time; the first page also holds those from the environment",
+    auth: "caller",
+    query: listQuery,
+    answer: { status: 200, description: "a page of sites", body: sitePageSchema },
+    errors: ["FORBIDDEN"],
+  },
+  {
+    operationId: "showSite",
+    method: "GET",
+    path: "/v1/sites/{site}",
+    tag: "sites",
+    summary: "Show a site (admin): its relays (last seen, version, concurrency, online) and its command queue",
+    auth: "caller",
+    pathParams: siteParam,
+    answer: { status: 200, description: "the site with its relays and queue", body: siteDetailSchema },
+    errors: ["FORBIDDEN", "SITE_NOT_FOUND"],
+  },
+  {
+    operationId: "updateSite",
+    method: "PATCH",
+    path: "/v1/sites/{site}",
+    tag: "sites",
+    summary: "Change a site (admin): rotate a relay token (send old and new, later the new alone), its sealing key, its description",
+    auth: "caller",
+    pathParams: siteParam,
+    body: updateSite,
+    answer: { status: 200, description: "the site, changed", body: siteViewSchema },
+    errors: ["FORBIDDEN", "SITE_NOT_FOUND", "SITE_IN_ENVIRONMENT", "VERSION_CONFLICT"],
+  },
+  {
+    operationId: "deleteSite",
+    method: "DELETE",
+    path: "/v1/sites/{site}",
+    tag: "sites",
+    summary: "Delete a site without nodes (admin); its relay tokens stop working",
+    auth: "caller",
+    pathParams: siteParam,
+    answer: { status: 204, description: "deleted" },
+    errors: ["FORBIDDEN", "SITE_NOT_FOUND", "SITE_IN_ENVIRONMENT", "SITE_HAS_NODES"],
+  },
+  {
+    operationId: "relayWhoami",
+    method: "GET",
+    path: "/v1/relay/whoami",
+    tag: "relay",
+    summary: "Relay: the site this token belongs to (sanboot-relay check)",
+    auth: "relay",
+    answer: { status: 200, description: "the token's site", body: whoamiResponse },
   },
   {
     operationId: "leaseCommands",

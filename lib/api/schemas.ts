@@ -76,6 +76,40 @@ export const listRequestsQuery = listQuery.extend({
   state: z.enum(REQUEST_STATES).optional(),
 });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be the hex SHA-256 of a relay token (sha256sum of the token file)");
+const tokenHashes = z
+  .array(sha256)
+  .min(1, "name at least one relay token")
+  .max(4, "at most 4 relay tokens")
+  .refine((a) => new Set(a).size === a.length, "each token once")
+  .describe("SHA-256 (hex) of each relay token the site accepts; two while one is rotated out");
+const sealingKey = z
+  .string()
+  .max(1024)
+  .includes("BEGIN PUBLIC KEY", { message: "must be a PEM public key (sanboot-relay keygen prints it)" })
+  .describe("the site's X25519 public key (PEM): target secrets are sealed so that only its relay reads them");
+
+export const siteName = slug;
+
+export const createSite = z.strictObject({
+  site: slug,
+  description: z.string().max(256).nullable().optional(),
+  relay_token_sha256: tokenHashes,
+  sealing_public_key: sealingKey.nullable().optional(),
+});
+export type CreateSiteInput = z.infer<typeof createSite>;
+
+export const updateSite = z
+  .strictObject({
+    description: z.string().max(256).nullable(),
+    relay_token_sha256: tokenHashes,
+    sealing_public_key: sealingKey.nullable(),
+  })
+  .partial()
+  .refine((o) => Object.keys(o).length > 0, "send at least one field to change")
+  .meta({ minProperties: 1, description: "the fields to change, at least one; relay_token_sha256 replaces the list (rotation: old and new, then new)" });
+export type UpdateSiteInput = z.infer<typeof updateSite>;
+
 export const idempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
 /** The EventBridge form of a boot request (detail-type "BootFromVolumeRequested"). */

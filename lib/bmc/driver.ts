@@ -67,6 +67,14 @@ export interface BmcEndpoint {
   driver?: BmcDriverSetting;
   /** when the caller's time is up; every wait and call ends by then */
   budget?: CallBudget;
+  /** told of every HTTP call made to the BMC for this caller (the relay measures them per command) */
+  onCall?: (call: BmcCallEvent) => void;
+}
+
+/** One HTTP call to a BMC: its time once the BMC's gate let it go, and whether it failed (no answer, or not a 2xx). */
+export interface BmcCallEvent {
+  latencyMs: number;
+  failed: boolean;
 }
 
 export interface CallBudget {

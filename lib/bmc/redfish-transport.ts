@@ -203,7 +203,24 @@ export class RedfishTransport {
 
   private call(method: "GET" | "PATCH" | "POST" | "DELETE", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {
     if (method !== "GET") this.sent++;
-    return this.gate ? this.gate.run(() => this.send(method, path, body, ifMatch)) : this.send(method, path, body, ifMatch);
+    const send = () => this.observed(() => this.send(method, path, body, ifMatch));
+    return this.gate ? this.gate.run(send) : send();
+  }
+
+  /** The call's time at the BMC (the gate's queue left out) and outcome, for the endpoint's onCall. */
+  private async observed(send: () => Promise<RedfishReply>): Promise<RedfishReply> {
+    const tell = this.ep.onCall;
+    if (!tell) return send();
+    const started = Date.now();
+    try {
+      const reply = await send();
+      tell({ latencyMs: Date.now() - started, failed: false });
+      return reply;
+    } catch (err) {
+      // a call abandoned because the lease went elsewhere says nothing about the BMC
+      if (!(err instanceof SanbootError && err.code === "LEASE_LOST")) tell({ latencyMs: Date.now() - started, failed: true });
+      throw err;
+    }
   }
 
   private async send(method: "GET" | "PATCH" | "POST" | "DELETE", path: string, body?: RedfishBody, ifMatch?: string): Promise<RedfishReply> {

@@ -52,6 +52,14 @@ export interface RetryEvent {
   error: unknown;
 }
 
+/** One call Cinder answered or failed (after the limiter let it go), for latency metrics. */
+export interface CallEvent {
+  call: CinderCall;
+  latencyMs: number;
+  /** what it threw; undefined when Cinder answered it */
+  error?: unknown;
+}
+
 export interface CinderClientOptions {
   /** defaults to a CinderTransport over `config` */
   transport?: CinderTransport;
@@ -62,6 +70,8 @@ export interface CinderClientOptions {
   retry?: Partial<RetryPolicy>;
   /** told before every retry (cheap; e.g. to count them per step) */
   onRetry?: (event: RetryEvent) => void;
+  /** told of every call sent to Cinder, retries included (cheap; lib/metrics/cinder-calls.ts) */
+  onCall?: (event: CallEvent) => void;
   /** for the pool cache, deadlines and latencies (default: the system clock) */
   clock?: Clock;
   /** how long the scheduler's pool list is trusted (default 60 s) */
@@ -86,6 +96,7 @@ export class CinderClient implements BlockStorage {
   private readonly retry: RetryPolicy;
   private readonly calls: CinderCalls;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  private readonly onCall: ((event: CallEvent) => void) | undefined;
   private readonly pools: BackendPools;
   private readonly now: () => number;
   private readonly timeoutMs: number;
@@ -101,6 +112,7 @@ export class CinderClient implements BlockStorage {
     this.random = options.random ?? Math.random;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.onRetry = options.onRetry;
+    this.onCall = options.onCall;
     const clock = options.clock;
     this.now = clock ? () => clock.now().getTime() : Date.now;
     this.timeoutMs = config.timeoutMs;
@@ -195,7 +207,7 @@ export class CinderClient implements BlockStorage {
 
   /** One call within the budget: admitted by the limiter when it waits on the volume service. */
   private async send(call: CinderCall, until: number | undefined): Promise<CinderReply> {
-    if (!call.volumeService) return this.transport.call({ ...call, timeoutMs: this.budgetFor(call, until, MIN_API_CALL_MS, this.timeoutMs) });
+    if (!call.volumeService) return this.observed(call, { ...call, timeoutMs: this.budgetFor(call, until, MIN_API_CALL_MS, this.timeoutMs) });
     const limiter = await this.exportLimiter();
     const need = Math.min(this.volumeTimeoutMs, Math.max(MIN_VOLUME_CALL_MS, 2 * (limiter.typicalLatencyMs ?? 0)));
     const permit = await limiter.acquire(until === undefined ? undefined : until - need - this.now());
@@ -208,11 +220,25 @@ export class CinderClient implements BlockStorage {
     }
     const started = this.now();
     try {
-      const reply = await this.transport.call({ ...call, timeoutMs });
+      const reply = await this.observed(call, { ...call, timeoutMs });
       permit.release({ latencyMs: this.now() - started, failed: false });
       return reply;
     } catch (err) {
       permit.release(signalOf(err, this.now() - started));
+      throw err;
+    }
+  }
+
+  /** The transport's call, its time and outcome told to `onCall`: the time Cinder took, no queueing here. */
+  private async observed(call: CinderCall, sent: CinderCall): Promise<CinderReply> {
+    if (!this.onCall) return this.transport.call(sent);
+    const started = this.now();
+    try {
+      const reply = await this.transport.call(sent);
+      this.onCall({ call, latencyMs: this.now() - started });
+      return reply;
+    } catch (err) {
+      this.onCall({ call, latencyMs: this.now() - started, error: err });
       throw err;
     }
   }

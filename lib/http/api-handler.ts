@@ -12,6 +12,7 @@ import { SanbootError, ValidationError, asSanbootError, type ErrorDetail } from 
 import type { HttpApiEvent, HttpApiResult } from "./api-event";
 import type { ErrorBody } from "./error-body";
 import { httpStatusOf } from "./error-map";
+import { flushMetrics } from "../metrics/flush-middleware";
 
 import type { Caller } from "./callers";
 export type { Caller } from "./callers";
@@ -158,6 +159,8 @@ export function apiHandler(route: Route, opts: ApiHandlerOptions = {}) {
       request.context.deps = getDeps();
       request.context.caller = null;
     })
+    // the invocation's metrics are written once, answered or failed
+    .use(flushMetrics<HttpApiEvent, HttpApiResult, Ctx & LambdaContext>((request) => request.context.deps?.metrics))
     .use(errorShape());
   // authenticate before reading the body: a caller without a valid token learns nothing from it
   const h = (opts.auth === "none" ? base : base.use(bearerAuth())).use(bodyJson()).handler(async (event, context) => {

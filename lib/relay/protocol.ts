@@ -166,6 +166,9 @@ export const leaseRequest = z.strictObject({
   relay_id: z.string().min(1).max(128),
   max_commands: z.number().int().min(1).max(32).default(4),
   wait_seconds: z.number().min(0).max(25).default(20),
+  /** what the relay is (sanboot-relay --version) and how many commands it holds at once: shown in the site's relay health */
+  relay_version: z.string().min(1).max(64).optional(),
+  concurrency: z.number().int().min(1).max(1024).optional(),
 });
 export type LeaseRequest = z.infer<typeof leaseRequest>;
 
@@ -174,6 +177,8 @@ export type LeaseResponse = z.infer<typeof leaseResponse>;
 
 export const heartbeatRequest = z.strictObject({
   lease_token: z.string().min(1),
+  /** the relay's id: a relay busy with held commands is heard from through its heartbeats */
+  relay_id: z.string().min(1).max(128).optional(),
   /** the command's evidence so far, stored before the write it describes (replaces the last one) */
   checkpoint: bmcEvidence.optional(),
 });
@@ -184,6 +189,9 @@ export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
 export const commandId = z.string().regex(/^[0-9a-f-]{36}\.[a-z_]+\.\d+$/, "must be a command id");
 
 export const heartbeatResponse = z.strictObject({ lease_expires_at: z.iso.datetime() });
+/** `GET /v1/relay/whoami`: the site the relay's token belongs to (sanboot-relay check compares it with its configuration). */
+export const whoamiResponse = z.strictObject({ site: z.string() });
+export type WhoamiResponse = z.infer<typeof whoamiResponse>;
 export const releaseResponse = z.strictObject({ released: z.literal(true) });
 export const resultResponse = z.strictObject({ accepted: z.literal(true) });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponse>;
@@ -206,8 +214,22 @@ export const commandOutcome = z.discriminatedUnion("ok", [
 ]);
 export type CommandOutcome = z.infer<typeof commandOutcome>;
 
+/**
+ * The relay's Redfish calls for one run of a command, measured at the site (the service cannot
+ * see them): how many, how many failed (no answer, or not a 2xx), and up to 100 of their
+ * latencies. The service publishes them as BmcLatency / BmcErrors. Optional: a relay that
+ * predates it sends none.
+ */
+export const bmcCalls = z.strictObject({
+  count: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  latencies_ms: z.array(z.number().min(0)).max(100),
+});
+export type BmcCalls = z.infer<typeof bmcCalls>;
+
 export const resultRequest = z.strictObject({
   lease_token: z.string().min(1),
   outcome: commandOutcome,
+  bmc_calls: bmcCalls.optional(),
 });
 export type ResultRequest = z.infer<typeof resultRequest>;

@@ -5,6 +5,7 @@
  */
 import type { Deps } from "../deps";
 import type { StateChangeEvent } from "../events/publisher";
+import { recordTransition } from "../metrics/workflow-metrics";
 import type { BootRequestRecord } from "../store/records";
 import type { TransitionResult, WorkflowCommand } from "../workflow";
 
@@ -19,6 +20,7 @@ export async function commitTransition(
   const now = deps.clock.now().toISOString();
   const after: BootRequestRecord = { ...before, ...result.state, ...patch, version: before.version + 1, updated_at: now };
   await deps.store.saveRequest(after);
+  recordTransition(deps.metrics, before, after, deps.clock.now());
   if (before.command_id && after.command_id !== before.command_id && before.command_id !== opts.finishedCommand) {
     // a command nobody waits for any more (superseded, rolled back, undeployed) must not run
     await deps.store.cancelCommand(before.command_id, now).catch((err: Error) =>

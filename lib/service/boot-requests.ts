@@ -9,6 +9,7 @@ import type { Page } from "../store/state-store";
 import { TransitionRejected, start, transition, type RequestState } from "../workflow";
 import { carryOut, commitTransition, stateChange } from "./apply-transition";
 import { checkLock, loadOwnNode, lockOwnNode } from "./nodes";
+import { requireRelayContact } from "./relay-health";
 
 /**
  * Accepts a boot request. The node lock comes first (the one conditional write that decides
@@ -19,6 +20,13 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
   const now = deps.clock.now();
   const requestId = newId();
   const node = await lockOwnNode(deps, caller, nodeId, requestId, now.toISOString());
+  try {
+    await requireRelayContact(deps, node.site);
+  } catch (err) {
+    // refused before anything started: the node is as it was, but for its version
+    await deps.store.releaseNode(node.node_id, requestId, now.toISOString());
+    throw err;
+  }
   const begun = start(requestId, now);
   const record: BootRequestRecord = {
     ...begun.state,
@@ -50,6 +58,7 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
     await deps.store.releaseNode(node.node_id, requestId, now.toISOString());
     throw err;
   }
+  deps.metrics.count("BootStarted", 1);
   await deps.publisher.publish(stateChange(record, null, "accepted", record.created_at)).catch((err: Error) =>
     deps.log.warn("publish failed", { request_id: requestId, error: err.message }),
   );
@@ -74,7 +83,9 @@ export async function requestUndeploy(deps: Deps, caller: Caller, nodeId: string
       throw err;
     }
     try {
-      return await commitTransition(deps, req, result, { command_id: null });
+      const undeploying = await commitTransition(deps, req, result, { command_id: null });
+      deps.metrics.count("UndeployStarted", 1);
+      return undeploying;
     } catch (err) {
       if (err instanceof ConflictError && err.code === "VERSION_CONFLICT") continue; // a step moved it meanwhile: read again
       throw err;

@@ -1,12 +1,13 @@
 /** Node enrollment and management. */
 import type { EnrollNodeInput, UpdateNodeInput } from "../api/schemas";
 import type { Deps } from "../deps";
-import { ConflictError, SanbootError } from "../errors";
+import { ConflictError, SanbootError, ValidationError } from "../errors";
 import type { Caller } from "../http/api-handler";
 import { initiatorIqn, newId } from "../ids";
 import { isTerminal } from "../workflow";
 import type { Page } from "../store/state-store";
 import { queuedCommand, type BootRequestRecord, type NodeRecord } from "../store/records";
+import { findSite } from "./sites";
 
 /** A node the caller may see; another project's node answers as if it did not exist. */
 export async function loadOwnNode(deps: Deps, caller: Caller, nodeId: string): Promise<NodeRecord> {
@@ -89,9 +90,29 @@ export async function enrollNode(deps: Deps, caller: Caller, input: EnrollNodeIn
     created_at: now,
     updated_at: now,
   };
-  await deps.store.createNode(node);
+  const counted = await countNodeAtSite(deps, node.site, now);
+  try {
+    await deps.store.createNode(node);
+  } catch (err) {
+    if (counted) await deps.store.removeSiteNode(node.site, now).catch(() => undefined);
+    throw err;
+  }
   await requestInventory(deps, node);
   return node;
+}
+
+/**
+ * A node names a site the service knows: counted at a site of the table before the node is
+ * written (so a site being deleted cannot lose it, lib/store/site-items.ts); a site of the
+ * environment is not counted. Answers whether it counted; VALIDATION_FAILED naming `site` for a
+ * site nobody knows.
+ */
+async function countNodeAtSite(deps: Deps, site: string, now: string): Promise<boolean> {
+  if (await deps.store.addSiteNode(site, now)) return true;
+  if ((await findSite(deps, site, { fresh: true }))?.source === "environment") return false;
+  throw new ValidationError(`site: no site ${site} is known to the service`, [
+    { field: "site", message: `no site ${site}: an admin creates it with POST /v1/sites (or it is named in SANBOOT_RELAY_TOKENS)` },
+  ]);
 }
 
 export async function listNodes(deps: Deps, caller: Caller, limit: number, cursor?: string): Promise<Page<NodeRecord>> {
@@ -119,20 +140,30 @@ export async function updateNode(deps: Deps, caller: Caller, nodeId: string, pat
       version: node.version + 1,
       updated_at: deps.clock.now().toISOString(),
     };
+    const moved = next.site !== node.site;
+    const counted = moved && (await countNodeAtSite(deps, next.site, next.updated_at));
     try {
       await deps.store.saveNode(next, node.version);
     } catch (err) {
+      if (counted) await deps.store.removeSiteNode(next.site, next.updated_at).catch(() => undefined);
       if (err instanceof SanbootError && err.code === "VERSION_CONFLICT" && attempt < 5) continue;
       throw err;
     }
+    if (moved) await uncountNode(deps, node.site, next.updated_at);
     if (patch.bmc) await requestInventory(deps, next);
     return next;
   }
 }
 
 export async function deleteNode(deps: Deps, caller: Caller, nodeId: string): Promise<void> {
-  await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
+  const node = await freeAbandonedLock(deps, await loadOwnNode(deps, caller, nodeId));
   await deps.store.deleteNode(nodeId);
+  await uncountNode(deps, node.site, deps.clock.now().toISOString());
+}
+
+/** A node gone from a site: counted one fewer. A failure only leaves the count high (the site refuses deletion until a node is deleted). */
+async function uncountNode(deps: Deps, site: string, now: string): Promise<void> {
+  await deps.store.removeSiteNode(site, now).catch((err: Error) => deps.log.warn("could not count a node off its site", { site, error: err.message }));
 }
 
 /**
@@ -142,7 +173,7 @@ export async function deleteNode(deps: Deps, caller: Caller, nodeId: string): Pr
 export async function requestInventory(deps: Deps, node: NodeRecord): Promise<void> {
   const now = deps.clock.now().toISOString();
   try {
-    await deps.store.enqueueCommand(
+    const queued = await deps.store.enqueueCommand(
       queuedCommand(
         {
           command_id: `${node.node_id}.node_inventory.${node.version}`,
@@ -156,6 +187,7 @@ export async function requestInventory(deps: Deps, node: NodeRecord): Promise<vo
         now,
       ),
     );
+    if (queued) deps.metrics.count("RelayCommandQueued", 1, { Site: node.site });
   } catch (err) {
     deps.log.warn("could not queue the inventory read", { node_id: node.node_id, error: (err as Error).message });
   }

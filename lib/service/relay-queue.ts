@@ -1,25 +1,19 @@
 /** The service side of the relay protocol: authenticate a site, lease, heartbeat, report. */
-import { timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps";
 import { SanbootError } from "../errors";
-import { sha256Hex } from "../ids";
 import { openCommand } from "../relay/command-secrets";
-import type { CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/protocol";
+import { recordBmcCalls, recordLeased } from "../metrics/relay-metrics";
+import type { BmcCalls, CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/protocol";
 import { STEP_POLICY } from "../workflow";
 import { storeInventory } from "./nodes";
 import type { BmcEvidence } from "../bmc/claims";
 import { doorbellOf, type DoorbellListener } from "./relay-doorbell";
+import { relaySiteOf } from "./sites";
 
-/** The site a relay token belongs to. Tokens are stored hashed and compared in constant time. */
-export function authenticateRelay(deps: Deps, token: string | undefined): string {
-  if (token) {
-    const presented = Buffer.from(sha256Hex(token), "hex");
-    let site: string | null = null;
-    for (const [s, hash] of Object.entries(deps.config.SANBOOT_RELAY_TOKENS)) {
-      if (timingSafeEqual(presented, Buffer.from(hash, "hex"))) site = s;
-    }
-    if (site) return site;
-  }
+/** The site a relay token belongs to (lib/service/sites.ts: the table's sites, then the environment's). */
+export async function authenticateRelay(deps: Deps, token: string | undefined): Promise<string> {
+  const site = token ? await relaySiteOf(deps, token) : null;
+  if (site) return site;
   throw new SanbootError("UNAUTHENTICATED", "send Authorization: Bearer <relay token of your site>");
 }
 
@@ -56,6 +50,7 @@ async function leaseLoop(deps: Deps, site: string, req: LeaseRequest, listener: 
     const now = deps.clock.now().toISOString();
     const leased = await deps.store.leaseCommands(site, { relayId: req.relay_id, now, leaseSeconds: deps.config.SANBOOT_LEASE_SECONDS, max: req.max_commands });
     if (leased.length > 0) {
+      recordLeased(deps.metrics, site, leased, deps.clock.now());
       if (leased.some((c) => c.leases > 1)) deps.log.warn("commands leased again after a lease expired", { site, ids: leased.filter((c) => c.leases > 1).map((c) => c.command_id) });
       return Promise.all(
         leased.map(async (c) => ({
@@ -103,8 +98,10 @@ export async function release(deps: Deps, site: string, commandId: string, lease
 }
 
 /** Records the outcome and chains the waiting step, which reads it and moves the request on. */
-export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome): Promise<void> {
+export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome, bmcCalls?: BmcCalls): Promise<void> {
   const cmd = await deps.store.completeCommand({ site, commandId, leaseToken }, outcome, deps.clock.now().toISOString());
+  // after the lease check: a result sent again (its answer lost) is refused above and not counted twice
+  recordBmcCalls(deps.metrics, cmd.step, bmcCalls);
   if (cmd.request_id === null || cmd.step === "node_inventory") {
     // a node's own command: the inventory read at enrollment
     if (!cmd.node_id) return;

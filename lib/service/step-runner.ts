@@ -57,12 +57,15 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string): 
     }
 
     let outcome: StepOutcome;
+    const began = deps.clock.now().getTime();
     try {
       outcome = await STEPS[req.step](deps, { ...claimed, volume_seen: req.volume_seen ?? null }, node);
     } catch (err) {
       outcome = { event: { type: "step_failed", step: req.step, error: toErrorRecord(err) } };
       log.warn("step failed", { step: req.step, code: outcome.event.type === "step_failed" ? outcome.event.error.code : undefined });
     }
+    // this run's work (a relay step's run queues or reads its command: the relay's time is BmcLatency)
+    deps.metrics.duration("StepDuration", deps.clock.now().getTime() - began, { Step: req.step });
     const result = transition(claimed, outcome.event, deps.clock.now());
     try {
       await commitTransition(deps, claimed, result, { ...outcome.patch, running_until: null }, { finishedCommand: outcome.finishedCommand });

@@ -129,6 +129,41 @@ export interface CommandRecord {
   updated_at: string;
 }
 
+/** A relay token the site accepts, as its SHA-256 (the token itself is never stored). */
+export interface RelayTokenEntry {
+  sha256: string;
+  added_at: string;
+}
+
+/**
+ * A site the service knows from its table (sites from SANBOOT_RELAY_TOKENS / SANBOOT_SITE_KEYS
+ * have no record): the relay tokens it accepts (two while one is rotated out) and the public key
+ * target secrets are sealed to.
+ */
+export interface SiteRecord {
+  site: string;
+  description: string | null;
+  relay_tokens: RelayTokenEntry[];
+  /** X25519 public key (PEM); null: target secrets travel sealed by the service's own key only */
+  sealing_public_key: string | null;
+  /** nodes enrolled at the site; a site with nodes cannot be deleted */
+  node_count: number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What the service last heard from one relay of a site (its lease and heartbeat calls). */
+export interface RelaySeenRecord {
+  site: string;
+  relay_id: string;
+  /** what the relay said it is and how many commands it holds at once (null: an older relay said nothing) */
+  version: string | null;
+  concurrency: number | null;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
 export interface IdempotencyRecord {
   project_id: string;
   key: string;

@@ -13,7 +13,7 @@
 import type { BmcEvidence } from "../bmc/claims";
 import type { CommandOutcome } from "../relay/protocol";
 import type { RequestState } from "../workflow";
-import type { BootRequestRecord, CommandRecord, IdempotencyRecord, NodeRecord } from "./records";
+import type { BootRequestRecord, CommandRecord, IdempotencyRecord, NodeRecord, RelaySeenRecord, SiteRecord } from "./records";
 
 export interface Page<T> {
   items: T[];
@@ -98,6 +98,34 @@ export interface StateStore {
   releaseCommand(lease: HeldLease, now: string): Promise<void>;
   /** Withdraws a command that is queued or leased; a no-op for one that already ended. */
   cancelCommand(commandId: string, now: string): Promise<void>;
+
+  // ------------------------------------------------------------ sites and their relays
+
+  /** ConflictError SITE_EXISTS when the site has a record. */
+  createSite(site: SiteRecord): Promise<void>;
+  getSite(site: string): Promise<SiteRecord | null>;
+  listSites(page: PageOptions): Promise<Page<SiteRecord>>;
+  /** Replaces the site if it is still at `expectedVersion`; ConflictError VERSION_CONFLICT otherwise (or when it is gone). */
+  saveSite(site: SiteRecord, expectedVersion: number): Promise<void>;
+  /** Deletes the site if it is at `expectedVersion` and counts no nodes; ConflictError SITE_HAS_NODES otherwise (the caller reads again to say which). */
+  deleteSite(site: string, expectedVersion: number): Promise<void>;
+  /** Counts one more node at a site that has a record; false (nothing written) when it has none. */
+  addSiteNode(site: string, now: string): Promise<boolean>;
+  /** Counts one node fewer; a no-op for a site without a record. */
+  removeSiteNode(site: string, now: string): Promise<void>;
+  /** Nodes whose site is `site`, counted through the index (at most `max`). */
+  countSiteNodes(site: string, max: number): Promise<number>;
+  /** The lookup from a relay token's SHA-256 to its site; the site's record decides whether it is still valid. */
+  putRelayToken(sha256: string, site: string, now: string): Promise<void>;
+  getRelayToken(sha256: string): Promise<{ site: string } | null>;
+  deleteRelayToken(sha256: string): Promise<void>;
+  /** Records that a relay was heard from (unconditional: the last word wins; first_seen_at kept). */
+  recordRelaySeen(r: RelaySeenRecord): Promise<void>;
+  forgetRelay(site: string, relayId: string): Promise<void>;
+  /** The relays heard from, of one site or (null) of all sites. */
+  listRelays(site: string | null): Promise<RelaySeenRecord[]>;
+  /** The site's commands not finished yet (queued or leased), oldest in the queue first, at most `max`. */
+  unfinishedCommands(site: string, max: number): Promise<CommandRecord[]>;
 
   // ------------------------------------------------------------ idempotency keys
 

@@ -2,14 +2,14 @@
  * The DynamoDB adapter of the state store (state-store.ts): I/O only. Every write that changes
  * state is one conditional single-item write (dynalite has no transactions; notes/stack.md), and
  * a refused condition becomes the ConflictError the port names. Nodes, boot requests and
- * idempotency keys live here; the relay command queue in command-queue.ts, the I/O in
+ * idempotency keys live here; sites in site-items.ts, the relay command queue in command-queue.ts, the I/O in
  * table-client.ts.
  */
 import { ConflictError } from "../errors";
 import type { BootRequestRecord, IdempotencyRecord, NodeRecord } from "./records";
 import type { Page, PageOptions, RequestFilter, StateStore } from "./state-store";
 import { DUE_SHARDS, INDEX } from "./table-definition";
-import { CommandQueue } from "./command-queue";
+import { SiteItems, siteNodesKey } from "./site-items";
 import { ITEM_EXISTS, KEY, NO_ITEM_YET, all, atVersion, condition, dueShard, strip, type Condition } from "./table-client";
 
 export type { Page } from "./state-store";
@@ -22,11 +22,18 @@ const heldBy = (requestId: string): Condition => condition("active_request_id = 
 /** an idempotency key nobody holds: never claimed, or its claim expired */
 const claimable = (now: string): Condition => condition("attribute_not_exists(pk) OR expires_at < :now", { ":now": now });
 
-export class StateTable extends CommandQueue implements StateStore {
+export class StateTable extends SiteItems implements StateStore {
   // ---------------------------------------------------------------- nodes
 
   private nodeItem(node: NodeRecord): Record<string, unknown> {
-    return { ...KEY.node(node.node_id), gsi_project_pk: `PROJ#${node.project_id}#NODE`, gsi_project_sk: node.node_id, ...node };
+    return {
+      ...KEY.node(node.node_id),
+      gsi_project_pk: `PROJ#${node.project_id}#NODE`,
+      gsi_project_sk: node.node_id,
+      gsi_node_pk: siteNodesKey(node.site),
+      gsi_node_sk: node.node_id,
+      ...node,
+    };
   }
 
   async createNode(node: NodeRecord): Promise<void> {

@@ -25,6 +25,9 @@ export const KEY = {
   request: (id: string): TableKey => ({ pk: `REQ#${id}`, sk: "REQ" }),
   command: (id: string): TableKey => ({ pk: `CMD#${id}`, sk: "CMD" }),
   idem: (project: string, key: string): TableKey => ({ pk: `IDEM#${project}#${key}`, sk: "IDEM" }),
+  site: (site: string): TableKey => ({ pk: `SITE#${site}`, sk: "SITE" }),
+  relay: (site: string, relayId: string): TableKey => ({ pk: `SITE#${site}`, sk: `RELAY#${relayId}` }),
+  relayToken: (sha256: string): TableKey => ({ pk: `RTOK#${sha256}`, sk: "RTOK" }),
 };
 
 const INTERNAL_ATTRS = ["pk", "sk", "gsi_project_pk", "gsi_project_sk", "gsi_node_pk", "gsi_node_sk", "due_pk", "due_at", "queue_pk", "queue_at"];

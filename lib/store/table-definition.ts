@@ -9,6 +9,10 @@
  * | request     | REQ#<id>      | REQ   | by_project (list), by_node (list a node's), due (sweeper)    |
  * | command     | CMD#<id>      | CMD   | site_queue (a site's leasable commands, by time available)   |
  * | idempotency | IDEM#<p>#<k>  | IDEM  | none                                                          |
+ * | site        | SITE#<site>   | SITE  | by_project (SITES: list the sites)                           |
+ * | relay seen  | SITE#<site>   | RELAY#<relay id> | by_project (RELAYS: every site's relays)          |
+ * | relay token | RTOK#<sha256> | RTOK  | none (the lookup from a token to its site)                   |
+ * Nodes are also in by_node under SITE#<site>#NODE (a site's nodes counted).
  * Index attributes are written only while they apply (sparse): a finished request leaves `due`,
  * a finished command leaves `site_queue`. No request path scans.
  */

@@ -16,6 +16,8 @@ import type { ErrorCode } from "../../lib/errors";
 import { Api, cinderAdmin, enrollLabNode, useLocalStack, type Reply } from "../support/api";
 import { OpenApiContract } from "../support/openapi-contract";
 import { UNKNOWN_ID, enrollBody, newToken } from "./helpers";
+import { sha256Hex } from "../../lib/ids";
+import { generateSiteKeyPair } from "../../lib/relay/site-seal";
 
 const ROOT = join(__dirname, "..", "..");
 const CONTRACT_SITE = "contract";
@@ -312,6 +314,36 @@ describe("every answer of a real run is the documented one", () => {
     expect((await relay.post("/v1/relay/lease", { relay_id: "" })).status).toBe(400);
   });
 
+  it("sites: create, list, show, rotate a token, delete, and their refusals", async () => {
+    const admin = new CheckedApi(stack.service.url, stack.adminToken, () => contract);
+    const [oldToken, newTokenOfSite] = [newToken("relay-dc9"), newToken("relay-dc9")];
+    const body = { site: "dc9", description: "the ninth", relay_token_sha256: [sha256Hex(oldToken)], sealing_public_key: generateSiteKeyPair().publicKeyPem };
+    expect((await admin.post("/v1/sites", body)).status).toBe(201);
+    expect((await admin.post("/v1/sites", body)).status).toBe(409);
+    expect((await admin.post("/v1/sites", { ...body, site: "dc10", relay_token_sha256: ["abc"] })).status).toBe(400);
+    expect((await api.post("/v1/sites", { ...body, site: "dc11" })).status).toBe(403);
+    const first = await admin.get("/v1/sites?limit=1");
+    expect(first.status).toBe(200);
+    expect((await admin.get("/v1/sites?limit=0")).status).toBe(400);
+    expect((await api.get("/v1/sites")).status).toBe(403);
+    expect((await admin.get("/v1/sites/dc9")).status).toBe(200);
+    expect((await admin.get("/v1/sites/nosuch")).status).toBe(404);
+    expect((await admin.get("/v1/sites/Not_A_Site")).status).toBe(400);
+    expect((await admin.patch("/v1/sites/dc9", { relay_token_sha256: [sha256Hex(oldToken), sha256Hex(newTokenOfSite)] })).status).toBe(200);
+    expect((await admin.patch("/v1/sites/dc9", { relay_token_sha256: [sha256Hex(newTokenOfSite)] })).status).toBe(200);
+    expect((await admin.patch("/v1/sites/dc9", {})).status).toBe(400);
+    expect((await admin.patch("/v1/sites/nosuch", { description: "x" })).status).toBe(404);
+    expect((await admin.patch(`/v1/sites/${CONTRACT_SITE}`, { description: "x" })).status).toBe(409);
+    const dc9Relay = new CheckedApi(stack.service.url, newTokenOfSite, () => contract);
+    expect((await dc9Relay.get("/v1/relay/whoami")).body).toEqual({ site: "dc9" });
+    const node = await api.post("/v1/nodes", { ...enrollBody(stack), site: "dc9" });
+    expect(node.status).toBe(201);
+    expect((await admin.delete("/v1/sites/dc9")).status).toBe(409);
+    expect((await api.delete(`/v1/nodes/${node.body.node_id}`)).status).toBe(204);
+    expect((await admin.delete("/v1/sites/dc9")).status).toBe(204);
+    expect((await admin.delete("/v1/sites/nosuch")).status).toBe(404);
+  });
+
   it("reached every operation's success, and the refusals the flows above set out to reach", () => {
     for (const { operationId, op } of contract.operations) {
       const success = Object.keys(op.responses).find((s) => s.startsWith("2"));
@@ -323,6 +355,8 @@ describe("every answer of a real run is the documented one", () => {
       "deleteNode 404", "deleteNode 409", "bootFromVolume 400", "bootFromVolume 404", "bootFromVolume 409", "bootFromVolume 422",
       "undeploy 404", "undeploy 409", "listBootRequests 400", "showBootRequest 400", "showBootRequest 404",
       "leaseCommands 400", "leaseCommands 401", "heartbeatCommand 409", "releaseCommand 409", "reportCommandResult 409",
+      "createSite 400", "createSite 403", "createSite 409", "listSites 400", "listSites 403", "showSite 400", "showSite 404",
+      "updateSite 400", "updateSite 404", "updateSite 409", "deleteSite 404", "deleteSite 409",
     ];
     expect(refusals.filter((r) => !contract.seen.has(r))).toEqual([]);
   });

@@ -10,18 +10,22 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../lib/config";
+import { METRICS, type MetricName } from "../../lib/metrics/catalog";
 import { tableDefinition } from "../../lib/store/table-definition";
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, "..", "..");
 let dir: string;
 let resources: Record<string, { Type: string; Properties: any }>;
+let conditions: Record<string, unknown>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sanboot-package-"));
   const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" };
   await run(join(ROOT, "node_modules/.bin/serverless"), ["package", "--package", dir], { cwd: ROOT, env, timeout: 240_000 });
-  resources = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8")).Resources;
+  const template = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
+  resources = template.Resources;
+  conditions = template.Conditions ?? {};
 }, 300_000);
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
@@ -49,6 +53,7 @@ describe("serverless package", () => {
       "NodesLambdaFunction",
       "OpenapiLambdaFunction",
       "RelayLambdaFunction",
+      "SitesLambdaFunction",
       "StatusLambdaFunction",
       "SweeperLambdaFunction",
     ]);
@@ -66,18 +71,24 @@ describe("serverless package", () => {
       [
         "DELETE /v1/nodes/{node_id}",
         "DELETE /v1/nodes/{node_id}/boot-from-volume",
+        "DELETE /v1/sites/{site}",
         "GET /v1/boot-requests",
         "GET /v1/boot-requests/{request_id}",
         "GET /v1/nodes",
         "GET /v1/nodes/{node_id}",
         "GET /v1/openapi.json",
+        "GET /v1/relay/whoami",
+        "GET /v1/sites",
+        "GET /v1/sites/{site}",
         "PATCH /v1/nodes/{node_id}",
+        "PATCH /v1/sites/{site}",
         "POST /v1/nodes",
         "POST /v1/nodes/{node_id}/boot-from-volume",
         "POST /v1/relay/commands/{command_id}/heartbeat",
         "POST /v1/relay/commands/{command_id}/release",
         "POST /v1/relay/commands/{command_id}/result",
         "POST /v1/relay/lease",
+        "POST /v1/sites",
       ].sort(),
     );
   });
@@ -121,6 +132,8 @@ describe("serverless package", () => {
     ["RelayRole", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]],
     // a node update or delete frees a lock left by a request that has ended (releaseNode)
     ["NodesRole", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]],
+    // a site's record, its token lookups (put, deleted), its node count, its relays' records forgotten
+    ["SitesRole", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]],
   ] as const)("%s may make the table writes its handlers make", (role, needed) => {
     const granted = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)
       .filter((st: any) => JSON.stringify(st.Resource) === JSON.stringify({ "Fn::GetAtt": ["StateTable", "Arn"] }))
@@ -138,6 +151,21 @@ describe("serverless package", () => {
       .sort();
     expect(kmsUsers).toEqual(["AttachRole", "FirmwareRole", "RelayRole"]);
     expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_KMS_KEY_ID).toEqual({ Ref: "SecretsKey" });
+  });
+
+  it.each([
+    // a boot asks whether the node's site has a relay online (its relays' records)
+    ["IntakeRole", ["by_project"]],
+    // sites and relays listed, a site's nodes counted, its commands shown
+    ["SitesRole", ["by_project", "by_node", "site_queue"]],
+    // the due requests; the sites and their relays, for the relay-silent count
+    ["SweeperRole", ["due", "by_project"]],
+  ] as const)("%s may query the indexes its handlers query", (role, indexes) => {
+    const granted = resources[role]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes("dynamodb:Query"))
+      .flatMap((st: any) => [st.Resource].flat())
+      .map((r: any) => r["Fn::Join"]?.[1]?.at(-1));
+    expect(granted.sort()).toEqual([...indexes].sort());
   });
 
   it("lets the function that serves the OpenAPI document write its logs and nothing else", () => {
@@ -183,5 +211,91 @@ describe("serverless package", () => {
     const st = resources.StatusRole!.Properties.Policies[0].PolicyDocument.Statement;
     const actions = st.flatMap((s: any) => [s.Action].flat());
     expect(actions.filter((a: string) => /dynamodb:(Put|Update|Delete)/.test(a))).toEqual([]);
+  });
+});
+
+describe("serverless package: alarms and the dashboard", () => {
+  /** packaged with no SANBOOT_METRICS_NAMESPACE: the stage's own */
+  const NAMESPACE = "sanboot/dev";
+  const alarm = (name: string) => resources[name]!.Properties;
+
+  it.each([
+    // [alarm, metric, statistic, threshold, comparison, missing data]
+    ["FailedBootsAlarm", "BootFailed", "Sum", 3, "GreaterThanOrEqualToThreshold", "notBreaching"],
+    ["UndeployFailedAlarm", "UndeployFailed", "Sum", 0, "GreaterThanThreshold", "notBreaching"],
+    ["RequestsPastDeadlineAlarm", "RequestsPastDeadline", "Maximum", 0, "GreaterThanThreshold", "breaching"],
+    ["SitesRelaySilentAlarm", "SitesRelaySilent", "Maximum", 0, "GreaterThanThreshold", "ignore"],
+    ["SweeperErrorsAlarm", "SweeperErrors", "Sum", 0, "GreaterThanThreshold", "notBreaching"],
+  ] as const)("%s watches %s (%s) against %s, %s, missing data %s", (name, metric, statistic, threshold, comparison, missing) => {
+    expect(resources[name]?.Type).toBe("AWS::CloudWatch::Alarm");
+    expect(alarm(name)).toMatchObject({ Namespace: NAMESPACE, MetricName: metric, Statistic: statistic, ComparisonOperator: comparison, TreatMissingData: missing });
+    expect(Number(alarm(name).Threshold)).toBe(threshold);
+  });
+
+  it("counts failed boots over five minutes, and a request past its deadline only after three sweeps in a row", () => {
+    expect(alarm("FailedBootsAlarm")).toMatchObject({ Period: 300, EvaluationPeriods: 1 });
+    expect(alarm("RequestsPastDeadlineAlarm")).toMatchObject({ Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+  });
+
+  it("alarms on the sweeper function's own errors", () => {
+    expect(alarm("SweeperFunctionErrorsAlarm")).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: "SweeperLambdaFunction" } }],
+      Statistic: "Sum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+  });
+
+  it("names, in every alarm of its own metrics, a dimension set the code publishes: service, and the metric's dimensions or its total", () => {
+    const own = ofType("AWS::CloudWatch::Alarm").filter(([, r]) => r.Properties.Namespace === NAMESPACE);
+    expect(own.length).toBeGreaterThanOrEqual(5);
+    for (const [name, r] of own) {
+      const spec = METRICS[r.Properties.MetricName as MetricName];
+      expect(spec, `${name} watches ${r.Properties.MetricName}, which the code does not publish`).toBeDefined();
+      const dims: Array<{ Name: string; Value: string }> = r.Properties.Dimensions;
+      expect(dims.find((d) => d.Name === "service")?.Value, name).toBe("sanboot");
+      const rest = dims.filter((d) => d.Name !== "service").map((d) => d.Name).sort();
+      const published = [[...spec.dimensions].sort(), ...("total" in spec ? [[]] : [])];
+      expect(published, name).toContainEqual(rest);
+    }
+  });
+
+  it("notifies a topic only when one is given, and grants no permission for any of it", () => {
+    // packaged without SANBOOT_ALARM_TOPIC_ARN: the condition is false, the actions are dropped
+    expect(conditions.HasAlarmTopic).toEqual({ "Fn::Not": [{ "Fn::Equals": ["", ""] }] });
+    for (const [, r] of ofType("AWS::CloudWatch::Alarm")) expect(r.Properties.AlarmActions).toEqual({ "Fn::If": ["HasAlarmTopic", [""], { Ref: "AWS::NoValue" }] });
+    // the metrics are log lines: no role may call CloudWatch or SNS
+    for (const [name, role] of ofType("AWS::IAM::Role")) expect(JSON.stringify(role.Properties.Policies), name).not.toMatch(/"(cloudwatch|sns):/);
+  });
+
+  it("has a dashboard of boots, failures by code, durations, Cinder and BMC latency and the relay queue, every metric one the code emits", () => {
+    const [[, dashboard] = []] = ofType("AWS::CloudWatch::Dashboard");
+    expect(dashboard, "no dashboard").toBeDefined();
+    const body = JSON.parse((dashboard!.Properties.DashboardBody["Fn::Sub"] as string).replace(/\$\{AWS::Region\}/g, "us-east-1"));
+    const charted = new Set<string>();
+    for (const w of body.widgets.filter((w: any) => w.type === "metric")) {
+      expect(w.properties.region).toBe("us-east-1");
+      for (const row of w.properties.metrics as unknown[][]) {
+        const first = row[0] as string | { expression: string };
+        if (typeof first === "object") {
+          // SEARCH('{namespace,dims} MetricName="X"', ...)
+          const m = /SEARCH\('\{([^,}]+),[^}]*\} MetricName="(\w+)"/.exec(first.expression);
+          expect(m, first.expression).not.toBeNull();
+          expect(m![1]).toBe(NAMESPACE);
+          charted.add(m![2]!);
+        } else if (first === NAMESPACE) {
+          charted.add(row[1] as string);
+        } else {
+          expect(`${first} ${row[1]}`).toBe("AWS/Lambda Errors");
+        }
+      }
+    }
+    for (const name of charted) expect(Object.keys(METRICS), `the dashboard charts ${name}`).toContain(name);
+    expect([...charted]).toEqual(
+      expect.arrayContaining(["BootStarted", "BootSucceeded", "BootFailed", "UndeployStarted", "StepDuration", "RequestDuration", "CinderLatency", "CinderErrors", "BmcLatency", "BmcErrors", "RelayCommandQueued", "RelayCommandWait"]),
+    );
   });
 });

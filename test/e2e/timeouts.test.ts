@@ -1,12 +1,12 @@
 /**
- * A site whose relay never answers: each waiting step times out, is retried with backoff, and
+ * A site whose relay went silent after a boot was accepted: each waiting step times out, is retried with backoff, and
  * the request finally rolls back, detaching the volume. Time is moved forward through the
  * service's injected clock; the sweeper (the scheduled function) drives every retry.
  */
 import { describe, expect, it } from "vitest";
 import type { LocalStack } from "../../lab/local-stack";
 import { STEP_POLICY } from "../../lib/workflow";
-import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/api";
+import { Api, cinderAdmin, enrollLabNode, useLocalStack } from "../support/api";
 
 let stack: LocalStack;
 let api: Api;
@@ -16,9 +16,12 @@ useLocalStack({ relay: false, overrides: { clock: { now: () => new Date(Date.now
 
 describe("steps that wait on a relay that never answers", () => {
   it("time out, are retried up to their limit, and the request rolls back with nothing left attached", async () => {
+    // the site's relay called once (so the boot is not refused as SITE_RELAY_OFFLINE), then vanished
+    expect((await new Api(stack.service.url, stack.relayToken).post("/v1/relay/lease", { relay_id: "vanished", wait_seconds: 0 })).status).toBe(200);
     const volumeId = await cinderAdmin(stack).createVolume({ bootable: true });
     const { nodeId } = await enrollLabNode(stack, api);
     const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+    expect(r.status, r.text).toBe(202);
     await api.waitFor(r.body.request_id, ["attached"]);
 
     let req: any;

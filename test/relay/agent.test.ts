@@ -22,6 +22,7 @@ import {
   type Gate,
 } from "./doubles";
 import { ManualClock } from "./manual-clock";
+import { RELAY_VERSION } from "../../relay/version";
 
 const A = "https://10.0.0.5";
 const B = "https://10.0.0.6";
@@ -112,7 +113,7 @@ describe("relay agent", () => {
     expect(checkpoint.at).toBeLessThanOrEqual(result.at);
     expect(driver.calls.map((c) => c.method)).toEqual(["configureIscsiBoot"]);
     expect(driver.calls[0]!.endpoint).toMatchObject({ address: A, system_id: "1", username: "admin", password: BMC_PASSWORD });
-    expect(service.leases[0]!.body).toMatchObject({ relay_id: "relay-test", max_commands: 8, wait_seconds: 1 });
+    expect(service.leases[0]!.body).toMatchObject({ relay_id: "relay-test", max_commands: 8, wait_seconds: 1, relay_version: RELAY_VERSION, concurrency: 8 });
     expect(service.leases[0]!.auth).toBe(`Bearer ${SITE_TOKEN}`);
   });
 
@@ -220,7 +221,7 @@ describe("relay agent", () => {
       await eventually(() => service.heartbeats.length === beat);
     }
     expect(service.heartbeats.every((h) => h.path === `/v1/relay/commands/${cmd.command_id}/heartbeat`)).toBe(true);
-    expect(service.heartbeats[0]!.body).toEqual({ lease_token: cmd.lease_token });
+    expect(service.heartbeats[0]!.body).toEqual({ lease_token: cmd.lease_token, relay_id: "relay-test" });
     expect(service.heartbeats[0]!.auth).toBe(`Bearer ${SITE_TOKEN}`);
 
     wait.open();
@@ -260,7 +261,7 @@ describe("relay agent", () => {
     await clock.sleeping(BEAT);
     clock.advance(BEAT);
     await eventually(() => service.heartbeats.length === 1);
-    expect(service.heartbeats[0]!.body).toEqual({ lease_token: "lease-again" });
+    expect(service.heartbeats[0]!.body).toEqual({ lease_token: "lease-again", relay_id: "relay-test" });
     wait.open();
     const result = await eventually(() => service.resultFor(cmd.command_id));
     expect(result.body.lease_token).toBe("lease-again");

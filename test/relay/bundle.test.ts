@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../../lab/local-stack";
-import { apiFor, cinderAdmin, enrollLabNode } from "../support/api";
+import { apiFor, cinderAdmin, enrollLabNode, waitForRelay } from "../support/api";
 
 const BUILD_SCRIPT = join(__dirname, "..", "..", "packaging", "bundle.mjs");
 const BUILT = join(__dirname, "..", "..", "dist", "sanboot-relay.cjs");
@@ -104,6 +104,12 @@ describe("the sanboot-relay bundle", () => {
     for (const word of ["run", "check", "keygen", "--config", "--credentials-file", "SANBOOT_RELAY_TOKEN_FILE"]) expect(r.stdout).toContain(word);
   });
 
+  it("--version prints the package's version, the one it tells the service, and exits 0", async () => {
+    const r = await sanbootRelay("--version");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toBe(`sanboot-relay ${JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")).version}\n`);
+  });
+
   it("keygen wrote the key pair with mode 0600, printed only the public half, and will not overwrite it without --force", async () => {
     for (const f of ["site-key.pem", "site-key.pem.pub"]) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
     const before = readFileSync(join(dir, "site-key.pem"), "utf8");
@@ -128,7 +134,7 @@ describe("the sanboot-relay bundle", () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^service\\s+-\\s+${escape(stack!.service.url)}\\s+OK\\s+reachable, token accepted$`));
+    expect(lines[0]).toMatch(new RegExp(`^service\\s+-\\s+${escape(stack!.service.url)}\\s+OK\\s+reachable, token accepted for site lab$`));
     expect(lines[1]).toMatch(new RegExp(`^bmc\\s+${LAB_CREDENTIALS_REF}\\s+${escape(stack!.bmc.url)}\\s+OK\\s+Redfish .*login accepted, TLS verified against ca_file$`));
     expect(r.stdout + r.stderr).not.toContain(stack!.relayToken);
   });
@@ -170,6 +176,7 @@ describe("the sanboot-relay bundle", () => {
     const api = apiFor(stack!);
     const volumeId = await cinderAdmin(stack!).createVolume({ bootable: true });
     const { nodeId, systemId } = await enrollLabNode(stack!, api);
+    await waitForRelay(stack!, LAB_SITE, "bundle-relay");
     const accepted = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId, protocol: "iscsi" });
     expect(accepted.status).toBe(202);
     let active;

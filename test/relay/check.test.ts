@@ -68,10 +68,32 @@ describe("check, BMC lines", () => {
 });
 
 describe("check, the service line", () => {
-  it("is OK when the service takes the token (a heartbeat of a command that cannot exist: LEASE_LOST)", async () => {
+  it("is OK when the service says the token is one of this relay's site", async () => {
+    service.onWhoami = (req) => (req.auth === `Bearer ${SITE_TOKEN}` ? { status: 200, body: { site: "dc1" } } : undefined);
+    try {
+      expect(await checkService({ serviceUrl: service.url, token: SITE_TOKEN, site: "dc1" })).toMatchObject({ status: "OK", reason: "reachable, token accepted for site dc1" });
+    } finally {
+      service.onWhoami = () => undefined;
+    }
+  });
+
+  it("fails naming both sites when the token belongs to another site than the relay is configured for", async () => {
+    service.onWhoami = () => ({ status: 200, body: { site: "dc2" } });
+    try {
+      expect(await checkService({ serviceUrl: service.url, token: SITE_TOKEN, site: "dc1" })).toMatchObject({
+        status: "FAILED",
+        code: "SITE_MISMATCH",
+        reason: "token accepted, but as a token of site dc2, not dc1",
+      });
+    } finally {
+      service.onWhoami = () => undefined;
+    }
+  });
+
+  it("is OK with a service from before whoami when it takes the token (a heartbeat of a command that cannot exist: LEASE_LOST)", async () => {
     service.onHeartbeat = () => ({ status: 409, body: { error: { code: "LEASE_LOST", message: "no such lease" } } });
     const before = service.heartbeats.length;
-    expect(await checkService({ serviceUrl: service.url, token: SITE_TOKEN })).toMatchObject({ status: "OK", reason: "reachable, token accepted" });
+    expect(await checkService({ serviceUrl: service.url, token: SITE_TOKEN })).toMatchObject({ status: "OK", reason: "reachable, token accepted (this service does not say for which site)" });
     const probe = service.heartbeats[before]!;
     expect(probe.auth).toBe(`Bearer ${SITE_TOKEN}`);
     expect(probe.path).toBe("/v1/relay/commands/00000000-0000-0000-0000-000000000000.relay_check.0/heartbeat");

@@ -26,6 +26,8 @@ export class FakeRelayService {
   onLease: (req: Recorded) => Answer = () => undefined;
   onHeartbeat: (commandId: string, req: Recorded) => Answer = () => undefined;
   onResult: (commandId: string, req: Recorded) => Answer = () => undefined;
+  /** GET /v1/relay/whoami; by default 404, as a service from before it answers */
+  onWhoami: (req: Recorded) => Answer = () => undefined;
   /** The longest a lease call is held open, whatever the relay asked. */
   maxHoldMs = 200;
   /** Lease calls held open right now (long-polls waiting for a command). */
@@ -78,6 +80,10 @@ export class FakeRelayService {
       if (a.body === undefined) res.writeHead(a.status).end();
       else res.writeHead(a.status, { "content-type": "application/json" }).end(JSON.stringify(a.body));
     };
+    if (req.method === "GET" && rec.path === "/v1/relay/whoami") {
+      const a = this.onWhoami(rec);
+      if (a) return send(a);
+    }
     const cmd = /^\/v1\/relay\/commands\/([^/]+)\/(heartbeat|result|release)$/.exec(rec.path);
     if (req.method === "POST" && rec.path === "/v1/relay/lease") {
       this.leases.push(rec);

@@ -61,6 +61,18 @@ export function apiFor(stack: LocalStack): Api {
   return new Api(stack.service.url, stack.apiToken);
 }
 
+/** Waits until the service has heard from a relay of the site (a boot before that is refused SITE_RELAY_OFFLINE). */
+export async function waitForRelay(stack: LocalStack, site: string, relayId?: string, timeoutMs = 30_000): Promise<void> {
+  const admin = new Api(stack.service.url, stack.adminToken);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await admin.get(`/v1/sites/${site}`);
+    if (r.status === 200 && r.body.relays.some((x: { relay_id: string; online: boolean }) => x.online && (relayId === undefined || x.relay_id === relayId))) return;
+    if (Date.now() > until) throw new Error(`no relay ${relayId ?? ""} of site ${site} was heard from: ${r.status} ${r.text}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 export function cinderAdmin(stack: LocalStack): CinderAdmin {
   return new CinderAdmin(stack.cinder.url, stack.project);
 }

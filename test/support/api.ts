@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from "vitest";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../lab/local-stack";
 import { apiFor, type Api } from "./api-client";
 
-export { Api, apiFor, cinderAdmin, enrollLabNode, type Reply } from "./api-client";
+export { Api, apiFor, cinderAdmin, enrollLabNode, waitForRelay, type Reply } from "./api-client";
 
 /**
  * One local stack for the whole file: started before the first test, closed after the last.

@@ -17,12 +17,14 @@ import { parseSitePublicKey } from "../../relay/site-seal";
 import { queuedCommand, type BootRequestRecord } from "../../store/records";
 import { STEP_POLICY, stepDeadline, type StepName } from "../../workflow";
 import type { StepOutcome } from "./step";
+import { findSite } from "../sites";
 
 export const commandIdFor = (req: BootRequestRecord, step: StepName): string => `${req.request_id}.${step}.${req.attempts + 1}`;
 
 const siteKeys = new Map<string, KeyObject>();
-function siteKeyOf(deps: Deps, site: string): KeyObject | undefined {
-  const pem = deps.config.SANBOOT_SITE_KEYS[site];
+/** The key the site's secrets are sealed to: its record's, else the environment's (lib/service/sites.ts). */
+async function siteKeyOf(deps: Deps, site: string): Promise<KeyObject | undefined> {
+  const pem = (await findSite(deps, site))?.sealingKeyPem;
   if (!pem) return undefined;
   if (!siteKeys.has(pem)) siteKeys.set(pem, parseSitePublicKey(pem));
   return siteKeys.get(pem);
@@ -59,11 +61,12 @@ export async function viaRelay(
         node_id: req.node_id,
         step,
         attempt: req.attempts + 1,
-        body: await sealCommand({ ...(await body(base ?? NO_EVIDENCE)), deadline_at: deadline }, deps.secrets, commandId, siteKeyOf(deps, req.site)),
+        body: await sealCommand({ ...(await body(base ?? NO_EVIDENCE)), deadline_at: deadline }, deps.secrets, commandId, await siteKeyOf(deps, req.site)),
       },
       now.toISOString(),
     );
     if (await deps.store.enqueueCommand(record)) {
+      deps.metrics.count("RelayCommandQueued", 1, { Site: req.site });
       return {
         event: { type: "step_waiting", step, recheck_at: recheckAt, deadline_at: deadline },
         patch: { command_id: commandId, ...(base !== req.bmc_evidence ? { bmc_evidence: base } : {}) },
