@@ -58,3 +58,17 @@ export class ApiClient {
 
   get = (path: string) => this.call("GET", path);
 }
+
+/** Every item of a listing, page after page; with `limit`, its first page of that many only. */
+export async function allPages(client: ApiClient, path: string, key: string, limit: string | undefined): Promise<unknown[]> {
+  const sep = path.includes("?") ? "&" : "?";
+  if (limit) return (await client.get(`${path}${sep}limit=${encodeURIComponent(limit)}`)).body[key];
+  const out: unknown[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await client.get(`${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)).body;
+    out.push(...page[key]);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}

@@ -5,6 +5,7 @@
  *   sanboot boot NODE VOLUME [--protocol P] [--multipath] [--wait]
  *   sanboot undeploy NODE [--wait]
  *   sanboot requests list|show|watch
+ *   sanboot sites create|list|show|update|rotate-token|delete   (admin)
  *
  * NODE is a node id or a node's name. Tables by default, `--json` prints what the API answered.
  * Exit codes: 0 done, 1 the API refused or the request failed (its code printed), 2 usage or
@@ -12,9 +13,11 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ApiClient, ApiError } from "./client";
+import { str, UsageError, type Values } from "./args";
+import { allPages, ApiClient, ApiError } from "./client";
 import { ConfigError, resolveTarget } from "./config";
 import { fields, HISTORY_COLUMNS, NODE_COLUMNS, NODE_FIELDS, REQUEST_COLUMNS, REQUEST_FIELDS, table } from "./render";
+import { SITE_OPTIONS, sites, sitesHelp } from "./sites";
 import { follow, type WaitIo } from "./wait";
 
 export interface CliIo extends WaitIo {
@@ -38,6 +41,12 @@ commands:
   requests list [--node NODE] [--state STATE] [--limit N]
   requests show REQUEST
   requests watch REQUEST
+  sites create SITE --relay-token-file FILE [--relay-token-sha256 HEX] [--sealing-key-file FILE.pub] [--description T]
+  sites list [--limit N]
+  sites show SITE                             (its relay tokens' hashes, relays, command queue)
+  sites update SITE [--description T] [--sealing-key-file FILE.pub]
+  sites rotate-token SITE --add-token-file NEW | --remove-token-file OLD
+  sites delete SITE                           (sites: admin only; sanboot sites COMMAND --help)
 
 node options:
   --name NAME  --bmc-driver auto|redfish|idrac|ilo|xcc  --no-tls-verify
@@ -83,10 +92,6 @@ const NODE_OPTIONS = {
   "from-file": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
-class UsageError extends Error {}
-
-type Values = Record<string, string | boolean | undefined>;
-
 function parse(argv: string[], options: ParseArgsConfig["options"]): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL, ...options }, allowPositionals: true, strict: true });
@@ -95,8 +100,6 @@ function parse(argv: string[], options: ParseArgsConfig["options"]): { values: V
     throw new UsageError((err as Error).message);
   }
 }
-
-const str = (v: Values, k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
 
 /** The node fields the flags set (enroll: all that are given; update: the changed ones). */
 function nodeBody(v: Values, enroll: boolean): Record<string, unknown> {
@@ -161,19 +164,6 @@ async function nodeId(client: ApiClient, ref: string | undefined): Promise<strin
   return found[0]!.node_id;
 }
 
-async function allPages(client: ApiClient, path: string, key: string, limit: string | undefined): Promise<unknown[]> {
-  const sep = path.includes("?") ? "&" : "?";
-  if (limit) return (await client.get(`${path}${sep}limit=${encodeURIComponent(limit)}`)).body[key];
-  const out: unknown[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = (await client.get(`${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)).body;
-    out.push(...page[key]);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return out;
-}
-
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "-h" || command === "--help" || command === "help") {
@@ -201,17 +191,24 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function run(command: string, argv: string[], io: CliIo): Promise<number> {
-  const sub = command === "nodes" || command === "requests" ? argv[0] : undefined;
+  // `sites --help`: a flag is not a subcommand
+  const sub = (command === "nodes" || command === "requests" || command === "sites") && argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : undefined;
   const args = sub !== undefined ? argv.slice(1) : argv;
-  const options = { ...NODE_OPTIONS, wait: { type: "boolean" }, timeout: { type: "string" }, protocol: { type: "string" }, multipath: { type: "boolean" }, "idempotency-key": { type: "string" }, node: { type: "string" }, state: { type: "string" }, limit: { type: "string" } } as const;
+  const options =
+    command === "sites"
+      ? SITE_OPTIONS
+      : ({ ...NODE_OPTIONS, wait: { type: "boolean" }, timeout: { type: "string" }, protocol: { type: "string" }, multipath: { type: "boolean" }, "idempotency-key": { type: "string" }, node: { type: "string" }, state: { type: "string" }, limit: { type: "string" } } as const);
   const { values: v, positionals: pos } = parse(args, options);
   if (v.help) {
-    io.out(USAGE);
+    io.out(command === "sites" ? sitesHelp(sub) : USAGE);
     return 0;
   }
-  const client = new ApiClient(resolveTarget({ url: str(v, "url"), token: str(v, "token"), tokenFile: str(v, "token-file"), profile: str(v, "profile") }, io.env));
+  const connect = () => new ApiClient(resolveTarget({ url: str(v, "url"), token: str(v, "token"), tokenFile: str(v, "token-file"), profile: str(v, "profile") }, io.env));
   const json = v.json === true;
   const show = (body: unknown, text: () => string) => io.out(json ? `${JSON.stringify(body, null, 2)}\n` : text());
+  // the sites commands check their flags and read their files before they need the service
+  if (command === "sites") return sites(sub, pos, v, { connect, show });
+  const client = connect();
   const timeout = str(v, "timeout");
   const waitFor = (requestId: string) => follow(client, requestId, io, timeout ? { timeoutMs: Number(timeout) * 1000 } : {});
   const requestText = (r: Record<string, unknown>) => fields(r, REQUEST_FIELDS) + (Array.isArray(r.history) && r.history.length ? `\n${table(r.history as never, HISTORY_COLUMNS)}` : "");

@@ -73,3 +73,48 @@ export const HISTORY_COLUMNS: Array<[string, (r: Row) => unknown]> = [
     return e ? `${e.code}: ${e.message}` : null;
   }],
 ];
+
+/** A PEM key as its one base64 line, to compare with the file (grep -v -- ----- site-key.pem.pub). */
+const pemBody = (pem: unknown): string | null => (typeof pem === "string" ? pem.split(/\r?\n/).filter((l) => l && !l.startsWith("-----")).join("") : null);
+
+export const SITE_COLUMNS: Array<[string, (r: Row) => unknown]> = [
+  ["site", (r) => r.site],
+  ["source", (r) => r.source],
+  ["tokens", (r) => (r.relay_tokens as Row[] | undefined)?.length ?? 0],
+  ["sealing_key", (r) => (r.sealing_public_key ? "yes" : "no")],
+  ["nodes", (r) => r.node_count],
+  ["description", (r) => r.description],
+  ["updated_at", (r) => r.updated_at],
+];
+
+const TOKEN_COLUMNS: Array<[string, (r: Row) => unknown]> = [
+  ["token_sha256", (r) => r.sha256],
+  ["added_at", (r) => r.added_at],
+];
+
+const RELAY_COLUMNS: Array<[string, (r: Row) => unknown]> = [
+  ["relay_id", (r) => r.relay_id],
+  ["version", (r) => r.version],
+  ["concurrency", (r) => r.concurrency],
+  ["last_seen", (r) => r.last_seen_at],
+  ["online", (r) => (r.online ? "yes" : "no")],
+];
+
+/** One site (the API's site view): its fields, then the hashes of the relay tokens it accepts. */
+export function siteText(s: Row): string {
+  const tokens = (s.relay_tokens as Row[] | undefined) ?? [];
+  const text = fields({ ...s, sealing_public_key: pemBody(s.sealing_public_key) }, ["site", "source", "description", "sealing_public_key", "node_count", "version", "created_at", "updated_at"]);
+  return `${text}\n${tokens.length ? table(tokens, TOKEN_COLUMNS) : "no relay token\n"}`;
+}
+
+/** A site with its relays and command queue (GET /v1/sites/{site}). */
+export function siteDetailText(s: Row): string {
+  const c = (s.commands as Row | undefined) ?? {};
+  const relays = (s.relays as Row[] | undefined) ?? [];
+  // the service stops counting at counted_up_to commands: beyond it the counts are lower bounds
+  const capped = Number(c.queued ?? 0) + Number(c.in_flight ?? 0) >= Number(c.counted_up_to ?? Infinity);
+  const count = (n: unknown) => `${String(n ?? 0)}${capped ? "+" : ""}`;
+  const age = typeof c.oldest_queued_age_seconds === "number" ? `${Math.round(c.oldest_queued_age_seconds)}s` : null;
+  const queue = fields({ relay_status: s.relay_status, queued: count(c.queued), in_flight: count(c.in_flight), oldest_queued: age }, ["relay_status", "queued", "in_flight", "oldest_queued"]);
+  return `${siteText(s)}\n${queue}\n${relays.length ? table(relays, RELAY_COLUMNS) : "no relay has called yet\n"}`;
+}

@@ -104,9 +104,10 @@ export const updateSite = z
     description: z.string().max(256).nullable(),
     relay_token_sha256: tokenHashes,
     sealing_public_key: sealingKey.nullable(),
+    version: z.number().int().min(1).describe("the version the change was made from (as read): refused with 409 VERSION_CONFLICT when the site changed since"),
   })
   .partial()
-  .refine((o) => Object.keys(o).length > 0, "send at least one field to change")
+  .refine((o) => Object.keys(o).some((k) => k !== "version"), "send at least one field to change")
   .meta({ minProperties: 1, description: "the fields to change, at least one; relay_token_sha256 replaces the list (rotation: old and new, then new)" });
 export type UpdateSiteInput = z.infer<typeof updateSite>;
 

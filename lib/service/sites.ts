@@ -153,7 +153,7 @@ export interface SiteInput {
   relay_token_sha256: string[];
   sealing_public_key?: string | null;
 }
-export type SitePatch = Partial<Omit<SiteInput, "site">>;
+export type SitePatch = Partial<Omit<SiteInput, "site">> & { version?: number };
 
 function requireAdmin(caller: Caller): void {
   if (caller.role !== "admin") throw new SanbootError("FORBIDDEN", "sites are managed by an admin");
@@ -243,7 +243,8 @@ async function recordOf(deps: Deps, site: string): Promise<SiteRecord> {
 
 /**
  * Changes a site. `relay_token_sha256` replaces the list: rotating a token is a PATCH with the old
- * and the new (both valid meanwhile), then one with the new only.
+ * and the new (both valid meanwhile), then one with the new only. With `version` (the one the
+ * caller read the list at), a change made meanwhile refuses it rather than being overwritten.
  */
 export async function updateSite(deps: Deps, caller: Caller, site: string, patch: SitePatch): Promise<KnownSite> {
   requireAdmin(caller);
@@ -251,6 +252,9 @@ export async function updateSite(deps: Deps, caller: Caller, site: string, patch
   if (patch.relay_token_sha256) await checkTokensFree(deps, site, patch.relay_token_sha256);
   for (let attempt = 1; ; attempt++) {
     const rec = await recordOf(deps, site);
+    if (patch.version !== undefined && patch.version !== rec.version) {
+      throw new ConflictError("VERSION_CONFLICT", `site ${site} is at version ${rec.version}, not ${patch.version}: read it again and make the change from what it holds now`);
+    }
     const now = deps.clock.now().toISOString();
     const kept = new Map(rec.relay_tokens.map((t) => [t.sha256, t]));
     const tokens = patch.relay_token_sha256 ? patch.relay_token_sha256.map((sha256) => kept.get(sha256) ?? { sha256, added_at: now }) : rec.relay_tokens;

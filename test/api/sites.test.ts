@@ -176,6 +176,19 @@ describe("relay tokens from the table", () => {
     expect((await relayApi(next).get("/v1/relay/whoami")).body).toEqual({ site: site.site });
   });
 
+  it("a PATCH made from an old version is refused with 409 and loses nobody's change", async () => {
+    const site = await createSite();
+    const [mine, theirs] = [newToken("relay-mine"), newToken("relay-theirs")];
+    // two admins read version 1; the first to write wins, the second is refused
+    expect((await adminApi.patch(`/v1/sites/${site.site}`, { version: 1, relay_token_sha256: [sha256Hex(site.token), sha256Hex(theirs)] })).status).toBe(200);
+    expectError(await adminApi.patch(`/v1/sites/${site.site}`, { version: 1, relay_token_sha256: [sha256Hex(site.token), sha256Hex(mine)] }), 409, "VERSION_CONFLICT");
+    const now = (await adminApi.get(`/v1/sites/${site.site}`)).body;
+    expect(now.version).toBe(2);
+    expect(now.relay_tokens.map((t: { sha256: string }) => t.sha256)).toEqual([sha256Hex(site.token), sha256Hex(theirs)]);
+    expectError(await lease(mine), 401, "UNAUTHENTICATED");
+    expectError(await adminApi.patch(`/v1/sites/${site.site}`, { version: 2 }), 400, "VALIDATION_FAILED");
+  });
+
   it("a PATCH with nothing to change is 400 and writes nothing", async () => {
     const site = await createSite();
     expectError(await adminApi.patch(`/v1/sites/${site.site}`, {}), 400, "VALIDATION_FAILED");

@@ -61,6 +61,8 @@ describe("the sanboot bundle on plain node", () => {
   it("prints the API's code and exits 1 on an error, 2 on usage", async () => {
     expect(await sanboot("nodes", "show", "no-such-node")).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: NODE_NOT_FOUND: /) });
     expect(await sanboot("frobnicate")).toMatchObject({ code: 2 });
+    // the profile's token is a member's: the sites commands are an admin's
+    expect(await sanboot("sites", "list")).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: FORBIDDEN: /) });
     expect((await sanboot("--help")).stdout).toContain("usage: sanboot");
   });
 });
