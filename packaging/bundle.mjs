@@ -5,7 +5,7 @@
 //   node packaging/bundle.mjs relay|cli
 import { build } from "esbuild";
 import { chmodSync, statSync } from "node:fs";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,6 +37,8 @@ const result = await build({
   legalComments: "eof",
   metafile: true,
   logLevel: "warning",
+  // zod's message locales but English left out
+  plugins: [createRequire(import.meta.url)("./esbuild-plugins.cjs").englishOnlyZodLocales],
 });
 
 // Everything it imports is inside the file; only Node's own modules stay outside.

@@ -1,5 +1,5 @@
 /**
- * The thin layer between sanboot and a Cinder v3 API: HTTP with undici, the identity of a
+ * The thin layer between sanboot and a Cinder v3 API: HTTP (lib/http/http-call.ts), the identity of a
  * CinderAuth (noauth or Keystone), the microversion negotiated once per endpoint, a timeout on
  * every call, and Cinder's errors translated into SanbootError. No policy: no retries, no
  * "already done?" checks (cinder-client.ts holds those) — except authentication's own rule: a
@@ -15,11 +15,11 @@
  * - 404 on a volume (`Volume <id> could not be found.`) → VOLUME_NOT_FOUND.
  * - any other 4xx → CINDER_REJECTED with Cinder's own message.
  */
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import { systemClock, type Clock } from "../clock";
 import { SanbootError, type ErrorCode } from "../errors";
 import { NoAuth, type CinderAuth, type CinderSession, type NoauthSettings } from "./cinder-auth";
 import { KeystoneAuth, type KeystoneSettings } from "./keystone-auth";
+import { errnoOf, failureOf, httpCall } from "../http/http-call";
 
 interface CommonSettings {
   /** per call, connecting to the end of the body (a call may ask for another: CinderCall.timeoutMs) */
@@ -124,7 +124,6 @@ export class CinderHttpError extends SanbootError {
 }
 
 export interface TransportOptions {
-  dispatcher?: Dispatcher;
   /** defaults to the one `config` describes */
   auth?: CinderAuth;
   /** for the token cache (Keystone) */
@@ -133,8 +132,6 @@ export interface TransportOptions {
 
 export class CinderTransport {
   readonly auth: CinderAuth;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
   private readonly cap: Microversion | null;
   private readonly clock: Clock;
   private negotiated: { root: string; version: Promise<Microversion> } | null = null;
@@ -143,9 +140,7 @@ export class CinderTransport {
     private readonly config: CinderConfig,
     options: TransportOptions = {},
   ) {
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 16 });
-    this.auth = options.auth ?? authFor(config, this.dispatcher, options.clock);
+    this.auth = options.auth ?? authFor(config, options.clock);
     this.clock = options.clock ?? systemClock;
     this.cap = config.max_microversion === undefined ? null : Microversion.parse(config.max_microversion);
     if (config.max_microversion !== undefined && !this.cap) throw new Error(`max_microversion must look like 3.44, got ${config.max_microversion}`);
@@ -187,7 +182,6 @@ export class CinderTransport {
 
   async close(): Promise<void> {
     if (this.auth instanceof KeystoneAuth) await this.auth.close();
-    if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
   private async attempt(c: CinderCall, session: CinderSession): Promise<CinderReply & { sent: Record<string, string> }> {
@@ -233,26 +227,17 @@ export class CinderTransport {
   private async send(method: HttpMethod, url: URL, headers: Record<string, string>, body: string | undefined, timeoutMs?: number): Promise<CinderReply> {
     const t = Math.max(1, Math.round(timeoutMs ?? this.config.timeoutMs));
     try {
-      const res = await request(url, {
-        method,
-        headers,
-        body,
-        dispatcher: this.dispatcher,
-        headersTimeout: t,
-        bodyTimeout: t,
-        signal: AbortSignal.timeout(t),
-      });
-      const text = await res.body.text();
-      return { status: res.statusCode, body: parseJson(text), retryAfterMs: retryAfter(res.headers["retry-after"], this.clock.now()) };
+      const res = await httpCall(url, { method, headers, body, timeoutMs: t });
+      return { status: res.status, body: parseJson(res.text), retryAfterMs: retryAfter(res.header("retry-after"), this.clock.now()) };
     } catch (err) {
       throw unreachable(method, url.pathname, err, t);
     }
   }
 }
 
-function authFor(config: CinderConfig, dispatcher: Dispatcher, clock: Clock | undefined): CinderAuth {
+function authFor(config: CinderConfig, clock: Clock | undefined): CinderAuth {
   if (config.auth === "keystone") {
-    return new KeystoneAuth({ ...config.keystone, timeoutMs: config.timeoutMs }, { dispatcher, ...(clock ? { clock } : {}) });
+    return new KeystoneAuth({ ...config.keystone, timeoutMs: config.timeoutMs }, clock ? { clock } : {});
   }
   return new NoAuth(config);
 }
@@ -325,26 +310,9 @@ function translateStatus(method: HttpMethod, path: string, reply: CinderReply): 
 }
 
 function unreachable(method: HttpMethod, path: string, err: unknown, timeoutMs: number): CinderHttpError {
-  const timedOut =
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"));
-  const reason = timedOut ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
-  return new CinderHttpError("CINDER_UNAVAILABLE", `Cinder did not answer ${method} ${path}: ${reason}`, null, "", {
+  return new CinderHttpError("CINDER_UNAVAILABLE", `Cinder did not answer ${method} ${path}: ${failureOf(err, timeoutMs)}`, null, "", {
     retryable: true,
     cause: err,
-    notActedOn: errorCode(err) === "ECONNREFUSED",
+    notActedOn: errnoOf(err) === "ECONNREFUSED",
   });
-}
-
-/** The errno-style code of an error or of its causes (undici wraps the socket's). */
-function errorCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e && typeof e === "object" && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("E") && !code.startsWith("ERR_")) return code;
-    // AggregateError (happy eyeballs): any refusal among its errors
-    const errors = (e as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) for (const inner of errors) if (errorCode(inner) === "ECONNREFUSED") return "ECONNREFUSED";
-  }
-  return undefined;
 }

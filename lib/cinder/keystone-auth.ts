@@ -7,7 +7,7 @@
  * separate service user signs it, or sanboot's own user does when it holds the service role
  * ("main"), or none is configured and detach fails at once saying what to set.
  */
-import { Agent, type Dispatcher } from "undici";
+
 import { systemClock, type Clock } from "../clock";
 import { SanbootError } from "../errors";
 import { serviceRoot, type CinderAuth, type CinderSession } from "./cinder-auth";
@@ -41,19 +41,15 @@ const DEFAULT_MARGIN_MS = 5 * 60_000;
 export class KeystoneAuth implements CinderAuth {
   private readonly main: TokenCache;
   private readonly service: TokenCache | null;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
 
   constructor(
     private readonly settings: KeystoneSettings,
-    options: { clock?: Clock; dispatcher?: Dispatcher } = {},
+    options: { clock?: Clock } = {},
   ) {
     const clock = options.clock ?? systemClock;
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 4 });
     const margin = settings.refreshMarginMs ?? DEFAULT_MARGIN_MS;
     const issuer = (credentials: KeystoneCredentials, configHint: string) => () =>
-      issueToken({ authUrl: settings.authUrl, credentials, timeoutMs: settings.timeoutMs, dispatcher: this.dispatcher, now: () => clock.now(), configHint });
+      issueToken({ authUrl: settings.authUrl, credentials, timeoutMs: settings.timeoutMs, now: () => clock.now(), configHint });
     this.main = new TokenCache(issuer(settings.credentials, mainHint(settings.credentials)), clock, margin);
     this.service =
       settings.service.kind === "separate" ? new TokenCache(issuer(settings.service.credentials, "the SANBOOT_KEYSTONE_SERVICE_* variables"), clock, margin) : null;
@@ -107,9 +103,8 @@ export class KeystoneAuth implements CinderAuth {
     return true;
   }
 
-  async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
-  }
+  /** Nothing to let go of: calls share the runtime's connection pool (lib/http/http-call.ts). */
+  async close(): Promise<void> {}
 }
 
 /**

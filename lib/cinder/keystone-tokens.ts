@@ -7,7 +7,7 @@
  * describe the credentials by user, domain, project or credential id only, and whatever text
  * Keystone sends back is scrubbed of the secrets we sent before it is quoted.
  */
-import { errors as undiciErrors, request, type Dispatcher } from "undici";
+import { failureOf, httpCall } from "../http/http-call";
 import { z } from "zod";
 import { SanbootError } from "../errors";
 import { catalogSchema, type ServiceCatalog } from "./service-catalog";
@@ -95,7 +95,6 @@ export interface IssueOptions {
   authUrl: string;
   credentials: KeystoneCredentials;
   timeoutMs: number;
-  dispatcher: Dispatcher;
   now: () => Date;
   /** names the configuration to fix, e.g. "SANBOOT_KEYSTONE_USERNAME / SANBOOT_KEYSTONE_PASSWORD" */
   configHint: string;
@@ -110,25 +109,17 @@ export async function issueToken(opts: IssueOptions): Promise<IssuedToken> {
   let subject: string | undefined;
   let text: string;
   try {
-    const res = await request(url, {
+    const res = await httpCall(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(authRequestBody(opts.credentials)),
-      dispatcher: opts.dispatcher,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      timeoutMs: opts.timeoutMs,
     });
-    status = res.statusCode;
-    const h = res.headers["x-subject-token"];
-    subject = Array.isArray(h) ? h[0] : h;
-    text = await res.body.text();
+    status = res.status;
+    subject = res.header("x-subject-token");
+    text = res.text;
   } catch (err) {
-    const timedOut =
-      err instanceof undiciErrors.HeadersTimeoutError ||
-      err instanceof undiciErrors.BodyTimeoutError ||
-      (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"));
-    const reason = timedOut ? `no answer within ${opts.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+    const reason = failureOf(err, opts.timeoutMs);
     // the cause is kept out: nothing of the request (and its secret) should travel with the error
     throw new SanbootError("CINDER_UNAVAILABLE", `Keystone at ${url} did not answer a token request for ${who}: ${scrub(reason, [secret])}`, {
       retryable: true,

@@ -2,7 +2,7 @@
  * Callers by their Keystone tokens (SANBOOT_AUTH=keystone), validated with Keystone; see callers.ts.
  * Apart from callers.ts so that a function with static tokens never loads the HTTP client.
  */
-import { Agent, request, type Dispatcher } from "undici";
+import { failureOf, httpCall } from "./http-call";
 import { TokenCache } from "../cinder/keystone-auth";
 import { issueToken, keystoneTime, scrub, tokensUrl, type KeystoneCredentials } from "../cinder/keystone-tokens";
 import type { Clock } from "../clock";
@@ -31,7 +31,6 @@ export interface KeystoneCallersSettings {
 }
 
 export class KeystoneCallers implements CallerAuth {
-  private readonly dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 4 });
   private readonly validator: TokenCache;
   private readonly cache = new Map<string, { caller: Caller; until: number }>();
 
@@ -45,7 +44,6 @@ export class KeystoneCallers implements CallerAuth {
           authUrl: settings.authUrl,
           credentials: settings.validator,
           timeoutMs: settings.timeoutMs,
-          dispatcher: this.dispatcher,
           now: () => clock.now(),
           configHint: settings.validatorHint,
         }).catch((err: unknown) => {
@@ -86,17 +84,15 @@ export class KeystoneCallers implements CallerAuth {
     let status: number;
     let text: string;
     try {
-      const res = await request(`${tokensUrl(this.settings.authUrl)}?nocatalog`, {
+      const res = await httpCall(`${tokensUrl(this.settings.authUrl)}?nocatalog`, {
         method: "GET",
         headers: { "X-Auth-Token": mine.id, "X-Subject-Token": subject, Accept: "application/json" },
-        dispatcher: this.dispatcher,
-        headersTimeout: this.settings.timeoutMs,
-        bodyTimeout: this.settings.timeoutMs,
+        timeoutMs: this.settings.timeoutMs,
       });
-      status = res.statusCode;
-      text = await res.body.text();
+      status = res.status;
+      text = res.text;
     } catch (err) {
-      throw new SanbootError("AUTH_UNAVAILABLE", `Keystone did not answer a token validation: ${scrub((err as Error).message, [subject, mine.id])}`, { retryable: true });
+      throw new SanbootError("AUTH_UNAVAILABLE", `Keystone did not answer a token validation: ${scrub(failureOf(err, this.settings.timeoutMs), [subject, mine.id])}`, { retryable: true });
     }
     if (status === 200) return JSON.parse(text) as unknown;
     if (status === 404) throw new SanbootError("UNAUTHENTICATED", "the token is not valid (expired, revoked, or unknown to Keystone)");
@@ -111,7 +107,6 @@ export class KeystoneCallers implements CallerAuth {
     throw new SanbootError("AUTH_UNAVAILABLE", `Keystone answered ${status} to a token validation`, { retryable: true });
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close();
-  }
+  /** Nothing to let go of: calls share the runtime's connection pool (http-call.ts). */
+  async close(): Promise<void> {}
 }

@@ -36,7 +36,8 @@ describe("a BMC that allows one session at a time", () => {
 
   it("refuses a second client's concurrent request with retryable 503", async () => {
     const { id, ep, guard } = system();
-    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 60 });
+    // long enough that the two requests overlap on a busy machine too
+    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 300 });
     const other = new RedfishDriver({ timeoutMs: 3_000 });
     try {
       const results = await Promise.allSettled([driver.getPowerState(ep), other.getPowerState(ep)]);
@@ -51,7 +52,7 @@ describe("a BMC that allows one session at a time", () => {
 
   it("or with 401, as BMCs out of sessions also answer", async () => {
     const { id, ep, guard } = system();
-    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 60, sessionLimitStatus: 401 });
+    lab.emu.setFaults(id, { maxSessions: 1, latencyMs: 300, sessionLimitStatus: 401 });
     const other = new RedfishDriver({ timeoutMs: 3_000 });
     try {
       const results = await Promise.allSettled([driver.getPowerState(ep), other.getPowerState(ep)]);

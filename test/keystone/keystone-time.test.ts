@@ -6,7 +6,6 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Agent } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { issueToken, keystoneTime } from "../../lib/cinder/keystone-tokens";
 
@@ -34,7 +33,6 @@ describe.each(ZONES)("TZ=%s", (zone) => {
 describe("a token cut short by its application credential's expiry", () => {
   let server: Server;
   let url: string;
-  const dispatcher = new Agent();
   beforeAll(async () => {
     // Keystone's answer: issued_at with a zone, expires_at (the credential's expiry) without one
     server = createServer((_req, res) => {
@@ -45,7 +43,6 @@ describe("a token cut short by its application credential's expiry", () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await dispatcher.close();
     await new Promise((r) => server.close(r));
   });
 
@@ -55,7 +52,6 @@ describe("a token cut short by its application credential's expiry", () => {
       authUrl: url,
       credentials: { method: "application_credential", id: "ac1", secret: "ac-secret-1" },
       timeoutMs: 5_000,
-      dispatcher,
       now: () => new Date(Date.UTC(2026, 11, 2, 10, 0, 1)),
       configHint: "SANBOOT_KEYSTONE_APP_CRED_ID / SANBOOT_KEYSTONE_APP_CRED_SECRET",
     });
