@@ -95,7 +95,13 @@ async function createNamed(admin: CinderAdmin, name: string): Promise<string> {
       id = (named.body?.volumes as Array<{ id: string; status: string }> | undefined)?.find((v) => !v.status.startsWith("error"))?.id;
     }
     if (id) {
-      await admin.waitForStatus(id, "available");
+      try {
+        await admin.waitForStatus(id, "available");
+      } catch (err) {
+        // one that went to error (a full volume group) is of no use to a later run either
+        await admin.raw("DELETE", `${base}/${id}`).catch(() => undefined);
+        throw err;
+      }
       const b = await admin.action(id, { "os-set_bootable": { bootable: true } });
       if (b.status !== 200) throw new Error(`os-set_bootable on ${name} answered ${b.status}`);
       return id;
