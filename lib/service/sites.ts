@@ -11,6 +11,7 @@
  * SANBOOT_SITE_CACHE_SECONDS.
  */
 import { timingSafeEqual } from "node:crypto";
+import type { CreateSiteInput, UpdateSiteInput } from "../api/schemas";
 import type { Deps } from "../deps";
 import { ConflictError, SanbootError, ValidationError } from "../errors";
 import type { Caller } from "../http/api-handler";
@@ -67,6 +68,10 @@ function fromEnvironment(deps: Deps, site: string): KnownSite | null {
   return { site, source: "environment", record: null, tokenHashes: token ? [token] : [], sealingKeyPem: key ?? null };
 }
 
+/** The sites SANBOOT_RELAY_TOKENS / SANBOOT_SITE_KEYS name, sorted. */
+const environmentSiteNames = (deps: Deps): string[] =>
+  [...new Set([...Object.keys(deps.config.SANBOOT_RELAY_TOKENS), ...Object.keys(deps.config.SANBOOT_SITE_KEYS)])].sort();
+
 const fromRecord = (r: SiteRecord): KnownSite => ({
   site: r.site,
   source: "table",
@@ -113,8 +118,7 @@ export async function allSites(deps: Deps): Promise<KnownSite[]> {
     cursor = page.cursor ?? undefined;
   } while (cursor);
   const inTable = new Set(out.map((s) => s.site));
-  const envNames = new Set([...Object.keys(deps.config.SANBOOT_RELAY_TOKENS), ...Object.keys(deps.config.SANBOOT_SITE_KEYS)]);
-  for (const name of [...envNames].sort()) if (!inTable.has(name)) out.push(fromEnvironment(deps, name)!);
+  for (const name of environmentSiteNames(deps)) if (!inTable.has(name)) out.push(fromEnvironment(deps, name)!);
   return out;
 }
 
@@ -129,8 +133,7 @@ export async function listSites(deps: Deps, caller: Caller, limit: number, curso
   const page = await deps.store.listSites({ limit, ...(cursor ? { cursor } : {}) });
   const items = page.items.map(fromRecord);
   if (!cursor) {
-    const envNames = [...new Set([...Object.keys(deps.config.SANBOOT_RELAY_TOKENS), ...Object.keys(deps.config.SANBOOT_SITE_KEYS)])].sort();
-    for (const name of envNames) {
+    for (const name of environmentSiteNames(deps)) {
       if ((await findSite(deps, name))?.source === "environment") items.push(fromEnvironment(deps, name)!);
     }
   }
@@ -147,13 +150,6 @@ export async function showSite(deps: Deps, caller: Caller, site: string): Promis
   return siteDetail(known, relays, commands, now, (r) => isOnline(deps, r, now));
 }
 
-export interface SiteInput {
-  site: string;
-  description?: string | null;
-  relay_token_sha256: string[];
-  sealing_public_key?: string | null;
-}
-export type SitePatch = Partial<Omit<SiteInput, "site">> & { version?: number };
 
 function requireAdmin(caller: Caller): void {
   if (caller.role !== "admin") throw new SanbootError("FORBIDDEN", "sites are managed by an admin");
@@ -202,7 +198,7 @@ async function dropTokenLookups(deps: Deps, hashes: string[]): Promise<void> {
   }
 }
 
-export async function createSite(deps: Deps, caller: Caller, input: SiteInput): Promise<KnownSite> {
+export async function createSite(deps: Deps, caller: Caller, input: CreateSiteInput): Promise<KnownSite> {
   requireAdmin(caller);
   checkSealingKey(input.sealing_public_key);
   await checkTokensFree(deps, input.site, input.relay_token_sha256);
@@ -246,7 +242,7 @@ async function recordOf(deps: Deps, site: string): Promise<SiteRecord> {
  * and the new (both valid meanwhile), then one with the new only. With `version` (the one the
  * caller read the list at), a change made meanwhile refuses it rather than being overwritten.
  */
-export async function updateSite(deps: Deps, caller: Caller, site: string, patch: SitePatch): Promise<KnownSite> {
+export async function updateSite(deps: Deps, caller: Caller, site: string, patch: UpdateSiteInput): Promise<KnownSite> {
   requireAdmin(caller);
   checkSealingKey(patch.sealing_public_key);
   if (patch.relay_token_sha256) await checkTokensFree(deps, site, patch.relay_token_sha256);

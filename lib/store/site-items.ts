@@ -84,20 +84,8 @@ export abstract class SiteItems extends CommandQueue {
   }
 
   async countSiteNodes(site: string, max: number): Promise<number> {
-    let count = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await this.query<{ node_id: string }>({
-        what: "count site nodes",
-        index: INDEX.byNode,
-        key: condition("gsi_node_pk = :s", { ":s": siteNodesKey(site) }),
-        limit: Math.min(100, max - count),
-        ...(cursor ? { cursor } : {}),
-      });
-      count += page.items.length;
-      cursor = page.cursor ?? undefined;
-    } while (cursor && count < max);
-    return count;
+    const nodes = await this.queryAll({ what: "count site nodes", index: INDEX.byNode, key: condition("gsi_node_pk = :s", { ":s": siteNodesKey(site) }) }, max);
+    return nodes.length;
   }
 
   async putRelayToken(sha256: string, site: string, now: string): Promise<void> {
@@ -130,36 +118,14 @@ export abstract class SiteItems extends CommandQueue {
   }
 
   async listRelays(site: string | null): Promise<RelaySeenRecord[]> {
-    const out: RelaySeenRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.query<RelaySeenRecord>({
-        what: "list relays",
-        index: INDEX.byProject,
-        key: site === null ? condition("gsi_project_pk = :p", { ":p": RELAYS }) : condition("gsi_project_pk = :p AND begins_with(gsi_project_sk, :s)", { ":p": RELAYS, ":s": `${site}#` }),
-        limit: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-      out.push(...page.items);
-      cursor = page.cursor ?? undefined;
-    } while (cursor && out.length < 10_000);
-    return out;
+    const key =
+      site === null
+        ? condition("gsi_project_pk = :p", { ":p": RELAYS })
+        : condition("gsi_project_pk = :p AND begins_with(gsi_project_sk, :s)", { ":p": RELAYS, ":s": `${site}#` });
+    return this.queryAll<RelaySeenRecord>({ what: "list relays", index: INDEX.byProject, key }, 10_000);
   }
 
   async unfinishedCommands(site: string, max: number): Promise<CommandRecord[]> {
-    const out: CommandRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.query<CommandRecord>({
-        what: "list site commands",
-        index: INDEX.siteQueue,
-        key: condition("queue_pk = :q", { ":q": `SITE#${site}` }),
-        limit: Math.min(100, max - out.length),
-        ...(cursor ? { cursor } : {}),
-      });
-      out.push(...page.items);
-      cursor = page.cursor ?? undefined;
-    } while (cursor && out.length < max);
-    return out;
+    return this.queryAll<CommandRecord>({ what: "list site commands", index: INDEX.siteQueue, key: condition("queue_pk = :q", { ":q": `SITE#${site}` }) }, max);
   }
 }

@@ -267,6 +267,18 @@ export abstract class TableClient {
     }
   }
 
+  /** Every item of a query, page after page (100 a page), `max` at most. */
+  protected async queryAll<T>(q: Omit<QueryRequest, "limit" | "cursor">, max: number): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.query<T>({ ...q, limit: Math.min(100, max - out.length), ...(cursor ? { cursor } : {}) });
+      out.push(...page.items);
+      cursor = page.cursor ?? undefined;
+    } while (cursor && out.length < max);
+    return out;
+  }
+
   private translate(err: unknown, what: string): SanbootError {
     if (err instanceof SanbootError) return err;
     const name = (err as { name?: string })?.name ?? "Error";
