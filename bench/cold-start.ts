@@ -2,10 +2,16 @@
  * `tsx bench/cold-start.ts`: what each function costs before its first request, measured on the
  * artifacts `serverless package` builds (.serverless/<function>.zip), not on the sources.
  *
- * For each function: the zip's size, its handler file's size unzipped, and the time
- * `node -e "require('<handler>')"` takes from spawn to exit, run N times; `node -e 0` is run the
- * same way in the same rounds, so what a handler adds over a bare node is the difference. Rounds
- * interleave every function with the baseline, so a busy machine slows them all alike.
+ * For each function: the zip's size, the size of the script its handler compiles (the handler
+ * file, or with a code cache the bundle its loader compiles, packaging/v8-code-cache.cjs), its
+ * code cache and whether V8 took it, and the time `node -e "require('<handler>')"` takes from
+ * spawn to exit, run N times; `node -e 0` is run the same way in the same rounds, so what a
+ * handler adds over a bare node is the difference. Rounds interleave every function with the
+ * baseline, so a busy machine slows them all alike.
+ *
+ * node runs each function as the Lambda runtime starts it (packaging/lambda-node.cjs): the
+ * bootstrap's flags for the function's memory and the function's NODE_OPTIONS, both read from
+ * the packaged config (serverless-state.json); the baseline with the same flags.
  *
  *   --dir DIR        the packaged artifacts (default .serverless); repeat it to compare builds
  *                    side by side in the same rounds (each DIR must hold its zips already)
@@ -26,6 +32,19 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { inflateRawSync } from "node:zlib";
 import { percentile } from "./stats";
+
+// what the Lambda runtime starts node with (shared with the code cache's packaging)
+const { functionNodeSettings, runtimeNodeMajor } = require("../packaging/lambda-node.cjs") as {
+  functionNodeSettings(service: unknown, name: string): NodeSettings;
+  runtimeNodeMajor(runtime: string | null): number | null;
+};
+
+interface NodeSettings {
+  runtime: string | null;
+  memorySize: number;
+  nodeOptions: string;
+  args: string[];
+}
 
 const ROOT = resolve(__dirname, "..");
 
@@ -131,7 +150,13 @@ interface Artifact {
   name: string;
   zipBytes: number;
   handlerPath: string;
+  /** the script the handler compiles: the handler file, or the bundle a code-cache loader compiles */
   handlerBytes: number;
+  /** the code cache beside the bundle (packaging/v8-code-cache.cjs), if any */
+  cache: { bytes: number; node: string | null } | null;
+  /** filled in by the first, untimed load: accepted, rejected, stale, ... */
+  cacheState: string;
+  node: NodeSettings;
   /** every file in the zip, unzipped */
   unzippedBytes: number;
   files: number;
@@ -145,15 +170,36 @@ function handlerFile(dir: string, handler: string): string {
   return found;
 }
 
-function handlersFromState(dir: string): Record<string, string> {
+interface PackagedService {
+  functions?: Record<string, { handler?: string }>;
+  provider?: unknown;
+}
+
+function serviceFromState(dir: string): PackagedService {
   const state = join(dir, "serverless-state.json");
   if (!existsSync(state)) return {};
-  const fns = (JSON.parse(readFileSync(state, "utf8")) as { service?: { functions?: Record<string, { handler?: string }> } }).service?.functions ?? {};
+  return (JSON.parse(readFileSync(state, "utf8")) as { service?: PackagedService }).service ?? {};
+}
+
+function handlersFromState(service: PackagedService): Record<string, string> {
+  const fns = service.functions ?? {};
   return Object.fromEntries(Object.entries(fns).flatMap(([n, f]) => (f.handler ? [[n, f.handler]] : [])));
 }
 
+/** the cache file's header (packaging/v8-cache-loader.cjs): which node wrote it */
+function cacheHeader(file: string): { node?: string } | null {
+  try {
+    const data = readFileSync(file);
+    if (data.toString("latin1", 0, 4) !== "SBV8") return null;
+    return JSON.parse(data.toString("utf8", 8, 8 + data.readUInt32LE(4))) as { node?: string };
+  } catch {
+    return null;
+  }
+}
+
 function unpack(dir: string, label: string, only: string[] | null, workDir: string): Artifact[] {
-  const handlers = handlersFromState(dir);
+  const service = serviceFromState(dir);
+  const handlers = handlersFromState(service);
   const names = zipsIn(dir)
     .map((z) => basename(z, ".zip"))
     .filter((n) => !only || only.includes(n));
@@ -165,11 +211,17 @@ function unpack(dir: string, label: string, only: string[] | null, workDir: stri
     const handler = handlers[name];
     const handlerPath = handler ? handlerFile(into, handler) : js.length === 1 ? join(into, js[0]!.name) : null;
     if (!handlerPath) throw new Error(`${name}: serverless-state.json does not name its handler and the zip holds ${js.length} scripts`);
+    const bundle = handlerPath.replace(/\.(c?js)$/, ".bundle.$1");
+    const cacheFile = bundle.replace(/\.c?js$/, ".cache");
+    const loaded = existsSync(bundle) ? bundle : handlerPath;
     return {
       name: label ? `${label}/${name}` : name,
       zipBytes: statSync(zipPath).size,
       handlerPath,
-      handlerBytes: statSync(handlerPath).size,
+      handlerBytes: statSync(loaded).size,
+      cache: existsSync(cacheFile) ? { bytes: statSync(cacheFile).size, node: cacheHeader(cacheFile)?.node ?? null } : null,
+      cacheState: "none",
+      node: functionNodeSettings(service, name),
       unzippedBytes: entries.reduce((s, e) => s + e.size, 0),
       files: entries.filter((e) => !e.name.endsWith("/")).length,
     };
@@ -178,32 +230,50 @@ function unpack(dir: string, label: string, only: string[] | null, workDir: stri
 
 // ------------------------------------------------------------------ timing
 
-function childEnv(opts: Options): NodeJS.ProcessEnv {
-  // tsx runs this script with its loaders; the children must be bare node
-  const { NODE_OPTIONS: _drop, ...env } = process.env;
-  return opts.nodePath ? { ...env, NODE_PATH: opts.nodePath } : env;
+/** how a function's node is started: the Lambda bootstrap's flags and the function's NODE_OPTIONS */
+interface Launch {
+  args: string[];
+  env: NodeJS.ProcessEnv;
 }
 
-/** wall time of one `node -e <code>`, spawn to exit, ms */
-function timeNode(code: string, env: NodeJS.ProcessEnv): number {
+function launchFor(node: NodeSettings, opts: Options): Launch {
+  // tsx runs this script with its loaders; the children get the function's NODE_OPTIONS only
+  const { NODE_OPTIONS: _drop, ...env } = process.env;
+  return {
+    args: node.args,
+    env: {
+      ...env,
+      ...(node.nodeOptions ? { NODE_OPTIONS: node.nodeOptions } : {}),
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(node.memorySize),
+      ...(opts.nodePath ? { NODE_PATH: opts.nodePath } : {}),
+    },
+  };
+}
+
+const launchKey = (node: NodeSettings) => `${node.args.join(" ")}${node.nodeOptions ? ` NODE_OPTIONS=${node.nodeOptions}` : ""}`;
+
+/** wall time of one `node <flags> -e <code>`, spawn to exit, ms, and what it printed */
+function timeNode(code: string, launch: Launch): { ms: number; stdout: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ["-e", code], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const r = spawnSync(process.execPath, [...launch.args, "-e", code], { env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) {
     const stderr = r.stderr.toString();
     const why = /^\w*Error\b.*$/m.exec(stderr)?.[0] ?? stderr.trim().split("\n").slice(0, 4).join(" | ");
     throw new Error(`node -e exited ${r.status}: ${why}`);
   }
-  return ms;
+  return { ms, stdout: r.stdout.toString() };
 }
 
 const requireCode = (path: string) => `require(${JSON.stringify(path)})`;
 
-/** one untimed load that also checks the module exports its handler */
-function checkLoads(a: Artifact, env: NodeJS.ProcessEnv): void {
-  const code = `const m = require(${JSON.stringify(a.handlerPath)}); if (typeof m.handler !== "function") { console.error("exports no handler function"); process.exit(3); }`;
+/** one untimed load that also checks the module exports its handler, and sees whether V8 took its code cache */
+function checkLoads(a: Artifact, launch: Launch): void {
+  const code =
+    `const m = require(${JSON.stringify(a.handlerPath)}); if (typeof m.handler !== "function") { console.error("exports no handler function"); process.exit(3); }` +
+    ` process.stdout.write(String(globalThis[Symbol.for("sanboot.v8-code-cache")]?.cache ?? "none"));`;
   try {
-    timeNode(code, env);
+    a.cacheState = timeNode(code, launch).stdout.trim();
   } catch (err) {
     const hint = /Cannot find module/.test(String(err)) ? " (a module left out of the bundle? see --node-path)" : "";
     throw new Error(`${a.name} does not load${hint}: ${(err as Error).message}`);
@@ -220,24 +290,28 @@ const summary = (samples: number[]): Timing => {
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
 };
 
-function measure(artifacts: Artifact[], opts: Options): { baseline: Timing; load: Record<string, Timing> } {
-  const env = childEnv(opts);
-  for (const a of artifacts) checkLoads(a, env);
-  const jobs = [{ name: "", code: "0" }, ...artifacts.map((a) => ({ name: a.name, code: requireCode(a.handlerPath) }))];
+function measure(artifacts: Artifact[], opts: Options): { baselines: Map<string, Timing>; load: Record<string, Timing> } {
+  for (const a of artifacts) checkLoads(a, launchFor(a.node, opts));
+  // one baseline per way of starting node (all functions alike: one), with the same flags
+  const starts = new Map(artifacts.map((a) => [launchKey(a.node), a.node]));
+  const jobs = [
+    ...[...starts].map(([key, node]) => ({ name: `node -e 0|${key}`, code: "0", launch: launchFor(node, opts) })),
+    ...artifacts.map((a) => ({ name: a.name, code: requireCode(a.handlerPath), launch: launchFor(a.node, opts) })),
+  ];
   const samples = new Map<string, number[]>(jobs.map((j) => [j.name, []]));
   const WARMUP = 2;
   for (let round = 0; round < WARMUP + opts.runs; round++) {
     // rotate the order so no function always runs right after the baseline
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[(i + round) % jobs.length]!;
-      const ms = timeNode(j.code, env);
+      const { ms } = timeNode(j.code, j.launch);
       if (round >= WARMUP) samples.get(j.name)!.push(ms);
     }
     process.stderr.write(`\rround ${round + 1}/${WARMUP + opts.runs}`);
   }
   process.stderr.write("\n");
   return {
-    baseline: summary(samples.get("")!),
+    baselines: new Map([...starts.keys()].map((key) => [key, summary(samples.get(`node -e 0|${key}`)!)])),
     load: Object.fromEntries(artifacts.map((a) => [a.name, summary(samples.get(a.name)!)])),
   };
 }
@@ -258,29 +332,53 @@ function main(): void {
     const labels = opts.dirs.map((d, i) => (several ? `${i + 1}:${basename(d)}` : ""));
     const artifacts = opts.dirs.flatMap((d, i) => unpack(d, labels[i]!, opts.only, work));
     if (artifacts.length === 0) throw new Error(`none of ${opts.only?.join(", ")} in ${opts.dirs.join(", ")}`);
-    const { baseline, load } = measure(artifacts, opts);
+    const { baselines, load } = measure(artifacts, opts);
     const c = cpus();
     console.log(`cold start: ${opts.dirs.join(" vs ")}, ${opts.runs} runs each, ${c.length} × ${c[0]?.model.trim() ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}${opts.nodePath ? `, NODE_PATH=${opts.nodePath}` : ""}`);
+    const starts = [...baselines.keys()];
+    starts.forEach((key, i) => console.log(`node started as Lambda starts it${starts.length > 1 ? ` (${i + 1})` : ""}: node ${key}`));
     console.log(`goal per function: handler ≤ ${kb(GOAL.handlerBytes)}, load ≤ ${GOAL.loadMs} ms`);
+    const baselineOf = (a: Artifact) => baselines.get(launchKey(a.node))!;
     const rows = [
-      ["function", "zip", "handler", "load p50", "load p95", "over node -e 0 (p50)"],
-      ["node -e 0", "", "", ms(baseline.p50), ms(baseline.p95), ""],
+      ["function", "zip", "handler", "code cache", "load p50", "load p95", "over node -e 0 (p50)"],
+      ...starts.map((key, i) => [`node -e 0${starts.length > 1 ? ` (${i + 1})` : ""}`, "", "", "", ms(baselines.get(key)!.p50), ms(baselines.get(key)!.p95), ""]),
       ...artifacts.map((a) => {
         const t = load[a.name]!;
         const extra = a.files > 1 ? ` (+${a.files - 1} files, ${kb(a.unzippedBytes)} in all)` : "";
-        return [a.name, kb(a.zipBytes), kb(a.handlerBytes) + extra, ms(t.p50), ms(t.p95), ms(t.p50 - baseline.p50)];
+        const cache = a.cache ? `${kb(a.cache.bytes)}, ${a.cacheState}` : "none";
+        return [a.name, kb(a.zipBytes), kb(a.handlerBytes) + extra, cache, ms(t.p50), ms(t.p95), ms(t.p50 - baselineOf(a).p50)];
       }),
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+    // a cache only counts for Lambda if the runtime's node wrote it: say when this is not Lambda's figure
+    const foreign = new Map<string, string[]>();
+    for (const a of artifacts) {
+      const major = runtimeNodeMajor(a.node.runtime);
+      const writer = a.cache?.node ?? "an unknown node";
+      if (a.cache && major !== null && !writer.startsWith(`v${major}.`)) foreign.set(`${writer} ${a.node.runtime}`, [...(foreign.get(`${writer} ${a.node.runtime}`) ?? []), a.name]);
+    }
+    for (const [key, names] of foreign) {
+      const [writer, runtime] = key.split(" ");
+      console.log(`note: the code caches of ${names.join(", ")} were written by node ${writer}; the functions run ${runtime}, whose V8 rejects them: on Lambda these load as without a cache`);
+    }
     if (opts.json) {
       const result = {
         dirs: opts.dirs,
         runs: opts.runs,
         node: process.version,
         loadAverage1m: loadavg()[0],
-        baselineMs: baseline,
-        functions: artifacts.map((a) => ({ name: a.name, zipBytes: a.zipBytes, handlerBytes: a.handlerBytes, unzippedBytes: a.unzippedBytes, loadMs: load[a.name] })),
+        baselineMs: Object.fromEntries(baselines),
+        functions: artifacts.map((a) => ({
+          name: a.name,
+          zipBytes: a.zipBytes,
+          handlerBytes: a.handlerBytes,
+          unzippedBytes: a.unzippedBytes,
+          codeCache: a.cache ? { bytes: a.cache.bytes, writtenBy: a.cache.node, state: a.cacheState } : null,
+          node: launchKey(a.node),
+          loadMs: load[a.name],
+          overBaselineMs: load[a.name]!.p50 - baselineOf(a).p50,
+        })),
       };
       console.log(JSON.stringify(result));
     }

@@ -1,0 +1,83 @@
+"use strict";
+// The handler file of a function packaged with a V8 code cache (packaging/v8-code-cache.cjs,
+// issue 11, cold start). Copied as functions/<name>.js beside the function's bundle
+// (<name>.bundle.js) and the cache V8 wrote for it at packaging time (<name>.bundle.cache): the
+// bundle is compiled with that cache, which spares a cold start compiling it (and the functions
+// it runs while loading), and then run as this module.
+//
+// A cache that cannot be used is left alone and the bundle is required as Node requires any
+// module: none there, one that another V8 version wrote, one written for other contents of the
+// bundle (its sha256 differs), or one V8 rejects after all (other V8 flags: the bundle is then
+// run from that compile, as without a cache). What happened is at
+// globalThis[Symbol.for("sanboot.v8-code-cache")].cache: accepted, rejected, none, unreadable,
+// other-v8 or stale (bench/cold-start.ts reports it).
+//
+// A bundle must hold no import(): one in code V8 took from a cache finds no loader for it (Node
+// keeps the callback that serves a vm.Script's import() per process; serverless.yml's esbuild
+// options write Node's modules as require(), and packaging/v8-code-cache.cjs gives a bundle that
+// still has one no cache).
+//
+// The cache file: "SBV8", the header's length (uint32 LE), the header (JSON: the bundle's sha256,
+// the node and V8 that wrote it, their flags), then V8's cached data.
+const { createHash } = require("node:crypto");
+const { closeSync, openSync, readFileSync, readSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const vm = require("node:vm");
+
+const KEY = Symbol.for("sanboot.v8-code-cache");
+const bundle = __filename.replace(/\.(c?js)$/, ".bundle.$1");
+const cacheFile = bundle.replace(/\.c?js$/, ".cache");
+// packaging/v8-cache-write.cjs asks for the compile it writes the cache of
+const writing = globalThis[KEY]?.write === true;
+const state = { bundle, cacheFile, cache: "none", header: null, script: null };
+globalThis[KEY] = state;
+
+const found = writing ? null : readCache();
+let bytes = null;
+if (found?.header) {
+  state.header = found.header;
+  if (found.header.v8 !== process.versions.v8) state.cache = "other-v8";
+  else {
+    bytes = readFileSync(bundle);
+    if (found.header.sha256 !== createHash("sha256").update(bytes).digest("hex")) state.cache = "stale";
+  }
+} else if (found) state.cache = "unreadable";
+
+if (writing || (bytes && state.cache === "none")) {
+  bytes ??= readFileSync(bundle);
+  const cachedData = writing ? undefined : readFileSync(cacheFile).subarray(found.dataOffset);
+  // the bundle as Node's CommonJS loader runs a module, its first line kept as line 1
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${bytes.toString("utf8")}\n})`, {
+    filename: bundle,
+    lineOffset: -1,
+    cachedData,
+  });
+  if (cachedData) state.cache = script.cachedDataRejected ? "rejected" : "accepted";
+  state.script = script;
+  script.runInThisContext().call(module.exports, module.exports, createRequire(bundle), module, bundle, __dirname);
+} else {
+  module.exports = require(bundle);
+}
+
+/** the cache file's header and where V8's data starts; null when there is no cache, {header: null} when it is not one */
+function readCache() {
+  let fd;
+  try {
+    fd = openSync(cacheFile, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) !== 8 || head.toString("latin1", 0, 4) !== "SBV8") return { header: null };
+    const length = head.readUInt32LE(4);
+    const json = Buffer.alloc(length);
+    if (length > 65536 || readSync(fd, json, 0, length, 8) !== length) return { header: null };
+    const header = JSON.parse(json.toString("utf8"));
+    return typeof header?.sha256 === "string" && typeof header.v8 === "string" ? { header, dataOffset: 8 + length } : { header: null };
+  } catch {
+    return { header: null };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The functions' V8 code cache (packaging/v8-code-cache.cjs, packaging/v8-cache-loader.cjs,
+ * issue 11): the loader runs the bundle with a cache V8 takes, and without one, or with one it
+ * must not or cannot use, exactly as Node would require the bundle.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { build, type Plugin } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const { installCodeCache, functionsOf, v8CodeCache } = require("../../packaging/v8-code-cache.cjs") as {
+  installCodeCache(out: string, o: { args: string[]; nodeOptions: string; env?: Record<string, string> }): Promise<void>;
+  functionsOf(service: unknown, entry: string): string[];
+  v8CodeCache(serverless: unknown): Plugin;
+};
+const { lambdaNodeArgs, functionNodeSettings, runtimeNodeMajor } = require("../../packaging/lambda-node.cjs") as {
+  lambdaNodeArgs(memorySize: number): string[];
+  functionNodeSettings(service: unknown, name: string): { runtime: string | null; memorySize: number; nodeOptions: string; args: string[] };
+  runtimeNodeMajor(runtime: string | null): number | null;
+};
+
+// a bundle as esbuild writes one (CommonJS, "use strict", a Node module imported later as
+// esbuild writes import() with supported: { dynamic-import: false }), with what a real one does
+// while loading: functions compiled at load, a builtin required, its own __filename
+const BUNDLE = `"use strict";
+const { sep } = require("node:path");
+const table = Array.from({ length: 200 }, (_, i) => (x) => x * i);
+function answer(event) { return { ok: true, event, sum: table.reduce((s, f) => s + f(1), 0), file: __filename.split(sep).pop(), self: this === module.exports }; }
+module.exports.handler = async (event) => ({ ...answer.call(module.exports, event), path: (await Promise.resolve().then(() => require("node:path"))).basename("/a/b.txt") });
+module.exports.loadedAs = this === module.exports;
+`;
+const ARGS = lambdaNodeArgs(256);
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "sanboot-v8-cache-"));
+});
+afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+/** a copy of the packaged handler in its own folder: functions/h.js (the loader), h.bundle.js, h.bundle.cache */
+async function packaged(name: string, bundle = BUNDLE): Promise<string> {
+  const out = join(dir, name, "functions", "h.js");
+  mkdirSync(join(dir, name, "functions"), { recursive: true });
+  writeFileSync(out, bundle);
+  await installCodeCache(out, { args: ARGS, nodeOptions: "" });
+  return out;
+}
+
+/** require the handler in a node started with these arguments, call it; what it answered and what the loader did */
+async function load(handler: string, args = ARGS, env: Record<string, string> = {}): Promise<{ answer: Record<string, unknown>; cache: string; loadedAs: boolean }> {
+  const code = `const m = require(${JSON.stringify(handler)}); m.handler({ n: 1 }).then((answer) => console.log(JSON.stringify({ answer, loadedAs: m.loadedAs, cache: globalThis[Symbol.for("sanboot.v8-code-cache")]?.cache ?? "no loader" })))`;
+  const { stdout } = await run(process.execPath, [...args, "-e", code], { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 });
+  return JSON.parse(stdout.trim());
+}
+
+const ANSWER = { ok: true, event: { n: 1 }, sum: 19900, file: "h.bundle.js", self: true, path: "b.txt" };
+
+describe("the code-cache loader", () => {
+  it("puts itself in place of the handler, the bundle beside it, and a cache that names the bundle and its node", async () => {
+    const out = await packaged("installed");
+    expect(readFileSync(out, "utf8")).toBe(readFileSync(join(__dirname, "../../packaging/v8-cache-loader.cjs"), "utf8"));
+    expect(readFileSync(out.replace(/\.js$/, ".bundle.js"), "utf8")).toBe(BUNDLE);
+    const cache = readFileSync(out.replace(/\.js$/, ".bundle.cache"));
+    expect(cache.toString("latin1", 0, 4)).toBe("SBV8");
+    const header = JSON.parse(cache.toString("utf8", 8, 8 + cache.readUInt32LE(4)));
+    expect(header).toMatchObject({ node: process.version, v8: process.versions.v8, execArgv: ARGS, nodeOptions: "" });
+    expect(header.sha256).toMatch(/^[0-9a-f]{64}$/);
+  }, 60_000);
+
+  it("runs the bundle with its cache when V8 takes it, as Node would run the module", async () => {
+    const out = await packaged("accepted");
+    expect(await load(out)).toEqual({ answer: ANSWER, cache: "accepted", loadedAs: true });
+  }, 60_000);
+
+  it("answers the same without a cache, with the bundle required as usual", async () => {
+    const out = await packaged("none");
+    rmSync(out.replace(/\.js$/, ".bundle.cache"));
+    expect(await load(out)).toEqual({ answer: ANSWER, cache: "none", loadedAs: true });
+    // and the plain bundle, for comparison
+    expect(await load(out.replace(/\.js$/, ".bundle.js"))).toEqual({ answer: ANSWER, cache: "no loader", loadedAs: true });
+  }, 60_000);
+
+  it("compiles the bundle as without a cache when V8 rejects it (node started with other V8 flags)", async () => {
+    const out = await packaged("rejected");
+    expect(await load(out, ["--stack-trace-limit=7"])).toEqual({ answer: ANSWER, cache: "rejected", loadedAs: true });
+    expect(await load(out, ARGS, { NODE_OPTIONS: "--stack-trace-limit=20" })).toMatchObject({ answer: ANSWER, cache: "rejected" });
+    // a heap size in NODE_OPTIONS changes nothing: the bootstrap's own on the command line wins
+    expect(await load(out, ARGS, { NODE_OPTIONS: "--max-old-space-size=100 --max-semi-space-size=64" })).toMatchObject({ answer: ANSWER, cache: "accepted" });
+  }, 60_000);
+
+  it("does not use a cache written for other contents of the bundle, even of the same length", async () => {
+    const out = await packaged("stale");
+    const changed = BUNDLE.replace("ok: true", "ok: !!1 ");
+    expect(changed.length).toBe(BUNDLE.length);
+    writeFileSync(out.replace(/\.js$/, ".bundle.js"), changed);
+    expect(await load(out)).toEqual({ answer: { ...ANSWER, ok: true }, cache: "stale", loadedAs: true });
+    writeFileSync(out.replace(/\.js$/, ".bundle.js"), BUNDLE.replace("ok: true", "ok: 1==2"));
+    expect((await load(out)).answer.ok).toBe(false);
+  }, 60_000);
+
+  it("does not use a cache another V8 wrote, nor one that is not a cache", async () => {
+    const out = await packaged("foreign");
+    const file = out.replace(/\.js$/, ".bundle.cache");
+    const cache = readFileSync(file);
+    const length = cache.readUInt32LE(4);
+    const header = JSON.parse(cache.toString("utf8", 8, 8 + length));
+    const other = Buffer.from(JSON.stringify({ ...header, v8: "1.2.3.4" }));
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(other.length);
+    writeFileSync(file, Buffer.concat([cache.subarray(0, 4), size, other, cache.subarray(8 + length)]));
+    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "other-v8" });
+    writeFileSync(file, "not a cache");
+    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "unreadable" });
+    writeFileSync(file, Buffer.concat([Buffer.from("SBV8"), size, Buffer.from("{")]));
+    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "unreadable" });
+  }, 60_000);
+
+  it("keeps the plain bundle when the handler does not load, and says why", async () => {
+    const out = join(dir, "broken", "functions", "h.js");
+    mkdirSync(join(dir, "broken", "functions"), { recursive: true });
+    writeFileSync(out, 'throw new Error("no such setting");\n');
+    await expect(installCodeCache(out, { args: ARGS, nodeOptions: "" })).rejects.toThrow(/does not load to write its code cache: .*no such setting/);
+    expect(readFileSync(out, "utf8")).toBe('throw new Error("no such setting");\n');
+    expect(existsSync(out.replace(/\.js$/, ".bundle.js"))).toBe(false);
+    expect(existsSync(out.replace(/\.js$/, ".bundle.cache"))).toBe(false);
+  }, 60_000);
+
+  it("shows an error's line in the bundle as the bundle's own", async () => {
+    const out = await packaged("stack", `"use strict";\nmodule.exports.handler = async () => ({ line: Number(/h\\.bundle\\.js:(\\d+)/.exec(new Error().stack)[1]) });\n`);
+    expect((await load(out)).answer).toEqual({ line: 2 });
+  }, 60_000);
+});
+
+describe("how Lambda starts node (packaging/lambda-node.cjs)", () => {
+  it("gives a 256 MB function the bootstrap's semi-space and old-space sizes", () => {
+    expect(lambdaNodeArgs(256)).toEqual(["--expose-gc", "--max-http-header-size", "81920", "--max-semi-space-size=12", "--max-old-space-size=231"]);
+    expect(lambdaNodeArgs(1024)).toContain("--max-old-space-size=922");
+  });
+
+  it("reads a function's runtime, memory and NODE_OPTIONS, its own over the provider's", () => {
+    const service = {
+      provider: { runtime: "nodejs22.x", memorySize: 256, environment: { NODE_OPTIONS: "--stack-trace-limit=20", X: "1" } },
+      functions: { a: { handler: "functions/a.handler" }, b: { handler: "functions/b.handler", memorySize: 512, environment: { NODE_OPTIONS: "" } } },
+    };
+    expect(functionNodeSettings(service, "a")).toEqual({ runtime: "nodejs22.x", memorySize: 256, nodeOptions: "--stack-trace-limit=20", args: lambdaNodeArgs(256) });
+    expect(functionNodeSettings(service, "b")).toMatchObject({ memorySize: 512, nodeOptions: "" });
+    expect(runtimeNodeMajor("nodejs22.x")).toBe(22);
+    expect(runtimeNodeMajor("python3.12")).toBeNull();
+    expect(functionsOf(service, "functions/b.ts")).toEqual(["b"]);
+    expect(functionsOf(service, "./functions/a.ts")).toEqual(["a"]);
+  });
+});
+
+describe("the code-cache plugin", () => {
+  const service = { provider: { runtime: "nodejs22.x", memorySize: 256, region: "us-east-1" }, functions: { h: { handler: "functions/h.handler" } } };
+  const sameMajor = process.versions.node.startsWith("22.");
+
+  /** functions/h.ts built into dir/<name>/functions/h.js with the plugin under `serverless <command>`; the files there and the warnings */
+  async function packageWith(name: string, command: string, mode: string | undefined, source = "export const handler = async () => 42;\n") {
+    const root = join(dir, name);
+    mkdirSync(join(root, "functions"), { recursive: true });
+    writeFileSync(join(root, "functions", "h.ts"), source);
+    const before = process.env.SANBOOT_V8_CODE_CACHE;
+    if (mode === undefined) delete process.env.SANBOOT_V8_CODE_CACHE;
+    else process.env.SANBOOT_V8_CODE_CACHE = mode;
+    try {
+      const result = await build({
+        absWorkingDir: root,
+        entryPoints: ["functions/h.ts"],
+        outdir: join(root, "functions"),
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        logLevel: "silent",
+        plugins: [v8CodeCache({ processedInput: { commands: [command] }, service })],
+      });
+      const warnings = result.warnings.map((w) => w.text);
+      return { files: ["h.js", "h.bundle.js", "h.bundle.cache"].filter((f) => existsSync(join(root, "functions", f))), warnings, handler: join(root, "functions", "h.js") };
+    } finally {
+      if (before === undefined) delete process.env.SANBOOT_V8_CODE_CACHE;
+      else process.env.SANBOOT_V8_CODE_CACHE = before;
+    }
+  }
+
+  it("by default, writes a cache only when the node packaging runs is the runtime's major version", async () => {
+    const errors: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => void errors.push(a.join(" "));
+    try {
+      const { files } = await packageWith("auto", "package", undefined);
+      if (sameMajor) expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
+      else {
+        expect(files).toEqual(["h.js"]);
+        expect(errors.join("\n")).toMatch(/packaging runs node v\d+.*the functions run nodejs22\.x: no code cache/);
+      }
+    } finally {
+      console.warn = warn;
+    }
+  }, 60_000);
+
+  it("with SANBOOT_V8_CODE_CACHE=on, writes one whatever node packages, which that node takes", async () => {
+    const { files, handler } = await packageWith("on", "package", "on");
+    expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
+    const { stdout } = await run(process.execPath, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`]);
+    expect(stdout.trim()).toBe("42 accepted");
+  }, 60_000);
+
+  it("writes none with SANBOOT_V8_CODE_CACHE=off, nor under serverless offline", async () => {
+    expect((await packageWith("off", "package", "off")).files).toEqual(["h.js"]);
+    expect((await packageWith("offline", "offline", "on")).files).toEqual(["h.js"]);
+  }, 60_000);
+
+  it("gives a bundle that keeps an import() no cache, and says so", async () => {
+    const { files, warnings } = await packageWith("dynamic", "package", "on", 'export const handler = async () => (await import("node:path")).sep;\n');
+    expect(files).toEqual(["h.js"]);
+    expect(warnings.join("\n")).toMatch(/keeps import\(\) of node:path; packaged without a cache/);
+  }, 60_000);
+});
