@@ -1,5 +1,5 @@
 /** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result, whoami. Authenticated per site. */
-import { provideDeps, secretBox, stateTable, stepDispatcher } from "../lib/deps";
+import { eventPublisher, provideDeps, retryingDispatcher, secretBox, stateTable } from "../lib/deps";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import {
@@ -17,7 +17,9 @@ import {
 import { relayHeard } from "../lib/service/relay-health";
 import { authenticateRelay, heartbeat, lease, release, report } from "../lib/service/relay-queue";
 
-provideDeps({ store: stateTable, dispatcher: stepDispatcher, secrets: secretBox });
+// a result runs its firmware step here (lib/service/relay-queue.ts): the step's commit publishes
+// the request's state change and sends a retry to the firmware function's retry queue
+provideDeps({ store: stateTable, dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
 
 export const handler = apiHandler(
   async (req, deps) => {
@@ -26,7 +28,7 @@ export const handler = apiHandler(
     if (req.method !== "POST") throw new SanbootError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here`);
     if (req.path.endsWith("/lease")) {
       const body = parseInput(leaseRequest, req.body ?? {});
-      await relayHeard(deps, site, { relayId: body.relay_id, version: body.relay_version, concurrency: body.concurrency });
+      await relayHeard(deps, site, { relayId: body.relay_id, version: body.relay_version, concurrency: body.concurrency, capabilities: body.capabilities });
       const commands = await lease(deps, site, body);
       return { status: 200, body: { commands } satisfies LeaseResponse };
     }
@@ -34,7 +36,7 @@ export const handler = apiHandler(
     if (req.path.endsWith("/heartbeat")) {
       const body = parseInput(heartbeatRequest, req.body ?? {});
       if (body.relay_id) await relayHeard(deps, site, { relayId: body.relay_id });
-      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token, body.checkpoint) } satisfies HeartbeatResponse };
+      return { status: 200, body: { lease_expires_at: await heartbeat(deps, site, id, body.lease_token, body.checkpoint, body.progress) } satisfies HeartbeatResponse };
     }
     if (req.path.endsWith("/release")) {
       const body = parseInput(releaseRequest, req.body ?? {});
@@ -43,7 +45,7 @@ export const handler = apiHandler(
     }
     if (req.path.endsWith("/result")) {
       const body = parseInput(resultRequest, req.body ?? {});
-      await report(deps, site, id, body.lease_token, body.outcome, body.bmc_calls);
+      await report(deps, site, id, body.lease_token, body.outcome, body.bmc_calls, body.progress);
       return { status: 200, body: { accepted: true } satisfies ResultResponse };
     }
     throw new SanbootError("NOT_FOUND", "no such relay endpoint");

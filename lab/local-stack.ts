@@ -71,7 +71,7 @@ export interface LocalStack {
   relayToken: string;
   project: string;
   /** start another relay agent for the lab site (a second relay, or one that replaces a dead one) */
-  startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number; siteKey?: KeyObject | null }): RelayAgent;
+  startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number; siteKey?: KeyObject | null; capabilities?: readonly string[] }): RelayAgent;
   close(): Promise<void>;
 }
 
@@ -144,6 +144,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       heartbeatSeconds: r.heartbeatSeconds ?? Math.max(1, Math.floor((opts.leaseSeconds ?? 30) / 3)),
       stopTimeoutSeconds: 5,
       log: opts.log ?? (() => undefined),
+      ...(r.capabilities ? { capabilities: r.capabilities } : {}),
       ...(r.siteKey !== null && siteKeys ? { siteKey: r.siteKey ?? parseSitePrivateKey(siteKeys.privateKeyPem) } : {}),
     });
     relays.push(agent);

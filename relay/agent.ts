@@ -44,6 +44,8 @@ export interface RelayAgentOptions {
   log?: (line: string) => void;
   /** The site's X25519 private key: opens target secrets the service sealed to this site. */
   siteKey?: KeyObject;
+  /** What the relay announces it runs beyond the basic commands; default all this release runs (tests play an older relay with []). */
+  capabilities?: readonly string[];
   /** undici dispatcher for the service calls (tests, proxies). */
   dispatcher?: Dispatcher;
 }
@@ -99,6 +101,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
       stopTimeoutMs: Math.max(0, (options.stopTimeoutSeconds ?? 60) * 1000),
       idlePollMs: options.idlePollMs ?? 1_000,
       ...(options.siteKey ? { siteKey: options.siteKey } : {}),
+      ...(options.capabilities ? { capabilities: options.capabilities } : {}),
     },
     { client, executor, locks: new BmcLock(), clock, heartbeatMs, serviceBackoff: options.serviceBackoff ?? DEFAULT_SERVICE_BACKOFF },
     log,

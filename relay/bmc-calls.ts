@@ -24,4 +24,13 @@ export class BmcCallTally {
   summary(): BmcCalls {
     return { count: this.count, failures: this.failures, latencies_ms: [...this.latencies] };
   }
+
+  /** the calls so far, and a fresh count from here (a boot sequence measures each step apart) */
+  take(): BmcCalls {
+    const out = this.summary();
+    this.count = 0;
+    this.failures = 0;
+    this.latencies.length = 0;
+    return out;
+  }
 }

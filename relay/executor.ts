@@ -13,7 +13,7 @@
 import { mergeEvidence, type BmcEvidence, type Claim } from "../lib/bmc/claims";
 import type { BmcDriver, BmcEndpoint, PendingSettings, SanChange, SanbootBmcDriver, SanIscsiSpec, WriteGuard } from "../lib/bmc/driver";
 import { SanbootError, asSanbootError } from "../lib/errors";
-import type { BmcTarget, CommandBody, CommandOutcome } from "../lib/relay/protocol";
+import type { BmcTarget, CommandBody, CommandOutcome, SequenceProgress, SequenceStepBody } from "../lib/relay/protocol";
 import type { CredentialStore } from "./config";
 import { REDACTED, type Logger } from "./log";
 import { systemClock, type Clock } from "./timing";
@@ -41,10 +41,13 @@ export interface RunContext {
   record?: (evidence: BmcEvidence) => Promise<void>;
   /** told of every HTTP call to the BMC this run makes (bmc-calls.ts measures them for the result) */
   onBmcCall?: BmcEndpoint["onCall"];
+  /** told when a step of a boot sequence finished (the heartbeats and the result carry the list) */
+  onStepDone?: (done: SequenceProgress[number]) => void;
 }
 
 /** The secrets a command body carries: its CHAP secret, if any. Never log a body. */
-export function bodySecrets(body: CommandBody): string[] {
+export function bodySecrets(body: CommandBody | SequenceStepBody): string[] {
+  if (body.type === "boot_sequence") return body.steps.flatMap((s) => bodySecrets(s.body));
   if (body.type !== "configure_san_boot") return [];
   const a = body.iscsi.auth;
   if (a.method === "CHAP") return [a.secret];
@@ -86,6 +89,9 @@ const SAN_KINDS = new Set<Claim["kind"]>(["nic_iscsi", "nic_fc", "hpe_bios_iscsi
 
 /** One run's evidence: what the body and checkpoint brought, and what this run records. */
 class Evidence implements WriteGuard {
+  /** evidence that must be stored before the next write, and goes with the next record */
+  private deferred: BmcEvidence | null = null;
+
   constructor(
     public current: BmcEvidence,
     private readonly store: ((e: BmcEvidence) => Promise<void>) | undefined,
@@ -96,10 +102,23 @@ class Evidence implements WriteGuard {
   }
 
   async record(e: BmcEvidence): Promise<void> {
-    const next = mergeEvidence(this.current, e);
+    const next = mergeEvidence(this.current, this.deferred, e);
     // Stored before the caller writes: if the service cannot take it, nothing is written.
     await this.store?.(next);
     this.current = next;
+    this.deferred = null;
+  }
+
+  /**
+   * Evidence for a write that comes later than the next one a driver records for: it rides with
+   * that record (one checkpoint instead of two), or is stored by flush() before its own write.
+   */
+  defer(e: BmcEvidence): void {
+    this.deferred = mergeEvidence(this.deferred, e);
+  }
+
+  async flush(): Promise<void> {
+    if (this.deferred) await this.record({ claims: [] });
   }
 }
 
@@ -127,7 +146,7 @@ export class CommandExecutor {
       if (ep.password) this.onSecret(ep.password);
       secrets.push(ep.password);
       const evidence = new Evidence(mergeEvidence("evidence" in body ? body.evidence : undefined, ctx.checkpoint), ctx.record);
-      const result = await this.run(body, ep, evidence, ctx.log);
+      const result = await this.run(body, ep, evidence, ctx);
       return { ok: true, result };
     } catch (err) {
       const e = asSanbootError(err);
@@ -147,8 +166,16 @@ export class CommandExecutor {
     return { deadline: end - margin, ...(signal ? { signal } : {}) };
   }
 
-  private async run(body: CommandBody, ep: BmcEndpoint, evidence: Evidence, log?: Logger): Promise<Record<string, unknown>> {
+  private async run(
+    body: CommandBody,
+    ep: BmcEndpoint,
+    evidence: Evidence,
+    ctx: RunContext,
+    /** a step of a sequence that is done before its last record (power_on: once the reset went out) */
+    stepDone?: (result: Record<string, unknown>) => void,
+  ): Promise<Record<string, unknown>> {
     const d = this.driver;
+    const log = ctx.log;
     switch (body.type) {
       case "configure_san_boot": {
         const r = await d.configureIscsiBoot(ep, body.iscsi as SanIscsiSpec, evidence);
@@ -164,7 +191,7 @@ export class CommandExecutor {
         return { ports: r.ports.map((p) => ({ wwpn: p.wwpn, wwnn: p.wwnn ?? null, id: p.id })) };
       }
       case "power_on":
-        return this.powerOn(body, ep, evidence);
+        return this.powerOn(body, ep, evidence, stepDone);
       case "await_power_on": {
         const e = evidence.current;
         if (!d.waitForBoot) {
@@ -184,7 +211,35 @@ export class CommandExecutor {
       }
       case "clear_san_boot":
         return this.clearSanBoot(ep, evidence.current, log);
+      case "boot_sequence":
+        return this.sequence(body, ep, evidence, ctx);
     }
+  }
+
+  /**
+   * A boot sequence: each step's body in order against the one evidence, each finished step
+   * reported (onStepDone) as it ends. A step that fails ends the sequence with its error; the
+   * steps before it stay reported, so the workflow records them and tries again from the failed
+   * one. The result is the last step's, with every step's under `steps`.
+   */
+  private async sequence(body: Extract<CommandBody, { type: "boot_sequence" }>, ep: BmcEndpoint, evidence: Evidence, ctx: RunContext): Promise<Record<string, unknown>> {
+    const steps: SequenceProgress = [];
+    let last: Record<string, unknown> = {};
+    for (const { step, body: stepBody } of body.steps) {
+      if (stepBody.bmc.address !== body.bmc.address || stepBody.bmc.system_id !== body.bmc.system_id) {
+        throw new SanbootError("VALIDATION_FAILED", `step ${step} of the boot sequence names another BMC than the sequence`);
+      }
+      let reported = false;
+      const report = (result: Record<string, unknown>) => {
+        const done = { step, at: new Date(this.clock.now()).toISOString(), result };
+        steps.push(done);
+        reported = true;
+        ctx.onStepDone?.(done);
+      };
+      last = await this.run(stepBody as CommandBody, ep, evidence, ctx, report);
+      if (!reported) report(last);
+    }
+    return { ...last, steps, evidence: evidence.current };
   }
 
   /**
@@ -192,7 +247,12 @@ export class CommandExecutor {
    * shows of the last boot) is recorded before the first write, the reset's time right after it
    * was accepted: a run that finds a reset recorded does not reset again.
    */
-  private async powerOn(body: Extract<CommandBody, { type: "power_on" }>, ep: BmcEndpoint, evidence: Evidence): Promise<Record<string, unknown>> {
+  private async powerOn(
+    body: Extract<CommandBody, { type: "power_on" }>,
+    ep: BmcEndpoint,
+    evidence: Evidence,
+    stepDone?: (result: Record<string, unknown>) => void,
+  ): Promise<Record<string, unknown>> {
     const d = this.driver;
     const prior = evidence.current.power;
     if (prior?.reset_at) {
@@ -201,15 +261,22 @@ export class CommandExecutor {
     // A system that cannot boot the SAN device is refused before anything is recorded or written.
     await d.checkSanBootCapability(ep, body.boot_mode);
     const status = d.getBootStatus ? await d.getBootStatus(ep) : { power_state: await d.getPowerState(ep), marks: {} };
-    await evidence.record({ claims: [], power: { before: prior?.before ?? status.power_state, marks: status.marks } });
+    // stored with the override's claim when the override is written, else on its own before the reset
+    evidence.defer({ claims: [], power: { before: prior?.before ?? status.power_state, marks: status.marks } });
     const override = await d.setSanBootOverride(ep, { mode: body.boot_mode, persistence: body.boot_override, targets: body.san_targets }, evidence);
+    await evidence.flush();
     await d.powerOn(ep);
     const resetAt = new Date(this.clock.now()).toISOString();
-    await evidence.record({ claims: [], power: { before: prior?.before ?? status.power_state, reset_at: resetAt } });
     const changes: SanChange[] = [
       ...(override.changed && override.claim ? [{ kind: "override" as const, uri: override.claim.uri, action: "set to the SAN device" }] : []),
       { kind: "power", uri: ep.system_id, action: status.power_state === "Off" ? "powered on" : "restarted" },
     ];
+    // the step is done once the reset went out: in a sequence, the reset's record says so too
+    const reset: BmcEvidence = { claims: [], power: { before: prior?.before ?? status.power_state, reset_at: resetAt } };
+    // the step is done once the reset went out: in a sequence, the reset's record says so too (and
+    // the step's result carries the reset, should that record not reach the service)
+    stepDone?.({ changed: true, changes, reset_at: resetAt, evidence: mergeEvidence(evidence.current, reset) });
+    await evidence.record(reset);
     return { changed: true, changes, reset_at: resetAt, evidence: evidence.current };
   }
 

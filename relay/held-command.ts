@@ -14,7 +14,7 @@
  */
 import type { BmcEvidence } from "../lib/bmc/claims";
 import { SanbootError } from "../lib/errors";
-import type { BmcCalls, CommandOutcome, LeasedCommand } from "../lib/relay/protocol";
+import type { BmcCalls, CommandOutcome, LeasedCommand, SequenceProgress } from "../lib/relay/protocol";
 import { BmcCallTally } from "./bmc-calls";
 import { bmcKey, type BmcLock } from "./bmc-lock";
 import type { CommandExecutor } from "./executor";
@@ -55,6 +55,8 @@ export class HeldCommand {
   private readonly ended = new AbortController();
   /** this run's Redfish calls, sent with the result */
   private readonly bmcCalls = new BmcCallTally();
+  /** a boot sequence's steps finished so far: sent with every heartbeat after them and with the result */
+  private readonly progress: SequenceProgress = [];
 
   constructor(
     private readonly rt: CommandRuntime,
@@ -84,7 +86,9 @@ export class HeldCommand {
     const beating = this.heartbeats();
     try {
       const outcome = await this.execute();
-      if (outcome && !this.lost.signal.aborted) await reportOutcome(this.rt, this.id, this.lease, outcome, this.log, this.bmcCalls.summary());
+      if (outcome && !this.lost.signal.aborted) {
+        await reportOutcome(this.rt, this.id, this.lease, outcome, this.log, this.bmcCalls.summary(), this.progress.length > 0 ? [...this.progress] : undefined);
+      }
     } catch (err) {
       // Not expected (the executor and the report never throw); kept so the relay can never die.
       this.log.error("command handling failed", errorFields(err));
@@ -112,6 +116,11 @@ export class HeldCommand {
         ...(this.command.checkpoint ? { checkpoint: this.command.checkpoint } : {}),
         record: (evidence) => this.record(evidence),
         onBmcCall: this.bmcCalls.add,
+        onStepDone: (done) => {
+          // each step's Redfish calls go with it; the result carries the calls after the last one
+          this.progress.push({ ...done, bmc_calls: this.bmcCalls.take() });
+          this.log.info("sequence step finished", { step: done.step });
+        },
       });
       this.log.info("command finished", { ...outcomeFields(outcome), duration_ms: clock.now() - started });
       return outcome;
@@ -137,7 +146,8 @@ export class HeldCommand {
 
   /** One heartbeat (with a checkpoint, when given); the lease's new expiry is kept. */
   private async extend(checkpoint?: BmcEvidence): Promise<void> {
-    const r = await this.rt.client.heartbeat(this.id, { lease_token: this.lease.token, ...(checkpoint ? { checkpoint } : {}) });
+    const progress = this.progress.length > 0 ? { progress: [...this.progress] } : {};
+    const r = await this.rt.client.heartbeat(this.id, { lease_token: this.lease.token, ...(checkpoint ? { checkpoint } : {}), ...progress });
     const t = Date.parse(r.lease_expires_at);
     if (Number.isFinite(t)) this.lease.expiresAt = t;
   }
@@ -180,10 +190,12 @@ export async function reportOutcome(
   log: Logger,
   /** the run's BMC calls, for the service's metrics (none for a command that never ran) */
   bmcCalls?: BmcCalls,
+  /** a boot sequence's finished steps */
+  progress?: SequenceProgress,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await rt.client.reportResult(commandId, { lease_token: lease.token, outcome, ...(bmcCalls ? { bmc_calls: bmcCalls } : {}) });
+      await rt.client.reportResult(commandId, { lease_token: lease.token, outcome, ...(bmcCalls ? { bmc_calls: bmcCalls } : {}), ...(progress ? { progress } : {}) });
       log.info("result reported", outcomeFields(outcome));
       return;
     } catch (err) {

@@ -12,7 +12,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { openCommandAtSite } from "../lib/relay/command-secrets";
-import type { CommandOutcome, LeasedCommand } from "../lib/relay/protocol";
+import { RELAY_CAPABILITIES, type CommandOutcome, type LeasedCommand } from "../lib/relay/protocol";
 import { bodySecrets } from "./executor";
 import { errorFields, HeldCommand, reportOutcome, type CommandRuntime } from "./held-command";
 import { loggableAddress, type Logger } from "./log";
@@ -32,6 +32,8 @@ export interface LeaseLoopSettings {
   idlePollMs: number;
   /** opens target secrets the service sealed to this site */
   siteKey?: KeyObject;
+  /** what the relay announces it can run beyond the basic commands (default RELAY_CAPABILITIES) */
+  capabilities?: readonly string[];
 }
 
 const MAX_LEASE_BATCH = 32; // the protocol's cap on max_commands
@@ -89,7 +91,7 @@ export class LeaseLoop {
         // The long-poll is not cut short by stop(): the service may already have leased us
         // commands, and only its answer says which. What arrives after stop() is handed back.
         const res = await client.lease(
-          { relay_id: relayId, max_commands: Math.min(free, MAX_LEASE_BATCH), wait_seconds: waitSeconds, relay_version: RELAY_VERSION, concurrency },
+          { relay_id: relayId, max_commands: Math.min(free, MAX_LEASE_BATCH), wait_seconds: waitSeconds, relay_version: RELAY_VERSION, concurrency, capabilities: [...(this.settings.capabilities ?? RELAY_CAPABILITIES)] },
           this.shutdown.signal,
         );
         if (failures > 0) this.log.info("service reachable again", { failures });

@@ -6,17 +6,34 @@
  */
 import type { KeyObject } from "node:crypto";
 import type { SecretBox } from "../crypto/secret-box";
-import type { CommandBody } from "./protocol";
+import type { CommandBody, SequenceStepBody } from "./protocol";
 import { isSiteSealed, openAtSite, sealForSite } from "./site-seal";
 
-function mapSecret(body: CommandBody, f: (s: string) => string): CommandBody {
-  if (body.type !== "configure_san_boot" || body.iscsi.auth.method !== "CHAP") return body;
-  return { ...body, iscsi: { ...body.iscsi, auth: { ...body.iscsi.auth, secret: f(body.iscsi.auth.secret) } } };
+type Body = CommandBody | SequenceStepBody;
+
+function chapSecretOf(body: Body): string | null {
+  return body.type === "configure_san_boot" && body.iscsi.auth.method === "CHAP" ? body.iscsi.auth.secret : null;
 }
 
-async function mapSecretAsync(body: CommandBody, f: (s: string) => Promise<string>): Promise<CommandBody> {
+function withSecret<B extends Body>(body: B, secret: string): B {
   if (body.type !== "configure_san_boot" || body.iscsi.auth.method !== "CHAP") return body;
-  return { ...body, iscsi: { ...body.iscsi, auth: { ...body.iscsi.auth, secret: await f(body.iscsi.auth.secret) } } };
+  return { ...body, iscsi: { ...body.iscsi, auth: { ...body.iscsi.auth, secret } } };
+}
+
+/** The body with its CHAP secret (a boot sequence's too) passed through `f`. */
+async function mapSecretAsync(body: CommandBody, f: (s: string) => Promise<string>): Promise<CommandBody> {
+  if (body.type === "boot_sequence") {
+    const steps = await Promise.all(body.steps.map(async (s) => ({ ...s, body: await mapSecretAsync(s.body as CommandBody, f) as SequenceStepBody })));
+    return { ...body, steps };
+  }
+  const secret = chapSecretOf(body);
+  return secret === null ? body : withSecret(body, await f(secret));
+}
+
+function mapSecret(body: CommandBody, f: (s: string) => string): CommandBody {
+  if (body.type === "boot_sequence") return { ...body, steps: body.steps.map((s) => ({ ...s, body: mapSecret(s.body as CommandBody, f) as SequenceStepBody })) };
+  const secret = chapSecretOf(body);
+  return secret === null ? body : withSecret(body, f(secret));
 }
 
 /** Service side, at enqueue. */

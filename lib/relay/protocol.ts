@@ -118,37 +118,103 @@ export const bmcEvidence = z.strictObject({
  */
 const deadlineAt = z.string().datetime({ offset: true }).optional();
 
+/** read the FC HBA ports' WWPNs / WWNNs (at enrollment, and when a FC boot finds none cached) */
+const readFcInventory = z.strictObject({ type: z.literal("read_fc_inventory"), bmc: bmcTarget, deadline_at: deadlineAt });
+/** write the HBA function's FibreChannel.BootTargets (no PATCH when already set) */
+const configureFcBoot = z.strictObject({ type: z.literal("configure_fc_boot"), bmc: bmcTarget, fc: fcBootSpec, evidence: bmcEvidence.optional(), deadline_at: deadlineAt });
+/** write the NIC function's iSCSIBoot settings (no PATCH when they already hold the target) */
+const configureSanBoot = z.strictObject({ type: z.literal("configure_san_boot"), bmc: bmcTarget, iscsi: iscsiBootSpec, evidence: bmcEvidence.optional(), deadline_at: deadlineAt });
+/** set a boot override to the SAN target, then power on (or reset when already on) */
+const powerOn = z.strictObject({
+  type: z.literal("power_on"),
+  bmc: bmcTarget,
+  boot_mode: z.enum(["uefi", "bios"]),
+  /** once: the next boot only; continuous: every boot until undeploy clears it */
+  boot_override: z.enum(["once", "continuous"]).default("once"),
+  /** the SAN targets (iSCSI target IQNs, FC target WWPNs) a UEFI device path must name */
+  san_targets: z.array(z.string()).default([]),
+  evidence: bmcEvidence.optional(),
+  deadline_at: deadlineAt,
+});
+/** wait (at the site, not in the cloud) until the BMC reports the system booted, or on where it reports no boot progress */
+const awaitPowerOn = z.strictObject({
+  type: z.literal("await_power_on"),
+  bmc: bmcTarget,
+  evidence: bmcEvidence.optional(),
+  deadline_at: deadlineAt,
+});
+
+/** The forward steps a boot sequence may carry, in the workflow's order. */
+export const SEQUENCE_STEPS = ["configure_firmware", "power_on", "await_boot"] as const;
+export type SequenceStep = (typeof SEQUENCE_STEPS)[number];
+
+/**
+ * The rest of a boot in one command (relays that announce the `boot_sequence` capability): the
+ * steps from the request's current one through await_boot, each the body it would have as a
+ * command of its own (same BMC), run in order against one evidence. The relay reports each step
+ * it finished (`progress`, with the heartbeat that follows it and with the result), so the
+ * service records each step's end even when a later one fails.
+ */
+const bootSequence = z.strictObject({
+  type: z.literal("boot_sequence"),
+  bmc: bmcTarget,
+  steps: z
+    .array(
+      z.strictObject({
+        step: z.enum(SEQUENCE_STEPS),
+        body: z.discriminatedUnion("type", [configureFcBoot.omit({ evidence: true, deadline_at: true }), configureSanBoot.omit({ evidence: true, deadline_at: true }), powerOn.omit({ evidence: true, deadline_at: true }), awaitPowerOn.omit({ evidence: true, deadline_at: true })]),
+      }),
+    )
+    .min(1)
+    .max(SEQUENCE_STEPS.length),
+  evidence: bmcEvidence.optional(),
+  deadline_at: deadlineAt,
+});
+
 export const commandBody = z.discriminatedUnion("type", [
-  /** read the FC HBA ports' WWPNs / WWNNs (at enrollment, and when a FC boot finds none cached) */
-  z.strictObject({ type: z.literal("read_fc_inventory"), bmc: bmcTarget, deadline_at: deadlineAt }),
-  /** write the HBA function's FibreChannel.BootTargets (no PATCH when already set) */
-  z.strictObject({ type: z.literal("configure_fc_boot"), bmc: bmcTarget, fc: fcBootSpec, evidence: bmcEvidence.optional(), deadline_at: deadlineAt }),
-  /** write the NIC function's iSCSIBoot settings (no PATCH when they already hold the target) */
-  z.strictObject({ type: z.literal("configure_san_boot"), bmc: bmcTarget, iscsi: iscsiBootSpec, evidence: bmcEvidence.optional(), deadline_at: deadlineAt }),
-  /** set a boot override to the SAN target, then power on (or reset when already on) */
-  z.strictObject({
-    type: z.literal("power_on"),
-    bmc: bmcTarget,
-    boot_mode: z.enum(["uefi", "bios"]),
-    /** once: the next boot only; continuous: every boot until undeploy clears it */
-    boot_override: z.enum(["once", "continuous"]).default("once"),
-    /** the SAN targets (iSCSI target IQNs, FC target WWPNs) a UEFI device path must name */
-    san_targets: z.array(z.string()).default([]),
-    evidence: bmcEvidence.optional(),
-    deadline_at: deadlineAt,
-  }),
-  /** wait (at the site, not in the cloud) until the BMC reports the system booted, or on where it reports no boot progress */
-  z.strictObject({
-    type: z.literal("await_power_on"),
-    bmc: bmcTarget,
-    evidence: bmcEvidence.optional(),
-    deadline_at: deadlineAt,
-  }),
+  readFcInventory,
+  configureFcBoot,
+  configureSanBoot,
+  powerOn,
+  awaitPowerOn,
+  bootSequence,
   /** undo: power off what sanboot powered on, put back what it wrote (by evidence only) */
   z.strictObject({ type: z.literal("clear_san_boot"), bmc: bmcTarget, evidence: bmcEvidence.default({ claims: [] }), deadline_at: deadlineAt }),
 ]);
 export type CommandBody = z.infer<typeof commandBody>;
 export type CommandType = CommandBody["type"];
+export type SequenceBody = Extract<CommandBody, { type: "boot_sequence" }>;
+/** One body of a boot sequence: a command body of its own, without the evidence and deadline the sequence carries. */
+export type SequenceStepBody = SequenceBody["steps"][number]["body"];
+
+/** What a relay can do beyond the commands every relay runs; announced with each lease call. */
+export const RELAY_CAPABILITIES = ["boot_sequence"] as const;
+
+/**
+ * The relay's Redfish calls for one run of a command, measured at the site (the service cannot
+ * see them): how many, how many failed (no answer, or not a 2xx), and up to 100 of their
+ * latencies. The service publishes them as BmcLatency / BmcErrors. Optional: a relay that
+ * predates it sends none.
+ */
+export const bmcCalls = z.strictObject({
+  count: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  latencies_ms: z.array(z.number().min(0)).max(100),
+});
+export type BmcCalls = z.infer<typeof bmcCalls>;
+
+/** The steps of a boot sequence the relay finished, in order: each with its result, when it ended and its Redfish calls. */
+export const sequenceProgress = z
+  .array(
+    z.strictObject({
+      step: z.enum(SEQUENCE_STEPS),
+      at: z.iso.datetime(),
+      result: z.record(z.string(), z.unknown()).default({}),
+      bmc_calls: bmcCalls.optional(),
+    }),
+  )
+  .max(SEQUENCE_STEPS.length);
+export type SequenceProgress = z.infer<typeof sequenceProgress>;
 
 /** A command as a relay receives it from a lease. */
 export const leasedCommand = z.strictObject({
@@ -169,6 +235,8 @@ export const leaseRequest = z.strictObject({
   /** what the relay is (sanboot-relay --version) and how many commands it holds at once: shown in the site's relay health */
   relay_version: z.string().min(1).max(64).optional(),
   concurrency: z.number().int().min(1).max(1024).optional(),
+  /** what it can run beyond the basic commands (RELAY_CAPABILITIES); an older relay sends none */
+  capabilities: z.array(z.string().min(1).max(64)).max(32).optional(),
 });
 export type LeaseRequest = z.infer<typeof leaseRequest>;
 
@@ -181,6 +249,8 @@ export const heartbeatRequest = z.strictObject({
   relay_id: z.string().min(1).max(128).optional(),
   /** the command's evidence so far, stored before the write it describes (replaces the last one) */
   checkpoint: bmcEvidence.optional(),
+  /** a boot sequence's steps finished so far (replaces the last list) */
+  progress: sequenceProgress.optional(),
 });
 export const releaseRequest = z.strictObject({ lease_token: z.string().min(1) });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
@@ -214,22 +284,13 @@ export const commandOutcome = z.discriminatedUnion("ok", [
 ]);
 export type CommandOutcome = z.infer<typeof commandOutcome>;
 
-/**
- * The relay's Redfish calls for one run of a command, measured at the site (the service cannot
- * see them): how many, how many failed (no answer, or not a 2xx), and up to 100 of their
- * latencies. The service publishes them as BmcLatency / BmcErrors. Optional: a relay that
- * predates it sends none.
- */
-export const bmcCalls = z.strictObject({
-  count: z.number().int().min(0),
-  failures: z.number().int().min(0),
-  latencies_ms: z.array(z.number().min(0)).max(100),
-});
-export type BmcCalls = z.infer<typeof bmcCalls>;
+
 
 export const resultRequest = z.strictObject({
   lease_token: z.string().min(1),
   outcome: commandOutcome,
   bmc_calls: bmcCalls.optional(),
+  /** a boot sequence's steps that finished, also when a later one failed */
+  progress: sequenceProgress.optional(),
 });
 export type ResultRequest = z.infer<typeof resultRequest>;

@@ -20,8 +20,9 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
   const now = deps.clock.now();
   const requestId = newId();
   const node = await lockOwnNode(deps, caller, nodeId, requestId, now.toISOString());
+  let relays;
   try {
-    await requireRelayContact(deps, node.site);
+    relays = await requireRelayContact(deps, node.site);
   } catch (err) {
     // refused before anything started: the node is as it was, but for its version
     await deps.store.releaseNode(node.node_id, requestId, now.toISOString());
@@ -47,6 +48,7 @@ export async function requestBoot(deps: Deps, caller: Caller, nodeId: string, in
     boot_confirmed: null,
     boot_evidence: null,
     command_id: null,
+    boot_sequence: relays.sequences,
     running_until: null,
     version: 1,
     created_at: now.toISOString(),

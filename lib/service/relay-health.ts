@@ -13,6 +13,7 @@ export interface RelayHello {
   relayId: string;
   version?: string | undefined;
   concurrency?: number | undefined;
+  capabilities?: string[] | undefined;
 }
 
 const WRITE_EVERY_MS = 30_000;
@@ -21,9 +22,11 @@ interface Written {
   at: number;
   version: string | null;
   concurrency: number | null;
+  capabilities: string[] | null;
 }
 const written = new WeakMap<StateStore, Map<string, Written>>();
-const online = new WeakMap<StateStore, Map<string, number>>();
+/** per site: until when the answer below stands */
+const online = new WeakMap<StateStore, Map<string, { until: number; sequences: boolean }>>();
 
 const mapOf = <V>(m: WeakMap<StateStore, Map<string, V>>, store: StateStore): Map<string, V> => {
   let inner = m.get(store);
@@ -48,11 +51,13 @@ export async function relayHeard(deps: Deps, site: string, hello: RelayHello): P
   const last = seen.get(key);
   const version = hello.version ?? last?.version ?? null;
   const concurrency = hello.concurrency ?? last?.concurrency ?? null;
-  if (last && now.getTime() - last.at < writeEveryMs(deps) && last.version === version && last.concurrency === concurrency) return;
+  const capabilities = hello.capabilities ? [...hello.capabilities].sort() : (last?.capabilities ?? null);
+  const same = last && last.version === version && last.concurrency === concurrency && String(last.capabilities) === String(capabilities);
+  if (last && same && now.getTime() - last.at < writeEveryMs(deps)) return;
   const at = now.toISOString();
   try {
-    await deps.store.recordRelaySeen({ site, relay_id: hello.relayId, version, concurrency, first_seen_at: at, last_seen_at: at });
-    seen.set(key, { at: now.getTime(), version, concurrency });
+    await deps.store.recordRelaySeen({ site, relay_id: hello.relayId, version, concurrency, capabilities, first_seen_at: at, last_seen_at: at });
+    seen.set(key, { at: now.getTime(), version, concurrency, capabilities });
   } catch (err) {
     deps.log.warn("could not record a relay's contact", { site, relay_id: hello.relayId, error: (err as Error).message });
   }
@@ -66,22 +71,34 @@ export function isOnline(deps: Deps, r: Pick<RelaySeenRecord, "last_seen_at">, n
 
 const newest = (relays: RelaySeenRecord[]): string | null => relays.reduce<string | null>((m, r) => (m === null || r.last_seen_at > m ? r.last_seen_at : m), null);
 
+export interface SiteRelays {
+  /** every relay of the site that counts (online; all, with the check off) runs boot sequences */
+  sequences: boolean;
+}
+
 /**
- * Refuses a boot at a site none of whose relays was heard from within the window: it would wait
- * out its deadlines with the volume attached. An answer that the site is online is kept for a
- * quarter of the window (at most SANBOOT_SITE_CACHE_SECONDS).
+ * What a boot needs to know of its site's relays. Refuses a boot at a site none of whose relays
+ * was heard from within the window: it would wait out its deadlines with the volume attached.
+ * Answers whether the rest of the boot may go to the relay as one command: only when every relay
+ * that may lease it announced `boot_sequence` (a site half-way through a relay upgrade gets one
+ * command per step, which every relay runs). The answer is kept for a quarter of the window (at
+ * most SANBOOT_SITE_CACHE_SECONDS).
  */
-export async function requireRelayContact(deps: Deps, site: string): Promise<void> {
+export async function requireRelayContact(deps: Deps, site: string): Promise<SiteRelays> {
   const windowMs = deps.config.SANBOOT_RELAY_OFFLINE_SECONDS * 1000;
-  if (windowMs === 0) return;
   const now = deps.clock.now();
   const known = mapOf(online, deps.store);
-  if ((known.get(site) ?? 0) > now.getTime()) return;
-  const last = newest(await deps.store.listRelays(site));
-  if (last !== null && isOnline(deps, { last_seen_at: last }, now)) {
-    known.set(site, now.getTime() + Math.min(windowMs / 4, deps.config.SANBOOT_SITE_CACHE_SECONDS * 1000));
-    return;
+  const cached = known.get(site);
+  if (cached && cached.until > now.getTime()) return { sequences: cached.sequences };
+  const relays = await deps.store.listRelays(site);
+  const counted = relays.filter((r) => isOnline(deps, r, now));
+  const keepMs = Math.min(windowMs > 0 ? windowMs / 4 : Infinity, deps.config.SANBOOT_SITE_CACHE_SECONDS * 1000);
+  if (counted.length > 0 || windowMs === 0) {
+    const sequences = counted.length > 0 && counted.every((r) => r.capabilities?.includes("boot_sequence") === true);
+    known.set(site, { until: now.getTime() + keepMs, sequences });
+    return { sequences };
   }
+  const last = newest(relays);
   throw new SanbootError(
     "SITE_RELAY_OFFLINE",
     last === null

@@ -3,12 +3,13 @@ import type { Deps } from "../deps";
 import { SanbootError } from "../errors";
 import { openCommand } from "../relay/command-secrets";
 import { recordBmcCalls, recordLeased } from "../metrics/relay-metrics";
-import type { BmcCalls, CommandOutcome, LeaseRequest, LeasedCommand } from "../relay/protocol";
+import type { BmcCalls, CommandOutcome, LeaseRequest, LeasedCommand, SequenceProgress } from "../relay/protocol";
 import { STEP_POLICY } from "../workflow";
 import { storeInventory } from "./nodes";
 import type { BmcEvidence } from "../bmc/claims";
 import { doorbellOf, type DoorbellListener } from "./relay-doorbell";
 import { relaySiteOf } from "./sites";
+import { runStep } from "./step-runner";
 
 /** The site a relay token belongs to (lib/service/sites.ts: the table's sites, then the environment's). */
 export async function authenticateRelay(deps: Deps, token: string | undefined): Promise<string> {
@@ -87,8 +88,8 @@ export function fcPortsOf(result: Record<string, unknown>): Array<{ wwpn: string
     .filter((p) => /^[0-9a-f]{16}$/.test(p.wwpn));
 }
 
-export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string, checkpoint?: BmcEvidence): Promise<string> {
-  return deps.store.heartbeat({ site, commandId, leaseToken }, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS, checkpoint);
+export async function heartbeat(deps: Deps, site: string, commandId: string, leaseToken: string, checkpoint?: BmcEvidence, progress?: SequenceProgress): Promise<string> {
+  return deps.store.heartbeat({ site, commandId, leaseToken }, deps.clock.now().toISOString(), deps.config.SANBOOT_LEASE_SECONDS, checkpoint, progress);
 }
 
 export async function release(deps: Deps, site: string, commandId: string, leaseToken: string): Promise<void> {
@@ -97,11 +98,21 @@ export async function release(deps: Deps, site: string, commandId: string, lease
   await doorbellOf(deps.store)?.ring(site);
 }
 
-/** Records the outcome and chains the waiting step, which reads it and moves the request on. */
-export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome, bmcCalls?: BmcCalls): Promise<void> {
-  const cmd = await deps.store.completeCommand({ site, commandId, leaseToken }, outcome, deps.clock.now().toISOString());
+/**
+ * Records the outcome and moves the waiting step on: a firmware step is run here, with the
+ * command just stored in hand (it needs no reading, and no other invocation); what comes after it
+ * is chained as the step's commit asks. An attach step (an FC inventory read) is chained to the
+ * attach function, which has Cinder.
+ */
+export async function report(deps: Deps, site: string, commandId: string, leaseToken: string, outcome: CommandOutcome, bmcCalls?: BmcCalls, progress?: SequenceProgress): Promise<void> {
+  const cmd = await deps.store.completeCommand({ site, commandId, leaseToken }, outcome, deps.clock.now().toISOString(), progress);
   // after the lease check: a result sent again (its answer lost) is refused above and not counted twice
-  recordBmcCalls(deps.metrics, cmd.step, bmcCalls);
+  if (cmd.body.type === "boot_sequence") {
+    // each step's calls under its step; what the result carries belongs to the step that did not finish
+    for (const p of progress ?? []) recordBmcCalls(deps.metrics, p.step, p.bmc_calls);
+    const open = cmd.body.steps.find((s) => !(progress ?? []).some((p) => p.step === s.step))?.step ?? cmd.body.steps.at(-1)!.step;
+    recordBmcCalls(deps.metrics, open, bmcCalls);
+  } else recordBmcCalls(deps.metrics, cmd.step, bmcCalls);
   if (cmd.request_id === null || cmd.step === "node_inventory") {
     // a node's own command: the inventory read at enrollment
     if (!cmd.node_id) return;
@@ -112,7 +123,13 @@ export async function report(deps: Deps, site: string, commandId: string, leaseT
     }
     return;
   }
-  await deps.dispatcher.dispatch(STEP_POLICY[cmd.step].fn, { request_id: cmd.request_id }).catch((err: Error) =>
+  const fn = STEP_POLICY[cmd.step].fn;
+  if (fn === "firmware") {
+    // never throws; a run that could not commit is left to the sweeper like a lost chain
+    await runStep(deps, fn, cmd.request_id, { finished: cmd, continueHere: false });
+    return;
+  }
+  await deps.dispatcher.dispatch(fn, { request_id: cmd.request_id }).catch((err: Error) =>
     deps.log.warn("chain after a relay report failed; the sweeper will pick it up", { command_id: commandId, error: err.message }),
   );
 }

@@ -5,7 +5,7 @@
  */
 import { ConflictError } from "../errors";
 import { newId } from "../ids";
-import type { CommandOutcome } from "../relay/protocol";
+import type { CommandOutcome, SequenceProgress } from "../relay/protocol";
 import type { BmcEvidence } from "../bmc/claims";
 import type { CommandRecord } from "./records";
 import type { HeldLease, LeaseOptions } from "./state-store";
@@ -83,25 +83,28 @@ export abstract class CommandQueue extends TableClient {
    * same conditional write (the relay writes to the BMC only once this answered). LEASE_LOST when
    * the command moved on.
    */
-  async heartbeat(lease: HeldLease, now: string, leaseSeconds: number, checkpoint?: BmcEvidence): Promise<string> {
+  async heartbeat(lease: HeldLease, now: string, leaseSeconds: number, checkpoint?: BmcEvidence, progress?: SequenceProgress): Promise<string> {
     const expires = expiry(now, leaseSeconds);
     await this.write({
       what: "heartbeat",
-      write: { update: KEY.command(lease.commandId), expression: `SET lease_expires_at = :e, queue_at = :e, updated_at = :now${checkpoint ? ", checkpoint = :c" : ""}` },
+      write: {
+        update: KEY.command(lease.commandId),
+        expression: `SET lease_expires_at = :e, queue_at = :e, updated_at = :now${checkpoint ? ", checkpoint = :c" : ""}${progress ? ", progress = :p" : ""}`,
+      },
       when: leaseHeld(lease),
-      values: { ":e": expires, ":now": now, ...(checkpoint ? { ":c": checkpoint } : {}) },
+      values: { ":e": expires, ":now": now, ...(checkpoint ? { ":c": checkpoint } : {}), ...(progress ? { ":p": progress } : {}) },
       refused: leaseLost(lease.commandId),
     });
     return expires;
   }
 
   /** Records a relay's outcome and takes the command off the queue. */
-  async completeCommand(lease: HeldLease, outcome: CommandOutcome, now: string): Promise<CommandRecord> {
+  async completeCommand(lease: HeldLease, outcome: CommandOutcome, now: string, progress?: SequenceProgress): Promise<CommandRecord> {
     const res = await this.write({
       what: "complete command",
-      write: { update: KEY.command(lease.commandId), expression: "SET #status = :st, outcome = :o, updated_at = :now REMOVE queue_pk, queue_at" },
+      write: { update: KEY.command(lease.commandId), expression: `SET #status = :st, outcome = :o, updated_at = :now${progress ? ", progress = :p" : ""} REMOVE queue_pk, queue_at` },
       when: leaseHeld(lease),
-      values: { ":st": outcome.ok ? "succeeded" : "failed", ":o": outcome, ":now": now },
+      values: { ":st": outcome.ok ? "succeeded" : "failed", ":o": outcome, ":now": now, ...(progress ? { ":p": progress } : {}) },
       returnItem: true,
       refused: leaseLost(lease.commandId),
     });

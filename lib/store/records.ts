@@ -4,7 +4,7 @@
  */
 import type { ErrorRecord } from "../errors";
 import type { Connector, VolumeInfo } from "../cinder/block-storage";
-import type { BmcTarget, CommandBody, CommandOutcome, InitiatorNetwork } from "../relay/protocol";
+import type { BmcTarget, CommandBody, CommandOutcome, InitiatorNetwork, SequenceProgress } from "../relay/protocol";
 import type { StepName, WorkflowState } from "../workflow";
 import type { BmcEvidence } from "../bmc/claims";
 import type { SanChange } from "../bmc/driver";
@@ -97,6 +97,12 @@ export interface BootRequestRecord extends WorkflowState {
   boot_evidence: string | null;
   /** the relay command the current step waits on */
   command_id: string | null;
+  /**
+   * Whether the rest of the boot goes to the relay as one command (a boot sequence: configure,
+   * power on, await), decided at intake from what the site's relays announced; absent or false,
+   * one command per step as older relays run them.
+   */
+  boot_sequence?: boolean;
   /** an invocation claimed the current step until then; others leave it alone */
   running_until: string | null;
   version: number;
@@ -125,6 +131,8 @@ export interface CommandRecord {
   outcome: CommandOutcome | null;
   /** the evidence the relay stored before writing (lib/bmc/claims.ts); handed back if leased again */
   checkpoint?: BmcEvidence | null;
+  /** a boot sequence's steps the relay reported finished (heartbeats, then the result) */
+  progress?: SequenceProgress | null;
   created_at: string;
   updated_at: string;
 }
@@ -160,6 +168,8 @@ export interface RelaySeenRecord {
   /** what the relay said it is and how many commands it holds at once (null: an older relay said nothing) */
   version: string | null;
   concurrency: number | null;
+  /** what it announced it can run beyond the basic commands (null: an older relay announced nothing) */
+  capabilities?: string[] | null;
   first_seen_at: string;
   last_seen_at: string;
 }

@@ -107,9 +107,9 @@ export abstract class SiteItems extends CommandQueue {
       write: {
         update: KEY.relay(r.site, r.relay_id),
         expression:
-          "SET site = :site, relay_id = :id, version = :v, concurrency = :c, last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :first), gsi_project_pk = :gp, gsi_project_sk = :gs",
+          "SET site = :site, relay_id = :id, version = :v, concurrency = :c, capabilities = :caps, last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :first), gsi_project_pk = :gp, gsi_project_sk = :gs",
       },
-      values: { ":site": r.site, ":id": r.relay_id, ":v": r.version, ":c": r.concurrency, ":now": r.last_seen_at, ":first": r.first_seen_at, ":gp": RELAYS, ":gs": `${r.site}#${r.relay_id}` },
+      values: { ":site": r.site, ":id": r.relay_id, ":v": r.version, ":c": r.concurrency, ":caps": r.capabilities ?? null, ":now": r.last_seen_at, ":first": r.first_seen_at, ":gp": RELAYS, ":gs": `${r.site}#${r.relay_id}` },
     });
   }
 

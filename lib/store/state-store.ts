@@ -11,7 +11,7 @@
  * No SDK error leaves the adapter.
  */
 import type { BmcEvidence } from "../bmc/claims";
-import type { CommandOutcome } from "../relay/protocol";
+import type { CommandOutcome, SequenceProgress } from "../relay/protocol";
 import type { RequestState } from "../workflow";
 import type { BootRequestRecord, CommandRecord, IdempotencyRecord, NodeRecord, RelaySeenRecord, SiteRecord } from "./records";
 
@@ -91,9 +91,9 @@ export interface StateStore {
    * Extends the lease and answers its new expiry; with `checkpoint`, stores the relay's evidence
    * in the same write (the relay writes to the BMC only after this answered). ConflictError LEASE_LOST.
    */
-  heartbeat(lease: HeldLease, now: string, leaseSeconds: number, checkpoint?: BmcEvidence): Promise<string>;
-  /** Records the outcome, takes the command off the queue and answers it as stored. ConflictError LEASE_LOST. */
-  completeCommand(lease: HeldLease, outcome: CommandOutcome, now: string): Promise<CommandRecord>;
+  heartbeat(lease: HeldLease, now: string, leaseSeconds: number, checkpoint?: BmcEvidence, progress?: SequenceProgress): Promise<string>;
+  /** Records the outcome (and a boot sequence's finished steps), takes the command off the queue and answers it as stored. ConflictError LEASE_LOST. */
+  completeCommand(lease: HeldLease, outcome: CommandOutcome, now: string, progress?: SequenceProgress): Promise<CommandRecord>;
   /** The relay hands back a command it did not start: leasable again at once. ConflictError LEASE_LOST. */
   releaseCommand(lease: HeldLease, now: string): Promise<void>;
   /** Withdraws a command that is queued or leased; a no-op for one that already ended. */

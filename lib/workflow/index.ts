@@ -1,4 +1,4 @@
 export * from "./states";
 export { STEP_POLICY, FORWARD, undoFor, forwardStepOf, stepDeadline } from "./policy";
 export type { StepPolicy } from "./policy";
-export { start, transition, backoffMs, TransitionRejected } from "./transition";
+export { start, transition, backoffMs, succeedInTurn, TransitionRejected } from "./transition";

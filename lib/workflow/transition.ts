@@ -195,3 +195,26 @@ function undeploy(current: WorkflowState, now: Date): TransitionResult {
   if (undo.length === 0) return moveTo(current, "detached", { step: null, undo: [], error: null }, now);
   return moveTo(current, "detaching", { step: undo[0]!, undo, error: null }, now);
 }
+
+/**
+ * Steps that succeeded one after another (a boot sequence the relay carried out), each recorded at
+ * its time, kept between the request's last entry and `now` (a relay's clock is not ours). Answers
+ * the state after them and the state changes to publish; what runs next is for the caller's last
+ * transition to say.
+ */
+export function succeedInTurn<S extends WorkflowState & { created_at?: string }>(
+  current: S,
+  steps: ReadonlyArray<{ step: StepName; at: string }>,
+  now: Date,
+): { state: S; published: WorkflowCommand[] } {
+  let state = current;
+  const published: WorkflowCommand[] = [];
+  for (const p of steps) {
+    const floor = Date.parse(state.history.at(-1)?.at ?? state.created_at ?? now.toISOString());
+    const at = new Date(Math.min(now.getTime(), Math.max(floor, Date.parse(p.at) || now.getTime())));
+    const r = transition(state, { type: "step_succeeded", step: p.step }, at);
+    published.push(...r.commands.filter((c) => c.type === "publish_state_change"));
+    state = { ...state, ...r.state };
+  }
+  return { state, published };
+}

@@ -80,7 +80,10 @@ describe("the CHAP secret", () => {
     expect(req?.target?.driver_volume_type === "iscsi" && req.target.auth_password_sealed).toEqual(expect.any(String));
     expect(JSON.stringify(req)).not.toContain(chapSecret);
     const cmd = await store.getCommand(`${requestId}.configure_firmware.1`);
-    expect(cmd?.body.type).toBe("configure_san_boot");
+    // the rest of the boot went to the relay as one sequence; its configure step carries the secret, sealed
+    expect(cmd?.body.type).toBe("boot_sequence");
+    const configure = cmd?.body.type === "boot_sequence" ? cmd.body.steps.find((s) => s.step === "configure_firmware")?.body : undefined;
+    expect(configure?.type === "configure_san_boot" && configure.iscsi.auth.method === "CHAP" && configure.iscsi.auth.secret).toEqual(expect.any(String));
     expect(JSON.stringify(cmd)).not.toContain(chapSecret);
   });
 

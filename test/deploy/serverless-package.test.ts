@@ -174,7 +174,7 @@ describe("serverless package", () => {
     expect(resources.OpenapiLambdaFunction!.Properties.Role).toEqual({ "Fn::GetAtt": ["OpenapiRole", "Arn"] });
   });
 
-  it("gives each step function a retry queue it consumes, and lets only that function send to it", () => {
+  it("gives each step function a retry queue it consumes, and lets only that function send to it (and the relay function, which runs firmware steps on a result)", () => {
     const queues = ofType("AWS::SQS::Queue").map(([k]) => k).sort();
     expect(queues).toEqual(["AttachRetryQueue", "FirmwareRetryQueue"]);
     const mappings = ofType("AWS::Lambda::EventSourceMapping").map(([, r]) => r.Properties);
@@ -195,7 +195,9 @@ describe("serverless package", () => {
     expect(senders).toEqual([
       ["AttachRole", { "Fn::GetAtt": ["AttachRetryQueue", "Arn"] }],
       ["FirmwareRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
+      ["RelayRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
     ]);
+    expect(resources.RelayLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
     expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_ATTACH_RETRY_QUEUE_URL).toEqual({ Ref: "AttachRetryQueue" });
     expect(resources.FirmwareLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
   });

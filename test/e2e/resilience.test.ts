@@ -70,7 +70,7 @@ describe("steps run twice have one effect", () => {
     const deps = stack.service.deps;
     // prepare_connector by hand, as the chained function would
     const { runStep } = await import("../../lib/service/step-runner");
-    await runStep(deps, "attach", r.body.request_id);
+    await runStep(deps, "attach", r.body.request_id, { continueHere: false });
     const req = (await deps.store.getRequest(r.body.request_id))!;
     expect(req.state).toBe("connector_ready");
     const node = (await deps.store.getNode(nodeId))!;
@@ -91,7 +91,7 @@ describe("steps run twice have one effect", () => {
     const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
     const deps = stack.service.deps;
     const { runStep } = await import("../../lib/service/step-runner");
-    await runStep(deps, "attach", r.body.request_id); // prepare_connector
+    await runStep(deps, "attach", r.body.request_id, { continueHere: false }); // prepare_connector alone
     expect((await deps.store.getRequest(r.body.request_id))!.volume_seen?.status).toBe("available");
     const saves: Array<{ step: string | null; seen: unknown }> = [];
     const save = deps.store.saveRequest.bind(deps.store);

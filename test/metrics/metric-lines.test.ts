@@ -10,7 +10,6 @@ import { cinderAdmin, enrollLabNode, useLocalStack, type Api } from "../support/
 import { captureEmf, samplesNamed, samplesOf, sumOf, type EmfLine, type Sample } from "../support/emf-lines";
 
 const NAMESPACE = "sanboot/test";
-const FORWARD_STEPS = ["prepare_connector", "attach_volume", "configure_firmware", "power_on", "await_boot"];
 
 let stack: LocalStack;
 let api: Api;
@@ -107,8 +106,12 @@ describe("a boot to active", () => {
   });
 
   it("times every run of each step that ran, under its step", () => {
+    // the service runs the steps up to configure_firmware, whose command (a boot sequence) carries
+    // power_on and await_boot out at the relay: their time is the relay's (BmcLatency, below)
     const steps = new Set(samplesNamed(samples, "StepDuration").map((s) => s.dimensions.Step));
-    expect([...steps].sort()).toEqual([...FORWARD_STEPS].sort());
+    expect([...steps].sort()).toEqual(["attach_volume", "configure_firmware", "prepare_connector"]);
+    const relaySteps = new Set(samplesNamed(samples, "BmcLatency").map((s) => s.dimensions.Step));
+    expect([...relaySteps].sort()).toEqual(["await_boot", "configure_firmware", "power_on"]);
     // a relay step runs at least twice: once to queue its command, once when the relay's result chains it
     expect(samplesNamed(samples, "StepDuration", { Step: "configure_firmware" }).flatMap((s) => s.values).length).toBeGreaterThanOrEqual(2);
     for (const s of samplesNamed(samples, "StepDuration")) for (const v of s.values) expect(v).toBeGreaterThanOrEqual(0);
@@ -132,9 +135,10 @@ describe("a boot to active", () => {
   });
 
   it("counts the relay commands queued for the site and times each one's wait for its lease", () => {
-    expect(sumOf(samples, "RelayCommandQueued", { Site: "lab" })).toBe(3);
+    // the rest of the boot went to the relay as one command (a boot sequence)
+    expect(sumOf(samples, "RelayCommandQueued", { Site: "lab" })).toBe(1);
     const waits = samplesNamed(samples, "RelayCommandWait", { Site: "lab" }).flatMap((s) => s.values);
-    expect(waits).toHaveLength(3);
+    expect(waits).toHaveLength(1);
     for (const w of waits) expect(w).toBeGreaterThanOrEqual(0);
   });
 

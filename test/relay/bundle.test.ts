@@ -193,7 +193,9 @@ describe("the sanboot-relay bundle", () => {
     const end = await exited;
     expect(end, stderr).toEqual({ code: 0, signal: null });
     const logs = stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logs.filter((l) => l.msg === "result reported").length).toBeGreaterThanOrEqual(3);
+    // the node's inventory at enrollment, and the boot as one sequence of its three steps
+    expect(logs.filter((l) => l.msg === "result reported").length).toBeGreaterThanOrEqual(2);
+    expect(logs.filter((l) => l.msg === "sequence step finished").map((l) => l.step)).toEqual(["configure_firmware", "power_on", "await_boot"]);
     expect(logs.at(-1)).toMatchObject({ msg: "relay stopped", site: LAB_SITE, relay_id: "bundle-relay" });
     expect(stdout).not.toContain(stack!.relayToken);
     expect(stdout).not.toContain('"password"');

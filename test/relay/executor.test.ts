@@ -102,14 +102,30 @@ describe("command executor", () => {
 });
 
 describe("power_on", () => {
-  it("records the power state, then the override claim, then resets, then records the reset", async () => {
+  it("records the power state with the override claim (one checkpoint), then resets, then records the reset", async () => {
     const driver = new FakeBmcDriver();
     const ctx = recording(driver);
     const out = await executor(driver).execute(powerOn(), ctx);
     expect(out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "override" }, { kind: "power", action: "powered on" }] } });
-    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "record", "setSanBootOverride", "record", "powerOn", "record"]);
+    // the fake lists setSanBootOverride as it is entered; its record comes before its write
+    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "setSanBootOverride", "record", "powerOn", "record"]);
+    expect(ctx.stored).toHaveLength(2);
     expect(ctx.stored[0]!.power).toEqual({ before: "Off", marks: {} });
+    expect(ctx.stored[0]!.claims.map((c) => c.kind)).toEqual(["boot_override"]);
     expect(ctx.stored.at(-1)!.power!.reset_at).toBeDefined();
+  });
+
+  it("an override already in place writes nothing: the power state is stored on its own before the reset", async () => {
+    const driver = new FakeBmcDriver();
+    driver.setSanBootOverride = (ep, want) => {
+      driver.calls.push({ method: "setSanBootOverride", address: ep.address, system_id: ep.system_id, args: [want], endpoint: ep, start: Date.now() });
+      return Promise.resolve({ changed: false });
+    };
+    const ctx = recording(driver);
+    const out = await executor(driver).execute(powerOn(), ctx);
+    expect(out).toMatchObject({ ok: true, result: { changed: true, changes: [{ kind: "power" }] } });
+    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "setSanBootOverride", "record", "powerOn", "record"]);
+    expect(ctx.stored[0]).toEqual({ claims: [], power: { before: "Off", marks: {} } });
   });
 
   it("run again after a reset it recorded (a lost result), does not reset the server twice", async () => {
@@ -128,7 +144,60 @@ describe("power_on", () => {
       },
     });
     expect(out).toMatchObject({ ok: false, error: { code: "RELAY_TIMEOUT", retryable: true } });
-    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState"]);
+    // the override's record (carrying the power state) failed: neither its write nor the reset followed
+    expect(driver.calls.map((c) => c.method)).toEqual(["checkSanBootCapability", "getPowerState", "setSanBootOverride"]);
+  });
+});
+
+describe("boot_sequence", () => {
+  const sequence = (): CommandBody => ({
+    type: "boot_sequence",
+    bmc: bmc(A),
+    steps: [
+      { step: "configure_firmware", body: { type: "configure_san_boot", bmc: bmc(A), iscsi: iscsiSpec() } },
+      { step: "power_on", body: { type: "power_on", bmc: bmc(A), boot_mode: "uefi", boot_override: "once", san_targets: ["iqn.t"] } },
+      { step: "await_boot", body: { type: "await_power_on", bmc: bmc(A) } },
+    ],
+  });
+
+  it("runs configure, power on and the wait in order against one evidence, reporting each step as it ends", async () => {
+    const driver = new FakeBmcDriver();
+    const done: string[] = [];
+    const ctx = recording(driver, { onStepDone: (d) => done.push(`${d.step}@${driver.calls.length}`) });
+    const out = await executor(driver).execute(sequence(), ctx);
+    expect(out.ok).toBe(true);
+    const methods = driver.calls.map((c) => c.method);
+    expect(methods).toEqual(["configureIscsiBoot", "record", "checkSanBootCapability", "getPowerState", "setSanBootOverride", "record", "powerOn", "record", "waitForPowerOn"]);
+    // power_on is done once the reset went out, before its record: the reset's heartbeat says so
+    expect(done).toEqual(["configure_firmware@2", "power_on@7", "await_boot@9"]);
+    // three checkpoints, each adding to the one before: the override's claim beside the NIC's
+    expect(ctx.stored).toHaveLength(3);
+    expect(ctx.stored[1]!.claims.map((c) => c.kind).sort()).toEqual(["boot_override", "nic_iscsi"]);
+    expect(ctx.stored[2]!.power?.reset_at).toBeDefined();
+    if (!out.ok) return;
+    expect((out.result.steps as Array<{ step: string }>).map((s) => s.step)).toEqual(["configure_firmware", "power_on", "await_boot"]);
+  });
+
+  it("a step that fails ends the sequence with its error; the steps before it were reported, none after it ran", async () => {
+    const driver = new FakeBmcDriver();
+    driver.impl.powerOn = async () => {
+      throw unreachable();
+    };
+    const done: string[] = [];
+    const out = await executor(driver).execute(sequence(), recording(driver, { onStepDone: (d) => done.push(d.step) }));
+    expect(out).toEqual({ ok: false, error: { code: "BMC_UNREACHABLE", message: "reset", retryable: true } });
+    expect(done).toEqual(["configure_firmware"]);
+    expect(driver.calls.map((c) => c.method)).not.toContain("waitForPowerOn");
+  });
+
+  it("refuses a step that names another BMC than the sequence, before touching either", async () => {
+    const driver = new FakeBmcDriver();
+    const body = sequence();
+    if (body.type !== "boot_sequence") throw new Error("unreachable");
+    body.steps[0]!.body = { ...body.steps[0]!.body, bmc: bmc("https://10.0.0.99") };
+    const out = await executor(driver).execute(body);
+    expect(out).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
+    expect(driver.calls).toEqual([]);
   });
 });
 

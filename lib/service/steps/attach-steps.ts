@@ -36,7 +36,7 @@ function fcConnector(node: NodeRecord, req: BootRequestRecord, ports: Array<{ ww
   return { ...baseConnector(node, req), wwpns: chosen.map((p) => p.wwpn), wwnns: chosen.map((p) => p.wwnn).filter((w): w is string => !!w) };
 }
 
-export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepOutcome> => {
+export const prepareConnector: StepImpl = async (deps, req, node, ctx): Promise<StepOutcome> => {
   if (req.connector) return done("prepare_connector");
   const volume = await deps.cinder.getVolume(req.volume_id);
   const protocol = resolveProtocol(volume, req.requested_protocol ?? req.protocol);
@@ -52,12 +52,15 @@ export const prepareConnector: StepImpl = async (deps, req, node): Promise<StepO
     deps,
     { ...req, protocol },
     "prepare_connector",
-    () => ({ type: "read_fc_inventory", bmc: node.bmc }),
-    async (result) => {
-      const ports = fcPortsOf(result);
-      await storeInventory(deps, node.node_id, { ports });
-      return { protocol, connector: fcConnector(node, req, ports) };
+    {
+      body: () => ({ type: "read_fc_inventory", bmc: node.bmc }),
+      onSuccess: async (result) => {
+        const ports = fcPortsOf(result);
+        await storeInventory(deps, node.node_id, { ports });
+        return { protocol, connector: fcConnector(node, req, ports) };
+      },
     },
+    ctx,
   );
 };
 

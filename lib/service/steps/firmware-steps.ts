@@ -6,9 +6,10 @@
  */
 import type { Deps } from "../../deps";
 import { SanbootError } from "../../errors";
-import type { CommandBody } from "../../relay/protocol";
+import { SEQUENCE_STEPS, type CommandBody, type SequenceStep, type SequenceStepBody } from "../../relay/protocol";
 import type { BmcEvidence } from "../../bmc/claims";
 import type { BootRequestRecord, NodeRecord } from "../../store/records";
+import type { StepName } from "../../workflow";
 import type { StepImpl } from "./step";
 import { viaRelay } from "./relay-step";
 
@@ -20,7 +21,8 @@ function portalParts(portal: string): { address: string; port: number } {
   return { address: m[1]!, port: Number(m[2]) };
 }
 
-export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps: Deps, evidence: BmcEvidence): Promise<CommandBody> {
+/** The configure body: the NIC function's iSCSI boot settings, or the HBA's FC boot targets. */
+async function configureBody(req: BootRequestRecord, node: NodeRecord, deps: Deps): Promise<SequenceStepBody> {
   const t = req.target;
   if (!t) throw new SanbootError("INTERNAL", "configure_firmware ran without a Cinder target");
   if (t.driver_volume_type === "fibre_channel") {
@@ -33,7 +35,6 @@ export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps
         boot_mode: node.boot_mode,
         targets: wwns.slice(0, 8).map((w, i) => ({ wwpn: w, lun: String(t.lun), priority: i })),
       },
-      evidence,
     };
   }
   const secret = t.auth_password_sealed ? await deps.secrets.open(t.auth_password_sealed) : null;
@@ -49,7 +50,6 @@ export async function sanBootBody(req: BootRequestRecord, node: NodeRecord, deps
       boot_mode: node.boot_mode,
       bios_changes: node.bios_changes ?? "refuse",
     },
-    evidence,
   };
 }
 
@@ -60,28 +60,56 @@ function sanTargetsOf(req: BootRequestRecord): string[] {
   return t.driver_volume_type === "fibre_channel" ? t.wwns : t.paths.map((p) => p.iqn);
 }
 
-export const configureFirmware: StepImpl = (deps, req, node) => viaRelay(deps, req, "configure_firmware", (evidence) => sanBootBody(req, node, deps, evidence));
-
-export const powerOn: StepImpl = (deps, req, node) =>
-  viaRelay(deps, req, "power_on", (evidence) => ({
+/** Each forward step's body at the relay, as a command of its own or as a step of a boot sequence. */
+const BODIES: Record<SequenceStep, (req: BootRequestRecord, node: NodeRecord, deps: Deps) => SequenceStepBody | Promise<SequenceStepBody>> = {
+  configure_firmware: configureBody,
+  power_on: (req, node) => ({
     type: "power_on",
     bmc: node.bmc,
     boot_mode: node.boot_mode,
     boot_override: node.boot_override ?? "once",
     san_targets: sanTargetsOf(req),
-    evidence,
-  }));
+  }),
+  await_boot: (_req, node) => ({ type: "await_power_on", bmc: node.bmc }),
+};
 
-export const awaitBoot: StepImpl = (deps, req, node) =>
-  viaRelay(
-    deps,
-    req,
-    "await_boot",
-    (evidence) => ({ type: "await_power_on", bmc: node.bmc, evidence }),
-    (result) => ({
-      boot_confirmed: result.boot_confirmed === true,
-      boot_evidence: typeof result.boot_evidence === "string" ? result.boot_evidence : null,
-    }),
-  );
+/** What a forward step's result adds to the request: await_boot's, what the BMC showed of the boot. */
+function keptOf(result: Record<string, unknown>, step: StepName): Partial<BootRequestRecord> {
+  if (step !== "await_boot") return {};
+  return {
+    boot_confirmed: result.boot_confirmed === true,
+    boot_evidence: typeof result.boot_evidence === "string" ? result.boot_evidence : null,
+  };
+}
 
-export const clearFirmware: StepImpl = (deps, req, node) => viaRelay(deps, req, "clear_firmware", (evidence) => ({ type: "clear_san_boot", bmc: node.bmc, evidence }));
+/**
+ * The body of `step`: with relays that run boot sequences, the rest of the boot from `step`
+ * through await_boot in one command (one lease, one result, the evidence shared); else the
+ * step's own command.
+ */
+export async function forwardBody(step: SequenceStep, req: BootRequestRecord, node: NodeRecord, deps: Deps, evidence: BmcEvidence): Promise<CommandBody> {
+  if (!req.boot_sequence) return { ...(await BODIES[step](req, node, deps)), evidence } as CommandBody;
+  const steps = SEQUENCE_STEPS.slice(SEQUENCE_STEPS.indexOf(step));
+  return { type: "boot_sequence", bmc: node.bmc, steps: await Promise.all(steps.map(async (s) => ({ step: s, body: await BODIES[s](req, node, deps) }))), evidence };
+}
+
+const forward =
+  (step: SequenceStep): StepImpl =>
+  (deps, req, node, ctx) =>
+    viaRelay(
+      deps,
+      req,
+      step,
+      {
+        body: (evidence) => forwardBody(step, req, node, deps, evidence),
+        ...(req.boot_sequence ? { steps: SEQUENCE_STEPS.slice(SEQUENCE_STEPS.indexOf(step)) } : {}),
+        onSuccess: keptOf,
+      },
+      ctx,
+    );
+
+export const configureFirmware: StepImpl = forward("configure_firmware");
+export const powerOn: StepImpl = forward("power_on");
+export const awaitBoot: StepImpl = forward("await_boot");
+
+export const clearFirmware: StepImpl = (deps, req, node, ctx) => viaRelay(deps, req, "clear_firmware", { body: (evidence) => ({ type: "clear_san_boot", bmc: node.bmc, evidence }) }, ctx);

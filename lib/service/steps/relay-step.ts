@@ -10,12 +10,12 @@ import type { KeyObject } from "node:crypto";
 import type { Deps } from "../../deps";
 import { SanbootError, type ErrorCode } from "../../errors";
 import { sealCommand } from "../../relay/command-secrets";
-import { bmcEvidence, type CommandBody } from "../../relay/protocol";
+import { bmcEvidence, SEQUENCE_STEPS, type CommandBody, type SequenceProgress, type SequenceStep } from "../../relay/protocol";
 import { mergeEvidence, NO_EVIDENCE, type BmcEvidence } from "../../bmc/claims";
 import type { SanChange } from "../../bmc/driver";
 import { parseSitePublicKey } from "../../relay/site-seal";
-import { queuedCommand, type BootRequestRecord } from "../../store/records";
-import { STEP_POLICY, stepDeadline, type StepName } from "../../workflow";
+import { queuedCommand, type BootRequestRecord, type CommandRecord } from "../../store/records";
+import { STEP_POLICY, isTerminal, succeedInTurn, type StepName } from "../../workflow";
 import type { StepOutcome } from "./step";
 import { findSite } from "../sites";
 
@@ -30,21 +30,51 @@ async function siteKeyOf(deps: Deps, site: string): Promise<KeyObject | undefine
   return siteKeys.get(pem);
 }
 
-export async function viaRelay(
-  deps: Deps,
-  req: BootRequestRecord,
-  step: StepName,
+/** The relay's side of a step: the command for it, and what to keep of a step's result. */
+export interface RelayWork {
   /** the command for this attempt, given the evidence of the BMC writes recorded so far */
-  body: (evidence: BmcEvidence) => CommandBody | Promise<CommandBody>,
-  /** what to store from the relay's result when the command succeeded */
-  onSuccess: (result: Record<string, unknown>) => Partial<BootRequestRecord> | Promise<Partial<BootRequestRecord>> = () => ({}),
-): Promise<StepOutcome> {
+  body: (evidence: BmcEvidence) => CommandBody | Promise<CommandBody>;
+  /**
+   * The forward steps this command carries out, the step itself first (a boot sequence); only the
+   * step when absent. Later steps of the list find the command still theirs and wait on it.
+   */
+  steps?: SequenceStep[];
+  /** what to store from a step's result when it succeeded (the step's own, or one a sequence carried) */
+  onSuccess?: (result: Record<string, unknown>, step: StepName) => Partial<BootRequestRecord> | Promise<Partial<BootRequestRecord>>;
+}
+
+/** What the run already knows: the command the relay just reported (its result call runs the step). */
+export interface StepContext {
+  finished?: CommandRecord;
+}
+
+/**
+ * The command a request waits on covers `step` when it is that step's own, or a boot sequence
+ * that began at an earlier step of the sequence (its id names the step it began at).
+ */
+function commandCovering(req: BootRequestRecord, step: StepName): string | null {
+  if (!req.command_id) return null;
+  if (req.command_id === commandIdFor(req, step)) return req.command_id;
+  if (!req.boot_sequence || !isSequenceStep(step)) return null;
+  const began = /\.([a-z_]+)\.\d+$/.exec(req.command_id)?.[1];
+  return began && isSequenceStep(began) && SEQUENCE_STEPS.indexOf(began) < SEQUENCE_STEPS.indexOf(step) ? req.command_id : null;
+}
+
+export const isSequenceStep = (s: string): s is SequenceStep => (SEQUENCE_STEPS as readonly string[]).includes(s);
+
+/** When a command carrying `steps` from `now` is out of time: their budgets one after another. */
+export function commandDeadline(steps: readonly StepName[], now: Date): string {
+  return new Date(now.getTime() + steps.reduce((ms, s) => ms + STEP_POLICY[s].waitDeadlineMs, 0)).toISOString();
+}
+
+export async function viaRelay(deps: Deps, req: BootRequestRecord, step: StepName, work: RelayWork, ctx: StepContext = {}): Promise<StepOutcome> {
   const now = deps.clock.now();
-  const commandId = commandIdFor(req, step);
+  const covering = commandCovering(req, step);
+  const commandId = covering ?? commandIdFor(req, step);
   const recheckAt = new Date(now.getTime() + STEP_POLICY[step].redispatchAfterMs).toISOString();
   // The request names the command it waits on. One it does not name yet is most likely not queued
   // either: queue it first, and read it only when it was there after all (a run whose commit was lost).
-  let cmd = req.command_id === commandId ? await deps.store.getCommand(commandId) : null;
+  let cmd = ctx.finished?.command_id === commandId ? ctx.finished : req.command_id === commandId ? await deps.store.getCommand(commandId) : null;
   let base = req.bmc_evidence;
   if (!cmd) {
     // a previous attempt's command must not run after this one is queued; what it recorded counts
@@ -52,7 +82,7 @@ export async function viaRelay(
       base = mergeEvidence(base, (await deps.store.getCommand(req.command_id))?.checkpoint);
       await deps.store.cancelCommand(req.command_id, now.toISOString());
     }
-    const deadline = stepDeadline(step, now);
+    const deadline = commandDeadline(work.steps ?? [step], now);
     const record = queuedCommand(
       {
         command_id: commandId,
@@ -61,7 +91,7 @@ export async function viaRelay(
         node_id: req.node_id,
         step,
         attempt: req.attempts + 1,
-        body: await sealCommand({ ...(await body(base ?? NO_EVIDENCE)), deadline_at: deadline }, deps.secrets, commandId, await siteKeyOf(deps, req.site)),
+        body: await sealCommand({ ...(await work.body(base ?? NO_EVIDENCE)), deadline_at: deadline }, deps.secrets, commandId, await siteKeyOf(deps, req.site)),
       },
       now.toISOString(),
     );
@@ -77,35 +107,86 @@ export async function viaRelay(
   }
   // Whatever became of the command, the evidence it stored before writing is the request's.
   const result = cmd.status === "succeeded" && cmd.outcome?.ok ? cmd.outcome.result : undefined;
-  const evidence = cmd.checkpoint || result?.evidence ? mergeEvidence(base, cmd.checkpoint, evidenceOf(result)) : base;
-  const kept = evidence !== req.bmc_evidence ? { bmc_evidence: evidence } : {};
-  const finishedCommand = cmd.command_id;
+  // a boot sequence's finished steps, from this one on (their results carry evidence too)
+  const done = cmd.body.type === "boot_sequence" ? stepsDone(cmd, step) : [];
+  const reported = [cmd.checkpoint, ...done.map((d) => evidenceOf(d.result)), evidenceOf(result)];
+  const evidence = reported.some(Boolean) ? mergeEvidence(base, ...reported) : base;
+  const kept: Partial<BootRequestRecord> = evidence !== req.bmc_evidence ? { bmc_evidence: evidence } : {};
+  const ended = cmd.status === "succeeded" || cmd.status === "failed" || cmd.status === "cancelled";
+  const finishedCommand = ended ? cmd.command_id : undefined;
+
+  // The steps of a boot sequence the relay reported finished: each is recorded as succeeded (at
+  // its time) before what the command's state says of the step after them.
+  let changes = req.bmc_changes ?? [];
+  const patch: Partial<BootRequestRecord> = { ...kept };
+  for (const d of done) {
+    changes = [...changes, ...changesOf(d.result, d.step, now.toISOString())];
+    Object.assign(patch, await work.onSuccess?.(d.result, d.step));
+  }
+  const progressed = done.map((d) => ({ step: d.step as StepName, at: d.at }));
+  const sequenceLeft = cmd.body.type === "boot_sequence" ? cmd.body.steps.map((s) => s.step).filter((s) => SEQUENCE_STEPS.indexOf(s) >= SEQUENCE_STEPS.indexOf(step as SequenceStep)) : [step];
+  const next = (sequenceLeft[done.length] ?? null) as StepName | null;
+  const withChanges = (): Partial<BootRequestRecord> => (changes !== (req.bmc_changes ?? []) ? { ...patch, bmc_changes: changes } : patch);
+
+  if (cmd.body.type === "boot_sequence" && next === null) {
+    // every step it carries is done: the last one's success is the event
+    const last = progressed.pop()!;
+    return { event: { type: "step_succeeded", step: last.step }, progressed, patch: { ...withChanges(), command_id: null }, finishedCommand: cmd.command_id };
+  }
+  const current = next ?? step;
   switch (cmd.status) {
     case "succeeded": {
-      const changes = changesOf(result, step, now.toISOString());
+      if (cmd.body.type === "boot_sequence") {
+        // a sequence that succeeded must have reported every step it carries
+        const error = { code: "INTERNAL" as ErrorCode, message: `the relay reported the boot sequence done without step ${current}`, retryable: true };
+        return { event: { type: "step_failed", step: current, error }, progressed, patch: { ...withChanges(), command_id: null }, finishedCommand };
+      }
+      const single = changesOf(result, step, now.toISOString());
       return {
         event: { type: "step_succeeded", step },
-        patch: { ...(await onSuccess(result ?? {})), ...kept, ...(changes.length > 0 ? { bmc_changes: [...(req.bmc_changes ?? []), ...changes] } : {}), command_id: null },
+        patch: { ...(await work.onSuccess?.(result ?? {}, step)), ...kept, ...(single.length > 0 ? { bmc_changes: [...(req.bmc_changes ?? []), ...single] } : {}), command_id: null },
         finishedCommand,
       };
     }
     case "failed": {
       const e = cmd.outcome && !cmd.outcome.ok ? cmd.outcome.error : { code: "INTERNAL", message: "the relay reported a failure", retryable: true };
       return {
-        event: { type: "step_failed", step, error: { code: e.code as ErrorCode, message: e.message, retryable: e.retryable } },
-        patch: { ...kept, command_id: null },
+        event: { type: "step_failed", step: current, error: { code: e.code as ErrorCode, message: e.message, retryable: e.retryable } },
+        progressed,
+        patch: { ...withChanges(), command_id: null },
         finishedCommand,
       };
     }
     case "cancelled":
       return {
-        event: { type: "step_failed", step, error: { code: "RELAY_TIMEOUT", message: "the relay command was withdrawn", retryable: true } },
-        patch: { ...kept, command_id: null },
+        event: { type: "step_failed", step: current, error: { code: "RELAY_TIMEOUT", message: "the relay command was withdrawn", retryable: true } },
+        progressed,
+        patch: { ...withChanges(), command_id: null },
         finishedCommand,
       };
     default:
-      return { event: { type: "step_waiting", step, recheck_at: recheckAt }, patch: { ...kept, command_id: commandId } };
+      return {
+        event: { type: "step_waiting", step: current, recheck_at: recheckAt, ...(progressed.length > 0 && cmd.body.deadline_at ? { deadline_at: cmd.body.deadline_at } : {}) },
+        progressed,
+        patch: { ...withChanges(), command_id: commandId },
+      };
   }
+}
+
+/** The sequence's finished steps from `step` on, in the sequence's order, each once. */
+function stepsDone(cmd: CommandRecord, step: StepName): SequenceProgress {
+  if (!isSequenceStep(step)) return [];
+  const from = SEQUENCE_STEPS.indexOf(step);
+  const carried = cmd.body.type === "boot_sequence" ? cmd.body.steps.map((s) => s.step) : [];
+  const reported = new Map((cmd.progress ?? []).map((p) => [p.step, p]));
+  const out: SequenceProgress = [];
+  for (const s of carried) {
+    if (SEQUENCE_STEPS.indexOf(s) < from) continue;
+    const p = reported.get(s);
+    if (!p) break; // the steps finish in order: one not reported ends the list
+    out.push(p);
+  }
+  return out;
 }
 
 function evidenceOf(result: Record<string, unknown> | undefined): BmcEvidence | undefined {
@@ -118,4 +199,24 @@ function changesOf(result: Record<string, unknown> | undefined, step: StepName, 
   return list
     .filter((c): c is SanChange => !!c && typeof c === "object" && typeof (c as SanChange).kind === "string" && typeof (c as SanChange).uri === "string")
     .map((c) => ({ kind: c.kind, uri: c.uri, action: String(c.action ?? ""), step, at }));
+}
+
+/**
+ * The request as a caller should see it while a boot sequence runs: the steps its relay reported
+ * finished (its heartbeats carry them) count as done, as the step's commit will record them when
+ * the command ends. The record itself is not written; one read of the command.
+ */
+export async function withSequenceProgress(deps: Deps, req: BootRequestRecord): Promise<BootRequestRecord> {
+  if (!req.boot_sequence || !req.command_id || req.step === null || !isSequenceStep(req.step) || isTerminal(req.state)) return req;
+  const cmd = await deps.store.getCommand(req.command_id);
+  if (!cmd || cmd.body.type !== "boot_sequence" || cmd.request_id !== req.request_id) return req;
+  const done = stepsDone(cmd, req.step);
+  if (done.length === 0) return req;
+  // the last step done ends the sequence: that the request is active is its commit's to say
+  const shown = done.length < cmd.body.steps.length ? done : done.slice(0, -1);
+  try {
+    return succeedInTurn(req, shown, deps.clock.now()).state;
+  } catch {
+    return req;
+  }
 }
