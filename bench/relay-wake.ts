@@ -10,8 +10,13 @@
  * The service's store rings the site's doorbell (lib/service/relay-doorbell.ts) when it queues a
  * command, where the deps were built with one; where not, this script installs the in-process
  * bell the same way (`--doorbell local`, the default) or leaves the lease polling (`--doorbell off`).
+ * `--doorbell sqs` plays the deployment: the lease (the relay function) and the enqueue (another
+ * function) each get their own store and their own SQS bell (lib/service/sqs-doorbell.ts) against
+ * the lab's SQS, so the ring goes over SQS as it does between two Lambdas.
  *
- *   --doorbell M    local | off (default local)
+ * `--doorbell none` is the same two stores without a bell: the lease polls, as across Lambdas before.
+ *
+ *   --doorbell M    local | off | sqs | none (default local)
  *   --samples N     (default 40)
  *   --poll-ms N     SANBOOT_RELAY_POLL_MS (default 250)
  *   --wait-s N      the relay's long-poll wait (default 20)
@@ -26,10 +31,13 @@ import { request } from "undici";
 import { LAB_CREDENTIALS_REF, LAB_SITE, startLocalStack, type LocalStack } from "../lab/local-stack";
 import { requestInventory } from "../lib/service/nodes";
 import { doorbellOf, LocalDoorbell, withRelayDoorbell } from "../lib/service/relay-doorbell";
+import { SqsDoorbell } from "../lib/service/sqs-doorbell";
+import { StateTable } from "../lib/store/state-table";
+import { startSqsEmulator, type SqsEmulator } from "../lab/sqs-emulator";
 import { summarize } from "./stats";
 
 interface Params {
-  doorbell: "local" | "off";
+  doorbell: "local" | "off" | "sqs" | "none";
   samples: number;
   pollMs: number;
   waitS: number;
@@ -58,9 +66,9 @@ function readParams(argv: string[]): Params {
   const idle = (values["idle-ms"] ?? "100-3000").split("-").map(Number);
   if (idle.length !== 2 || !idle.every((n) => Number.isFinite(n) && n >= 0) || idle[0]! > idle[1]!) throw new Error(`--idle-ms must be A-B, got "${values["idle-ms"]}"`);
   const doorbell = values.doorbell ?? "local";
-  if (doorbell !== "local" && doorbell !== "off") throw new Error(`--doorbell must be local or off, got "${doorbell}"`);
+  if (!["local", "off", "sqs", "none"].includes(doorbell)) throw new Error(`--doorbell must be local, off, sqs or none, got "${doorbell}"`);
   return {
-    doorbell,
+    doorbell: doorbell as Params["doorbell"],
     samples: int("samples", values.samples, 40),
     pollMs: int("poll-ms", values["poll-ms"], 250),
     waitS: Math.min(25, int("wait-s", values["wait-s"], 20)),
@@ -134,7 +142,25 @@ async function main(): Promise<number> {
   }
   const deps = stack.service.deps;
   let bell = doorbellOf(deps.store) ? "wired by the service's deps" : "none (the lease polls)";
-  if (!doorbellOf(deps.store) && params.doorbell === "local") {
+  /** the deps the enqueue runs with: the service's, or (sqs) another function's */
+  let enqueueDeps = deps;
+  let sqs: SqsEmulator | undefined;
+  let sqsStats: ReturnType<SqsEmulator["stats"]> | undefined;
+  const table = () => new StateTable({ tableName: deps.config.SANBOOT_TABLE, region: "us-east-1", endpoint: stack.store.endpoint });
+  if (params.doorbell === "none") {
+    // two functions without a deployment-wide bell (Lambda before the SQS doorbell): the lease polls
+    deps.store = table();
+    enqueueDeps = { ...deps, store: table() };
+    bell = "none between the two stores: the lease asks the table at its interval";
+  } else if (params.doorbell === "sqs") {
+    sqs = await startSqsEmulator({ consumers: {} });
+    const sqsBell = () => new SqsDoorbell({ queueUrlPrefix: sqs!.queueUrl("sanboot-bench-relay-"), region: "us-east-1", endpoint: sqs!.url });
+    // the relay function's store, whose lease waits on the site's queue ...
+    deps.store = withRelayDoorbell(table(), sqsBell());
+    // ... and the queueing function's, which rings it
+    enqueueDeps = { ...deps, store: withRelayDoorbell(table(), sqsBell()) };
+    bell = "SQS, one queue per site: the lease and the enqueue each with their own store and bell";
+  } else if (!doorbellOf(deps.store) && params.doorbell === "local") {
     // every function runs in this process (inline dispatch): this bell hears every ring
     deps.store = withRelayDoorbell(deps.store, new LocalDoorbell(true));
     bell = "in-process, installed by this script";
@@ -157,7 +183,7 @@ async function main(): Promise<number> {
       const executing = lines.next("executing command", commandId, params.waitS * 1000 + 10_000);
       const reported = lines.next("result reported", commandId, params.waitS * 1000 + 20_000);
       const enqueuedAt = performance.now();
-      await requestInventory(deps, node);
+      await requestInventory(enqueueDeps, node);
       samples.push((await executing) - enqueuedAt);
       await reported;
       // the report updates the node (a new version, so a new command id next time)
@@ -166,13 +192,16 @@ async function main(): Promise<number> {
   } catch (err) {
     console.log(`stopped early: ${(err as Error).message}`);
   } finally {
+    sqsStats = sqs?.stats();
     await stack.close().catch(() => undefined);
+    await sqs?.close();
   }
   const s = summarize(samples);
   const idlePerSecond = idleTable.ms > 0 ? (idleTable.requests * 1000) / idleTable.ms : Number.NaN;
   console.log(`relay wake   doorbell: ${bell}; poll ${params.pollMs} ms, long-poll ${params.waitS} s, idle ${params.idle[0]}-${params.idle[1]} ms before each enqueue`);
   console.log(`enqueue → executing, ms: p50 ${s.p50.toFixed(1)}  p95 ${s.p95.toFixed(1)}  max ${s.max.toFixed(1)}  mean ${s.mean.toFixed(1)}  (${s.count} samples)`);
   console.log(`idle relay: ${idlePerSecond.toFixed(2)} table requests/s`);
+  if (sqsStats) console.log(`SQS: ${sqsStats.sent} rings sent, ${sqsStats.delivered} received by a waiting lease`);
   if (params.json) console.log(JSON.stringify({ bench: "relay-wake", params, doorbell: bell, latency_ms: s, idle_table_requests_per_s: idlePerSecond }));
   return 0;
 }

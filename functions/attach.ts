@@ -1,11 +1,11 @@
 /** Cinder attach: the connector, the attachment, and its removal on undeploy or rollback. Chained. */
 import { CinderClient } from "../lib/cinder/cinder-client";
-import { cinderWith, eventPublisher, getDeps, provideDeps, secretBox, stateTable, retryingDispatcher } from "../lib/deps";
+import { cinderWith, eventPublisher, getDeps, provideDeps, secretBox, belledStateTable, retryingDispatcher } from "../lib/deps";
 import { stepInvocations } from "../lib/dispatch/step-events";
 import { withMetrics } from "../lib/metrics/flush-middleware";
 import { runStep, type RunResult } from "../lib/service/step-runner";
 
-provideDeps({ store: stateTable, cinder: cinderWith(CinderClient), dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
+provideDeps({ store: belledStateTable, cinder: cinderWith(CinderClient), dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
 
 /** a direct invoke (the chain, the sweeper) or an SQS event of its retry queue (a delayed trigger) */
 export const handler = withMetrics(async (event: unknown): Promise<RunResult> => {

@@ -1,10 +1,10 @@
 /** BIOS / firmware configuration through the site's relay: SAN boot target, boot, undo. Chained. */
-import { eventPublisher, getDeps, provideDeps, secretBox, stateTable, retryingDispatcher } from "../lib/deps";
+import { eventPublisher, getDeps, provideDeps, secretBox, belledStateTable, retryingDispatcher } from "../lib/deps";
 import { stepInvocations } from "../lib/dispatch/step-events";
 import { withMetrics } from "../lib/metrics/flush-middleware";
 import { runStep, type RunResult } from "../lib/service/step-runner";
 
-provideDeps({ store: stateTable, dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
+provideDeps({ store: belledStateTable, dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
 
 /** a direct invoke (the chain, the sweeper) or an SQS event of its retry queue (a delayed trigger) */
 export const handler = withMetrics(async (event: unknown): Promise<RunResult> => {

@@ -1,12 +1,12 @@
 /** Node enrollment: POST/GET /v1/nodes, GET/PATCH/DELETE /v1/nodes/{node_id}. */
 import { enrollNode as enrollSchema, listQuery, updateNode as updateSchema, uuid } from "../lib/api/schemas";
 import { SanbootError } from "../lib/errors";
-import { callerAuth, provideDeps, stateTable } from "../lib/deps";
+import { belledStateTable, callerAuth, provideDeps } from "../lib/deps";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import { deleteNode, enrollNode, listNodes, loadOwnNode, updateNode } from "../lib/service/nodes";
 import { nodePage, nodeView } from "../lib/service/views";
 
-provideDeps({ store: stateTable, callers: callerAuth });
+provideDeps({ store: belledStateTable, callers: callerAuth });
 
 export const handler = apiHandler(async (req, deps) => {
   const id = req.params.node_id;

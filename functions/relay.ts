@@ -1,5 +1,5 @@
 /** Relay endpoints: lease (long-poll), heartbeat, release (hand back), result, whoami. Authenticated per site. */
-import { eventPublisher, provideDeps, retryingDispatcher, secretBox, stateTable } from "../lib/deps";
+import { belledStateTable, eventPublisher, provideDeps, retryingDispatcher, secretBox } from "../lib/deps";
 import { SanbootError } from "../lib/errors";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import {
@@ -19,7 +19,7 @@ import { authenticateRelay, heartbeat, lease, release, report } from "../lib/ser
 
 // a result runs its firmware step here (lib/service/relay-queue.ts): the step's commit publishes
 // the request's state change and sends a retry to the firmware function's retry queue
-provideDeps({ store: stateTable, dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
+provideDeps({ store: belledStateTable, dispatcher: retryingDispatcher, publisher: eventPublisher, secrets: secretBox });
 
 export const handler = apiHandler(
   async (req, deps) => {

@@ -305,6 +305,8 @@ async function main(): Promise<void> {
       SANBOOT_SQS_ENDPOINT: sqs.url,
       SANBOOT_ATTACH_RETRY_QUEUE_URL: sqs.queueUrl(`${FUNCTION_PREFIX}attach-retries`),
       SANBOOT_FIRMWARE_RETRY_QUEUE_URL: sqs.queueUrl(`${FUNCTION_PREFIX}firmware-retries`),
+      // the relays' doorbell, one queue per site: a lease hears a command another function queued at once
+      SANBOOT_RELAY_BELL_QUEUE_URL_PREFIX: sqs.queueUrl(`${FUNCTION_PREFIX}relay-`),
       SANBOOT_CINDER_URL: url.cinder,
       SANBOOT_CINDER_PROJECT: LAB_PROJECT,
       SANBOOT_API_TOKENS: JSON.stringify({

@@ -101,6 +101,11 @@ export const configSchema = z.object({
   SANBOOT_FIRMWARE_RETRY_QUEUE_URL: optionalUrl,
   /** an SQS-compatible endpoint (the lab's emulator); unset on AWS */
   SANBOOT_SQS_ENDPOINT: optionalUrl,
+  /**
+   * The relays' doorbell: each site's SQS queue URL is this plus the site (lib/service/sqs-doorbell.ts);
+   * unset, a lease hears only the rings of its own process and asks the table at its interval
+   */
+  SANBOOT_RELAY_BELL_QUEUE_URL_PREFIX: optionalUrl,
   /** deployed function names are <prefix><function>, e.g. sanboot-dev-attach */
   SANBOOT_FUNCTION_PREFIX: z.string().default("sanboot-dev-"),
   /** where state changes are published: an EventBridge bus name, or "log" */

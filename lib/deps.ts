@@ -25,6 +25,7 @@ import { cinderCallMetrics } from "./metrics/cinder-calls";
 import { EmfMetrics } from "./metrics/emf-metrics";
 import { noMetrics, type MetricsPort } from "./metrics/metrics-port";
 import { LocalDoorbell, withRelayDoorbell } from "./service/relay-doorbell";
+import { SqsDoorbell } from "./service/sqs-doorbell";
 import { StateTable } from "./store/state-table";
 
 export interface Deps {
@@ -61,6 +62,19 @@ export const stateTable: PartBuilder<"store"> = (config) =>
     new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
     new LocalDoorbell(config.SANBOOT_DISPATCH === "inline"),
   );
+
+/**
+ * The state table with the deployment's relay doorbell where there is one (an SQS queue per site,
+ * SANBOOT_RELAY_BELL_QUEUE_URL_PREFIX): for the functions that queue commands or lease them, so a
+ * lease hears a command queued by another function at once. Without one, as stateTable.
+ */
+export const belledStateTable: PartBuilder<"store"> = (config, base) =>
+  config.SANBOOT_RELAY_BELL_QUEUE_URL_PREFIX
+    ? withRelayDoorbell(
+        new StateTable({ tableName: config.SANBOOT_TABLE, region: config.AWS_REGION, endpoint: config.SANBOOT_DYNAMODB_ENDPOINT }),
+        new SqsDoorbell({ queueUrlPrefix: config.SANBOOT_RELAY_BELL_QUEUE_URL_PREFIX, region: config.AWS_REGION, endpoint: config.SANBOOT_SQS_ENDPOINT, log: base.log }),
+      )
+    : stateTable(config, base);
 
 export const stepDispatcher: PartBuilder<"dispatcher"> = (config) =>
   config.SANBOOT_DISPATCH === "inline"

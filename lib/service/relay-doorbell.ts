@@ -15,8 +15,8 @@
  * does where every function runs in one process (the lab's service host, inline dispatch); where
  * the enqueuing function may be another process (serverless-offline's workers, Lambda) it hears
  * only its own process's rings, and the lease keeps asking the table at its interval besides.
- * A deployment-wide bell (one SQS queue per site, long-polled by the lease; see the report of
- * issue 11) implements the same interface.
+ * The deployment-wide bell (one SQS queue per site, long-polled by the lease: sqs-doorbell.ts)
+ * implements the same interface.
  */
 import type { StateStore } from "../store/state-store";
 
@@ -29,6 +29,12 @@ export interface DoorbellListener {
 export interface RelayDoorbell {
   /** every ring in the deployment reaches this bell: a lease may sleep on it alone */
   readonly heardEverywhere: boolean;
+  /**
+   * A bell that hears every process's rings but wakes one lease per ring (SQS): a lease waits on
+   * it this long at a time and asks the table between waits. Unset: a bell that does not hear
+   * every ring, between whose waits the lease asks at its growing interval.
+   */
+  readonly pollMs?: number;
   /** says the site's leasable commands changed; never throws (a lost ring costs latency, not work) */
   ring(site: string): Promise<void>;
   /** arms a listener for the site's rings */

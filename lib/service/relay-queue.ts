@@ -27,22 +27,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * a ring means "look now" (and, should the query not see the command yet, once more after one
  * poll interval: a table index may lag its write). A bell that hears every ring of the
  * deployment is all it waits for: the table is asked at the start of the long-poll and after
- * each ring. Otherwise the table is also asked again at a growing interval (poll, x1.5 each
- * time, up to 8 x poll), as it is without a bell: an idle site then costs a few queries per
- * long-poll instead of one every poll interval.
+ * each ring. A bell that hears every ring but wakes one lease per ring (SQS) is waited on for its
+ * pollMs at a time, the table asked between. Otherwise the table is also asked again at a growing
+ * interval (poll, x1.5 each time, up to 8 x poll), as it is without a bell: an idle site then
+ * costs a few queries per long-poll instead of one every poll interval.
  */
 export async function lease(deps: Deps, site: string, req: LeaseRequest): Promise<LeasedCommand[]> {
   const bell = doorbellOf(deps.store);
   // armed before the first query: a ring between the query and the wait still counts
   const listener = bell?.listen(site);
   try {
-    return await leaseLoop(deps, site, req, listener, bell?.heardEverywhere === true);
+    return await leaseLoop(deps, site, req, listener, bell?.heardEverywhere === true, bell?.pollMs);
   } finally {
     listener?.close();
   }
 }
 
-async function leaseLoop(deps: Deps, site: string, req: LeaseRequest, listener: DoorbellListener | undefined, bellOnly: boolean): Promise<LeasedCommand[]> {
+async function leaseLoop(deps: Deps, site: string, req: LeaseRequest, listener: DoorbellListener | undefined, bellOnly: boolean, bellPollMs?: number): Promise<LeasedCommand[]> {
   const until = Date.now() + req.wait_seconds * 1000;
   const base = deps.config.SANBOOT_RELAY_POLL_MS;
   let interval = base;
@@ -67,7 +68,7 @@ async function leaseLoop(deps: Deps, site: string, req: LeaseRequest, listener: 
     const left = until - Date.now();
     if (left <= 0) return [];
     // rung, yet nothing to lease: look once more after one interval (an index may lag its write)
-    const wait = Math.min(rung ? base : bellOnly ? left : interval, left);
+    const wait = Math.min(rung ? base : bellOnly ? left : (bellPollMs ?? interval), left);
     if (!rung) interval = Math.min(interval * 1.5, base * 8);
     if (listener) rung = await listener.wait(wait);
     else await sleep(wait);

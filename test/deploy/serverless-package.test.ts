@@ -192,11 +192,16 @@ describe("serverless package", () => {
           p.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().includes("sqs:SendMessage")).map((st: any) => [name, st.Resource]),
         ),
       );
-    expect(senders).toEqual([
+    const retrySenders = senders.filter(([, res]) => JSON.stringify(res).includes("RetryQueue"));
+    expect(retrySenders).toEqual([
       ["AttachRole", { "Fn::GetAtt": ["AttachRetryQueue", "Arn"] }],
       ["FirmwareRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
       ["RelayRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
     ]);
+    // the rest ring the relays' doorbell queues (the functions that queue or hand back a command), nothing else
+    const ringers = senders.filter((x) => !retrySenders.includes(x));
+    expect(ringers.map(([role]) => role).sort()).toEqual(["AttachRole", "FirmwareRole", "NodesRole", "RelayRole"]);
+    for (const [, res] of ringers) expect(JSON.stringify(res)).toMatch(/:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:sanboot-[a-z]+-relay-\*"/);
     expect(resources.RelayLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
     expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_ATTACH_RETRY_QUEUE_URL).toEqual({ Ref: "AttachRetryQueue" });
     expect(resources.FirmwareLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
