@@ -63,6 +63,151 @@ function treeShakableSchemas(source) {
     .replace(/\b(\d+) \| (\d+)\b/g, (_, a, b) => String(Number(a) | Number(b)));
 }
 
+// Each AWS SDK client registers every error of its service (models/errors.js: a class per modeled
+// error; schemas_0.js: its schema and a registerError call, which keeps the class): Lambda's 56
+// (~17 KB of classes), KMS's 48, DynamoDB's 35, where a function sends a few commands that can
+// raise only some of them. Before each build, the commands the bundle keeps are found (a quick
+// build with no output, tree-shaken as the real one: the command modules left in it). Each
+// client's registry is cut to the errors its kept commands declare, and its base ServiceException:
+// the `@throws` of each command's declaration (dist-types/commands/<Name>Command.d.ts), which the
+// SDK writes from the service model as it writes the schemas (an operation's schema names no
+// errors). An error the service answers that no kept command declares then arrives as one the
+// model never named does: as the client's base ServiceException, with the service's name, message
+// and $metadata. An error with the retryable trait keeps its class (the SDK's retries read
+// `$retryable` off it), so what is retried is as before. A client is left whole when its files
+// are not as read here, when a kept command has no declaration, when it keeps none, and when it is
+// query-compatible (SQS: there an error without its class is named after its query code,
+// "AWS.SimpleQueueService.X", not after its shape).
+// Only schemas_0.js is rewritten: the classes cut from its registry stay exported by the client
+// (a module the entry reaches may import one and be tree-shaken out), and go with tree-shaking.
+// A bundle that keeps one (an `instanceof` on an error that can no longer arrive as that class)
+// fails to build; test/packaging/aws-sdk-declared-errors.test.ts holds sanboot's own `instanceof`
+// checks to the errors of the commands it sends. The schemas it cuts are also written
+// tree-shakable (treeShakableSchemas): it comes before aws-sdk-tree-shakable-schemas, which then
+// does not see those files.
+const SDK_CLIENT_FILE = /^(.*[\\/]@aws-sdk[\\/]client-[^\\/]+)[\\/]dist-es[\\/](?:schemas[\\/]schemas_0|models[\\/]errors|commands[\\/]([A-Za-z0-9]+)Command)\.js$/;
+
+const awsSdkDeclaredErrorsOnly = {
+  name: "aws-sdk-declared-errors-only",
+  setup(build) {
+    let cut = new Map(); // a client's package folder → its schemas_0.js cut, and the classes cut out
+    build.initialOptions.metafile = true;
+    build.onStart(async () => {
+      const o = build.initialOptions;
+      const root = o.absWorkingDir ?? process.cwd();
+      const scan = await build.esbuild.build({
+        absWorkingDir: o.absWorkingDir,
+        entryPoints: o.entryPoints,
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: o.platform,
+        format: o.format,
+        target: o.target,
+        mainFields: o.mainFields,
+        conditions: o.conditions,
+        define: o.define,
+        external: o.external,
+        outdir: o.outdir ?? "out",
+        logLevel: "silent",
+        plugins: [englishOnlyZodLocales, lambdaCredentials],
+      });
+      cut = new Map();
+      for (const [client, commands] of sentCommands(scan.metafile, root)) {
+        const errors = declaredErrors(client, commands);
+        if (!errors || queryCompatible(client)) continue;
+        const files = cutToDeclaredErrors(readFileSync(join(client, "dist-es", "schemas", "schemas_0.js"), "utf8"), readFileSync(join(client, "dist-es", "models", "errors.js"), "utf8"), errors);
+        if (files) cut.set(client, files);
+      }
+    });
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_0\.js$/ }, (args) => {
+      const files = cut.get(SDK_CLIENT_FILE.exec(args.path)?.[1]);
+      return files ? { contents: treeShakableSchemas(files.schemas), loader: "js" } : undefined;
+    });
+    build.onEnd((result) => {
+      if (result.errors.length > 0 || !result.metafile) return undefined;
+      // a class cut out is known in the output by its shapeId ("com.amazonaws.dynamodb#X"), which only the class holds
+      const cutIds = [...cut.values()].flatMap((files) => files.cutShapeIds);
+      const kept = outputTexts(build, result).flatMap((text) => cutIds.filter((id) => text.includes(JSON.stringify(id))));
+      if (kept.length === 0) return undefined;
+      return { errors: [{ text: `the bundle keeps SDK error classes that no command it sends declares (${[...new Set(kept)].join(", ")}), which packaging/esbuild-plugins.cjs (aws-sdk-declared-errors-only) leaves unregistered: no error would arrive as one` }] };
+    });
+  },
+};
+
+/** per SDK client a build's metafile reaches (its package folder): the commands left in its output */
+function sentCommands(metafile, root) {
+  const sent = new Map();
+  for (const output of Object.values(metafile.outputs))
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = input.includes(":") ? null : SDK_CLIENT_FILE.exec(join(root, input));
+      if (!m) continue;
+      if (!sent.has(m[1])) sent.set(m[1], new Set());
+      if (m[2] && bytesInOutput > 0) sent.get(m[1]).add(m[2]);
+    }
+  return sent;
+}
+
+/** the errors these commands of the client declare (their .d.ts's @throws), or null: none to go by */
+function declaredErrors(client, commands) {
+  if (commands.size === 0) return null;
+  const names = new Set();
+  for (const command of commands) {
+    let declaration;
+    try {
+      declaration = readFileSync(join(client, "dist-types", "commands", `${command}Command.d.ts`), "utf8");
+    } catch {
+      return null;
+    }
+    const thrown = [...declaration.matchAll(/@throws \{@link ([A-Za-z_$][\w$]*)\}/g)].map((m) => m[1]);
+    if (thrown.length === 0) return null;
+    for (const name of thrown) names.add(name);
+  }
+  return names;
+}
+
+/** whether the client speaks the JSON protocol as a query-compatible service (SQS) */
+function queryCompatible(client) {
+  try {
+    return /awsQueryCompatible/.test(readFileSync(join(client, "dist-es", "runtimeConfig.shared.js"), "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A client's schemas_0.js with only the errors named in `keep` (and its base ServiceException,
+ * whose class is not in errors.js) and the shapeIds of the classes cut out, or null where the files
+ * are not as expected: each error one `export var X$ = [-3, ...];` followed by its
+ * `registerError(X$, X);`, one `export class X` with its `static shapeId` in errors.js, every name
+ * kept one of them, and nothing else in the schemas naming one cut out.
+ */
+function cutToDeclaredErrors(schemas, errors, keep) {
+  const blocks = [...schemas.matchAll(/^export var ([A-Za-z_$][\w$]*)\$ = \[-3, [\s\S]*?\];\n[A-Za-z_$][\w$]*\.registerError\(\1\$, \1\);\n/gm)];
+  if (blocks.length === 0 || blocks.length !== (schemas.match(/\.registerError\(/g) ?? []).length) return null;
+  const classes = [...errors.matchAll(/^export class ([A-Za-z_$][\w$]*) extends [\s\S]*?\n\}\n/gm)];
+  if (classes.length === 0 || classes.length !== (errors.match(/^export /gm) ?? []).length) return null;
+  const classNames = new Set(classes.map((m) => m[1]));
+  const schemaNames = new Set(blocks.map((m) => m[1]));
+  if ([...classNames].some((name) => !schemaNames.has(name)) || [...keep].some((name) => !schemaNames.has(name))) return null;
+  // a class with the retryable trait ($retryable) stays: the SDK's retries read it off the error
+  const retryable = new Set(classes.filter((m) => /^    \$retryable = /m.test(m[0])).map((m) => m[1]));
+  const gone = new Set([...classNames].filter((name) => !keep.has(name) && !retryable.has(name)));
+  const importLine = /^import \{([^}]*)\} from "\.\.\/models\/errors";$/m;
+  const imported = importLine.exec(schemas);
+  if (!imported) return null;
+  const names = imported[1].split(",").map((n) => n.trim()).filter(Boolean);
+  if (names.length !== classNames.size || names.some((name) => !classNames.has(name))) return null;
+  let cutSchemas = blocks.filter((m) => gone.has(m[1])).reduce((text, m) => text.replace(m[0], ""), schemas);
+  cutSchemas = cutSchemas.replace(importLine, `import { ${names.filter((name) => !gone.has(name)).join(", ")} } from "../models/errors";`);
+  const cutShapeIds = classes.filter((m) => gone.has(m[1])).map((m) => /^    static shapeId = ("[^"\\\n]*#[^"\\\n]*");$/m.exec(m[0])?.[1]);
+  if (cutShapeIds.some((id) => !id)) return null;
+  // no identifier left naming an error cut out (a string of its name, as the schemas' constants, is no use of it)
+  const named = (name) => new RegExp(`(?<![\\w$"'\`])${name.replace(/\$/g, "\\$")}\\$?(?![\\w$"'\`])`).test(cutSchemas);
+  if ([...gone].some(named)) return null;
+  return { schemas: cutSchemas, kept: [...classNames].filter((name) => !gone.has(name)), cut: [...gone], cutShapeIds: cutShapeIds.map((id) => JSON.parse(id)) };
+}
+
 // The SDK's event-stream support (@smithy/core/event-streams, ~20 KB with what it pulls in: the
 // codec, its CRC32 and the Int64 and header marshalling) is in every bundle with the Lambda client,
 // whose InvokeWithResponseStream streams its answer; no function sends that, and only an operation
@@ -166,12 +311,17 @@ function outputTexts(build, result) {
 // serverless-esbuild calls this with the serverless instance (what the code-cache plugin needs to
 // know: the command, each function's runtime, memory and NODE_OPTIONS); the code cache comes last,
 // once the bundle is final.
-const functionPlugins = (serverless) => [englishOnlyZodLocales, lambdaCredentials, awsSdkTreeShakableSchemas, noEventStreams, zodJsonSchemaWhereUsed, v8CodeCache(serverless)];
+const functionPlugins = (serverless) => [englishOnlyZodLocales, lambdaCredentials, awsSdkDeclaredErrorsOnly, awsSdkTreeShakableSchemas, noEventStreams, zodJsonSchemaWhereUsed, v8CodeCache(serverless)];
 
 module.exports = functionPlugins;
 module.exports.englishOnlyZodLocales = englishOnlyZodLocales;
 module.exports.awsSdkTreeShakableSchemas = awsSdkTreeShakableSchemas;
+module.exports.awsSdkDeclaredErrorsOnly = awsSdkDeclaredErrorsOnly;
 module.exports.noEventStreams = noEventStreams;
 module.exports.zodJsonSchemaWhereUsed = zodJsonSchemaWhereUsed;
 module.exports.treeShakableSchemas = treeShakableSchemas;
 module.exports.eventStreamShapes = eventStreamShapes;
+module.exports.sentCommands = sentCommands;
+module.exports.declaredErrors = declaredErrors;
+module.exports.queryCompatible = queryCompatible;
+module.exports.cutToDeclaredErrors = cutToDeclaredErrors;

@@ -37,7 +37,7 @@ const options: BuildOptions = {
   supported: o.supported,
   logLevel: "silent",
 };
-const ADDED = new Set(["aws-sdk-tree-shakable-schemas", "no-event-streams", "zod-json-schema-where-used"]);
+const ADDED = new Set(["aws-sdk-declared-errors-only", "aws-sdk-tree-shakable-schemas", "no-event-streams", "zod-json-schema-where-used"]);
 
 let dir: string;
 beforeAll(() => {
@@ -100,7 +100,7 @@ describe("the attach function's bundle", () => {
     expect(withPlugins).not.toContain(marker);
   });
 
-  it("keeps what it sends and the errors its clients register", () => {
+  it("keeps what it sends and the errors its commands declare", () => {
     for (const kept of ['"Invoke"', '"SendMessage"', '"Decrypt"', '"PutEvents"', "TooManyRequestsException", "ConditionalCheckFailedException"]) expect(withPlugins).toContain(kept);
   });
 
