@@ -122,8 +122,16 @@ describe("a boot's relay work as one command", () => {
     expect(stored.state).toBe("attached");
     expect(stored.step).toBe("configure_firmware");
 
+    // a run of the step meanwhile (the sweeper's) records what the relay reported, and waits on
+    const { runStep } = await import("../../lib/service/step-runner");
+    await runStep(stack.service.deps, "firmware", requestId);
+    const recorded = (await stack.service.deps.store.getRequest(requestId))!;
+    expect([recorded.state, recorded.step, recorded.command_id]).toEqual(["booting", "await_boot", `${requestId}.configure_firmware.1`]);
+
     release();
     expect((await api.waitFor(requestId, ["active", "failed"])).state).toBe("active");
+    const done = (await stack.service.deps.store.getRequest(requestId))!;
+    expect(historyOf(done).slice(3)).toEqual(["firmware_configured:configure_firmware:1", "booting:power_on:1", "active:await_boot:1"]);
     await undeploy(nodeId, requestId);
   });
 

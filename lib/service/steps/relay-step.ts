@@ -213,7 +213,8 @@ export async function withSequenceProgress(deps: Deps, req: BootRequestRecord): 
   const done = stepsDone(cmd, req.step);
   if (done.length === 0) return req;
   // the last step done ends the sequence: that the request is active is its commit's to say
-  const shown = done.length < cmd.body.steps.length ? done : done.slice(0, -1);
+  const left = cmd.body.steps.filter((s) => SEQUENCE_STEPS.indexOf(s.step) >= SEQUENCE_STEPS.indexOf(req.step as SequenceStep)).length;
+  const shown = done.length < left ? done : done.slice(0, -1);
   try {
     return succeedInTurn(req, shown, deps.clock.now()).state;
   } catch {
