@@ -157,6 +157,52 @@ describe.skipIf(!!why)("the relay's executor against Redfish peers", () => {
       expect(differences(before, await crawl(tower, lab.ca), { [systemUri(tower)]: ["PowerState"] })).toEqual([]);
     });
 
+    it("the boot as one sequence (configure, power on, await), then undeploy: each write after the checkpoint that names it, everything back as found", async () => {
+      const keep = { evidence: { claims: [] } as BmcEvidence };
+      const bmc = target(tower, follower);
+      const was = (await getJson(tower.url, systemUri(tower), lab.ca, tower)).PowerState;
+      const from = follower.requests.length;
+      /** how many requests the BMC had seen when each checkpoint was stored */
+      const marks: number[] = [];
+      const done: string[] = [];
+      const out = await executor.execute(
+        {
+          type: "boot_sequence",
+          bmc,
+          steps: [
+            { step: "configure_firmware", body: { type: "configure_san_boot", bmc, iscsi: iscsi("00:0C:29:9A:98:ED") } },
+            { step: "power_on", body: { type: "power_on", bmc, boot_mode: "uefi", boot_override: "once", san_targets: [TARGET] } },
+            { step: "await_boot", body: { type: "await_power_on", bmc } },
+          ],
+          evidence: keep.evidence,
+        },
+        {
+          record: async (e) => {
+            keep.evidence = e;
+            marks.push(follower.requests.length);
+          },
+          onStepDone: (d) => done.push(d.step),
+        },
+      );
+      expect(out).toMatchObject({ ok: true });
+      expect(done).toEqual(["configure_firmware", "power_on", "await_boot"]);
+      const writes = follower.requests.map((r, i) => [r, i] as const).slice(from).filter(([r]) => !r.startsWith("GET"));
+      expect(writes.map(([r]) => r.split(" ")[0])).toEqual(["PATCH", "PATCH", "POST"]);
+      const [fnPatch, overridePatch, reset] = writes.map(([, i]) => i) as [number, number, number];
+      // the NIC's claim before its PATCH; the override's claim, with the power state as found, after
+      // that and before the override's PATCH and the reset; the reset recorded once it went out
+      expect(marks).toHaveLength(3);
+      expect(marks[0]).toBeLessThanOrEqual(fnPatch);
+      expect(marks[1]).toBeGreaterThan(fnPatch);
+      expect(marks[1]).toBeLessThanOrEqual(overridePatch);
+      expect(marks[2]).toBeGreaterThan(reset);
+      expect(keep.evidence.power).toMatchObject({ before: was, reset_at: expect.any(String) });
+      expect(differences(before, await crawl(tower, lab.ca)).sort()).toEqual([fn1, systemUri(tower)].sort());
+
+      expect(await run({ type: "clear_san_boot", bmc, evidence: keep.evidence }, keep)).toMatchObject({ ok: true, result: { changed: true } });
+      expect(differences(before, await crawl(tower, lab.ca), { [systemUri(tower)]: ["PowerState"] })).toEqual([]);
+    });
+
     it("Fibre Channel: no function is FC-typed and none may be switched: BMC_CAPABILITY_MISSING, nothing written", async () => {
       const now = await crawl(tower, lab.ca);
       const out = await run({ type: "configure_fc_boot", bmc: target(tower, follower), fc: fcSpec("10:00:B0:5A:DD:BB:74:E0") }, { evidence: { claims: [] } });
