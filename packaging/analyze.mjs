@@ -4,11 +4,9 @@
 // make it up, largest first.
 //   node packaging/analyze.mjs [--files N] [function ...]
 import { build } from "esbuild";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -17,29 +15,11 @@ const filesAt = args.indexOf("--files");
 const topFiles = filesAt >= 0 ? Number(args.splice(filesAt, 2)[1]) : 0;
 const only = new Set(args);
 
-const sls = parse(readFileSync(join(root, "serverless.yml"), "utf8"));
-const o = sls.custom.esbuild;
-const plugins = require(join(root, o.plugins));
+const { serverlessConfig, esbuildOptions, esbuildPlugins } = require("./esbuild-options.cjs");
+const sls = serverlessConfig(root);
 const options = {
-  absWorkingDir: root,
-  bundle: o.bundle,
-  minify: o.minify,
-  minifyWhitespace: o.minifyWhitespace,
-  minifyIdentifiers: o.minifyIdentifiers,
-  minifySyntax: o.minifySyntax,
-  keepNames: o.keepNames,
-  legalComments: o.legalComments,
-  sourcemap: o.sourcemap,
-  target: o.target,
-  platform: o.platform,
-  format: o.format,
-  mainFields: o.mainFields,
-  supported: o.supported,
-  define: o.define,
-  pure: o.pure,
-  drop: o.drop,
-  external: o.external,
-  plugins: plugins(null),
+  ...esbuildOptions(root),
+  plugins: esbuildPlugins(root)(null),
   metafile: true,
   write: false,
   outdir: join(root, ".analyze"),

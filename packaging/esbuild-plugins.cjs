@@ -63,6 +63,39 @@ function treeShakableSchemas(source) {
     .replace(/\b(\d+) \| (\d+)\b/g, (_, a, b) => String(Number(a) | Number(b)));
 }
 
+// The plugins that decide from what an entry reaches (zod-json-schema-where-used,
+// aws-sdk-declared-errors-only) share one quick build of it per build: no output, unminified,
+// tree-shaken as the real one. Made by the first that asks, dropped when the build ends.
+const scans = new WeakMap();
+function scanOf(build) {
+  const o = build.initialOptions;
+  if (!scans.has(o)) {
+    scans.set(
+      o,
+      build.esbuild
+        .build({
+          absWorkingDir: o.absWorkingDir,
+          entryPoints: o.entryPoints,
+          bundle: true,
+          write: false,
+          metafile: true,
+          platform: o.platform,
+          format: o.format,
+          target: o.target,
+          mainFields: o.mainFields,
+          conditions: o.conditions,
+          define: o.define,
+          external: o.external,
+          outdir: o.outdir ?? "out",
+          logLevel: "silent",
+          plugins: [englishOnlyZodLocales, lambdaCredentials],
+        })
+        .then((r) => r.metafile),
+    );
+  }
+  return scans.get(o);
+}
+
 // Each AWS SDK client registers every error of its service (models/errors.js: a class per modeled
 // error; schemas_0.js: its schema and a registerError call, which keeps the class): Lambda's 56
 // (~17 KB of classes), KMS's 48, DynamoDB's 35, where a function sends a few commands that can
@@ -90,28 +123,12 @@ const SDK_CLIENT_FILE = /^(.*[\\/]@aws-sdk[\\/]client-[^\\/]+)[\\/]dist-es[\\/](
 const awsSdkDeclaredErrorsOnly = {
   name: "aws-sdk-declared-errors-only",
   setup(build) {
+    build.onEnd(() => void scans.delete(build.initialOptions));
     let cut = new Map(); // a client's package folder → its schemas_0.js cut, and the classes cut out
     build.initialOptions.metafile = true;
     build.onStart(async () => {
-      const o = build.initialOptions;
-      const root = o.absWorkingDir ?? process.cwd();
-      const scan = await build.esbuild.build({
-        absWorkingDir: o.absWorkingDir,
-        entryPoints: o.entryPoints,
-        bundle: true,
-        write: false,
-        metafile: true,
-        platform: o.platform,
-        format: o.format,
-        target: o.target,
-        mainFields: o.mainFields,
-        conditions: o.conditions,
-        define: o.define,
-        external: o.external,
-        outdir: o.outdir ?? "out",
-        logLevel: "silent",
-        plugins: [englishOnlyZodLocales, lambdaCredentials],
-      });
+      const root = build.initialOptions.absWorkingDir ?? process.cwd();
+      const scan = { metafile: await scanOf(build) };
       cut = new Map();
       for (const [client, commands] of sentCommands(scan.metafile, root)) {
         const errors = declaredErrors(client, commands);
@@ -260,26 +277,11 @@ function eventStreamShapes(source) {
 const zodJsonSchemaWhereUsed = {
   name: "zod-json-schema-where-used",
   setup(build) {
+    build.onEnd(() => void scans.delete(build.initialOptions));
     let leaveOut = false;
     build.onStart(async () => {
-      const esbuild = build.esbuild;
-      const o = build.initialOptions;
-      const scan = await esbuild.build({
-        absWorkingDir: o.absWorkingDir,
-        entryPoints: o.entryPoints,
-        bundle: true,
-        write: false,
-        metafile: true,
-        platform: o.platform,
-        format: o.format,
-        target: o.target,
-        mainFields: o.mainFields,
-        external: o.external,
-        outdir: o.outdir ?? "out",
-        logLevel: "silent",
-        plugins: [englishOnlyZodLocales],
-      });
-      const root = o.absWorkingDir ?? process.cwd();
+      const scan = { metafile: await scanOf(build) };
+      const root = build.initialOptions.absWorkingDir ?? process.cwd();
       leaveOut = !Object.keys(scan.metafile.inputs).some(
         (input) => !/(^|[\\/])node_modules[\\/]zod[\\/]/.test(input) && !input.includes(":") && /\btoJSONSchema\b|\bJSONSchemaGenerator\b/.test(readFileSync(join(root, input), "utf8")),
       );

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packagingInTurn } from "../support/packaging-lock";
 import { configSchema } from "../../lib/config";
 import { METRICS, type MetricName } from "../../lib/metrics/catalog";
 import { tableDefinition } from "../../lib/store/table-definition";
@@ -18,16 +19,21 @@ const ROOT = join(__dirname, "..", "..");
 let dir: string;
 let resources: Record<string, { Type: string; Properties: any }>;
 let conditions: Record<string, unknown>;
+const WORK = `.local/test-deploy-${process.pid}`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sanboot-package-"));
-  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" };
-  await run(join(ROOT, "node_modules/.bin/serverless"), ["package", "--package", dir], { cwd: ROOT, env, timeout: 240_000 });
+  // its own esbuild work folder: the default .esbuild/ may be another package's or npm start's, built at the same time
+  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "", SANBOOT_ESBUILD_WORK_FOLDER: WORK };
+  await packagingInTurn(ROOT, () => run(join(ROOT, "node_modules/.bin/serverless"), ["package", "--package", dir], { cwd: ROOT, env, timeout: 240_000 }));
   const template = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
   resources = template.Resources;
   conditions = template.Conditions ?? {};
 }, 300_000);
-afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  rmSync(join(ROOT, WORK), { recursive: true, force: true });
+});
 
 const ofType = (t: string) => Object.entries(resources).filter(([, r]) => r.Type === t);
 

@@ -14,7 +14,6 @@ import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { build, type BuildOptions, type Plugin } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, "..", "..");
@@ -25,20 +24,9 @@ const plugins = require("../../packaging/esbuild-plugins.cjs") as ((serverless: 
 };
 const CUTTER = "aws-sdk-declared-errors-only";
 
-const sls = parse(readFileSync(join(ROOT, "serverless.yml"), "utf8"));
-const o = sls.custom.esbuild;
-const options: BuildOptions = {
-  absWorkingDir: ROOT,
-  bundle: o.bundle,
-  minify: o.minify,
-  sourcemap: o.sourcemap,
-  target: o.target,
-  platform: o.platform,
-  format: o.format,
-  mainFields: o.mainFields,
-  supported: o.supported,
-  logLevel: "silent",
-};
+const { esbuildOptions } = require("../../packaging/esbuild-options.cjs") as { esbuildOptions(root: string): BuildOptions };
+// serverless.yml's custom.esbuild, as serverless-esbuild hands it to esbuild
+const options: BuildOptions = { ...esbuildOptions(ROOT), logLevel: "silent" };
 
 let dir: string;
 beforeAll(() => {

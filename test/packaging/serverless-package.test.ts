@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { inflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packagingInTurn } from "../support/packaging-lock";
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, "..", "..");
@@ -58,7 +59,7 @@ beforeAll(async () => {
     // its own build folder: the default .esbuild/ may be another package's (serverless-package.test.ts)
     SANBOOT_ESBUILD_WORK_FOLDER: work,
   };
-  await run(join(ROOT, "node_modules/.bin/serverless"), ["package", "--package", out], { cwd: ROOT, env, timeout: 280_000 });
+  await packagingInTurn(ROOT, () => run(join(ROOT, "node_modules/.bin/serverless"), ["package", "--package", out], { cwd: ROOT, env, timeout: 280_000 }));
   service = JSON.parse(readFileSync(join(out, "serverless-state.json"), "utf8")).service;
 }, 300_000);
 afterAll(() => {
