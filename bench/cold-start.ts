@@ -11,13 +11,17 @@
  *
  * node runs each function as the Lambda runtime starts it (packaging/lambda-node.cjs): the
  * bootstrap's flags for the function's memory and the function's NODE_OPTIONS, both read from
- * the packaged config (serverless-state.json); the baseline with the same flags.
+ * the packaged config (serverless-state.json); the baseline with the same flags. The node is the
+ * runtime's (nodejs22.x: node 22, packaging/runtime-node.cjs: SANBOOT_RUNTIME_NODE, this node when
+ * it is that major, or the pinned build `node packaging/runtime-node.cjs` installs), else this
+ * one, and the report says which.
  *
  *   --dir DIR        the packaged artifacts (default .serverless); repeat it to compare builds
  *                    side by side in the same rounds (each DIR must hold its zips already)
  *   --package        run `serverless package` first (it also runs when DIR holds no zip)
  *   --runs N         timed runs per function (default 20, after 2 untimed warm-up rounds)
  *   --only a,b       only these functions
+ *   --node PATH      the node binary to start (default: the runtime's, as above)
  *   --node-path DIR  NODE_PATH for the handlers: where modules left out of the bundle are found,
  *                    as the Lambda runtime's own AWS SDK would be (e.g. node_modules)
  *   --json           also print one machine-readable result line
@@ -38,6 +42,7 @@ const { functionNodeSettings, runtimeNodeMajor } = require("../packaging/lambda-
   functionNodeSettings(service: unknown, name: string): NodeSettings;
   runtimeNodeMajor(runtime: string | null): number | null;
 };
+const { runtimeNode } = require("../packaging/runtime-node.cjs") as { runtimeNode(major: number): string | null };
 
 interface NodeSettings {
   runtime: string | null;
@@ -54,6 +59,7 @@ interface Options {
   runs: number;
   only: string[] | null;
   nodePath: string | null;
+  node: string | null;
   json: boolean;
 }
 
@@ -65,6 +71,7 @@ function readOptions(): Options {
       runs: { type: "string" },
       only: { type: "string" },
       "node-path": { type: "string" },
+      node: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -76,6 +83,7 @@ function readOptions(): Options {
     runs,
     only: values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : null,
     nodePath: values["node-path"] ? resolve(values["node-path"]) : null,
+    node: values.node ? resolve(values.node) : null,
     json: values.json ?? false,
   };
 }
@@ -232,14 +240,16 @@ function unpack(dir: string, label: string, only: string[] | null, workDir: stri
 
 /** how a function's node is started: the Lambda bootstrap's flags and the function's NODE_OPTIONS */
 interface Launch {
+  node: string;
   args: string[];
   env: NodeJS.ProcessEnv;
 }
 
-function launchFor(node: NodeSettings, opts: Options): Launch {
+function launchFor(node: NodeSettings, opts: Options & { node: string }): Launch {
   // tsx runs this script with its loaders; the children get the function's NODE_OPTIONS only
   const { NODE_OPTIONS: _drop, ...env } = process.env;
   return {
+    node: opts.node,
     args: node.args,
     env: {
       ...env,
@@ -255,7 +265,7 @@ const launchKey = (node: NodeSettings) => `${node.args.join(" ")}${node.nodeOpti
 /** wall time of one `node <flags> -e <code>`, spawn to exit, ms, and what it printed */
 function timeNode(code: string, launch: Launch): { ms: number; stdout: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [...launch.args, "-e", code], { env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(launch.node, [...launch.args, "-e", code], { env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) {
     const stderr = r.stderr.toString();
@@ -290,7 +300,7 @@ const summary = (samples: number[]): Timing => {
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
 };
 
-function measure(artifacts: Artifact[], opts: Options): { baselines: Map<string, Timing>; load: Record<string, Timing> } {
+function measure(artifacts: Artifact[], opts: Options & { node: string }): { baselines: Map<string, Timing>; load: Record<string, Timing> } {
   for (const a of artifacts) checkLoads(a, launchFor(a.node, opts));
   // one baseline per way of starting node (all functions alike: one), with the same flags
   const starts = new Map(artifacts.map((a) => [launchKey(a.node), a.node]));
@@ -332,9 +342,13 @@ function main(): void {
     const labels = opts.dirs.map((d, i) => (several ? `${i + 1}:${basename(d)}` : ""));
     const artifacts = opts.dirs.flatMap((d, i) => unpack(d, labels[i]!, opts.only, work));
     if (artifacts.length === 0) throw new Error(`none of ${opts.only?.join(", ")} in ${opts.dirs.join(", ")}`);
-    const { baselines, load } = measure(artifacts, opts);
+    // the runtime's node when one is at hand (all functions share serverless.yml's runtime)
+    const runtimeMajor = runtimeNodeMajor(artifacts[0]!.node.runtime);
+    const node = opts.node ?? (runtimeMajor === null ? null : runtimeNode(runtimeMajor)) ?? process.execPath;
+    const nodeVersion = execFileSync(node, ["-p", "process.version"], { encoding: "utf8" }).trim();
+    const { baselines, load } = measure(artifacts, { ...opts, node });
     const c = cpus();
-    console.log(`cold start: ${opts.dirs.join(" vs ")}, ${opts.runs} runs each, ${c.length} × ${c[0]?.model.trim() ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}${opts.nodePath ? `, NODE_PATH=${opts.nodePath}` : ""}`);
+    console.log(`cold start: ${opts.dirs.join(" vs ")}, ${opts.runs} runs each, ${c.length} × ${c[0]?.model.trim() ?? "cpu"}, node ${nodeVersion}${node === process.execPath ? "" : ` (${node})`}, load average ${loadavg()[0]!.toFixed(2)}${opts.nodePath ? `, NODE_PATH=${opts.nodePath}` : ""}`);
     const starts = [...baselines.keys()];
     starts.forEach((key, i) => console.log(`node started as Lambda starts it${starts.length > 1 ? ` (${i + 1})` : ""}: node ${key}`));
     console.log(`goal per function: handler ≤ ${kb(GOAL.handlerBytes)}, load ≤ ${GOAL.loadMs} ms`);
@@ -358,6 +372,8 @@ function main(): void {
       const writer = a.cache?.node ?? "an unknown node";
       if (a.cache && major !== null && !writer.startsWith(`v${major}.`)) foreign.set(`${writer} ${a.node.runtime}`, [...(foreign.get(`${writer} ${a.node.runtime}`) ?? []), a.name]);
     }
+    if (artifacts.some((a) => a.cacheState === "accepted"))
+      console.log("note: V8 took the code caches here; on Lambda it takes one only where its V8 version, flags and CPU features are the writer's (otherwise the bundle is compiled as without one: the figures without a cache)");
     for (const [key, names] of foreign) {
       const [writer, runtime] = key.split(" ");
       console.log(`note: the code caches of ${names.join(", ")} were written by node ${writer}; the functions run ${runtime}, whose V8 rejects them: on Lambda these load as without a cache`);
@@ -366,7 +382,7 @@ function main(): void {
       const result = {
         dirs: opts.dirs,
         runs: opts.runs,
-        node: process.version,
+        node: nodeVersion,
         loadAverage1m: loadavg()[0],
         baselineMs: Object.fromEntries(baselines),
         functions: artifacts.map((a) => ({

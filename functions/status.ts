@@ -4,7 +4,7 @@ import { SanbootError } from "../lib/errors";
 import { callerAuth, provideDeps, stateTable } from "../lib/deps";
 import { apiHandler, parseInput } from "../lib/http/api-handler";
 import { getRequest, listRequests } from "../lib/service/boot-requests";
-import { withSequenceProgress } from "../lib/service/steps/relay-step";
+import { withSequenceProgress } from "../lib/service/steps/sequence-view";
 import { requestPage, requestView } from "../lib/service/views";
 
 provideDeps({ store: stateTable, callers: callerAuth });

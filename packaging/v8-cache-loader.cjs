@@ -7,8 +7,9 @@
 //
 // A cache that cannot be used is left alone and the bundle is required as Node requires any
 // module: none there, one that another V8 version wrote, one written for other contents of the
-// bundle (its sha256 differs), or one V8 rejects after all (other V8 flags: the bundle is then
-// run from that compile, as without a cache). What happened is at
+// bundle (its sha256 differs), or one V8 rejects after all (other V8 flags or CPU features, or
+// another build of the same V8 version: the bundle is then run from that compile, as without a
+// cache). What happened is at
 // globalThis[Symbol.for("sanboot.v8-code-cache")].cache: accepted, rejected, none, unreadable,
 // other-v8 or stale (bench/cold-start.ts reports it).
 //
@@ -36,7 +37,9 @@ const found = writing ? null : readCache();
 let bytes = null;
 if (found?.header) {
   state.header = found.header;
-  if (found.header.v8 !== process.versions.v8) state.cache = "other-v8";
+  // V8 checks its own version (major.minor.build.patch, not the embedder's "-node.N"), its flags
+  // and the CPU's features; a cache from another V8 is not worth reading, the rest V8 judges
+  if (v8Version(found.header.v8) !== v8Version(process.versions.v8)) state.cache = "other-v8";
   else {
     bytes = readFileSync(bundle);
     if (found.header.sha256 !== createHash("sha256").update(bytes).digest("hex")) state.cache = "stale";
@@ -57,6 +60,11 @@ if (writing || (bytes && state.cache === "none")) {
   script.runInThisContext().call(module.exports, module.exports, createRequire(bundle), module, bundle, __dirname);
 } else {
   module.exports = require(bundle);
+}
+
+/** 12.4.254.21 of 12.4.254.21-node.33: the version V8 hashes into its cache (the embedder's suffix is not in it) */
+function v8Version(v) {
+  return String(v).replace(/-.*$/, "");
 }
 
 /** the cache file's header and where V8's data starts; null when there is no cache, {header: null} when it is not one */

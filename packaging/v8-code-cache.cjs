@@ -8,12 +8,15 @@
 // alone (serverless-esbuild zips what is in the build folder; another function's files, named
 // after its handler, are left out of each zip).
 //
-// V8 also rejects a cache from another V8 version, and the runtime's node is its own: the cache
-// helps on Lambda only when packaging runs the runtime's node build. SANBOOT_V8_CODE_CACHE:
-//   auto (default)  a cache only when the node packaging runs is the runtime's major version
-//                   (nodejs22.x: node 22); otherwise the plain bundle, as before, and a warning
-//   on              a cache whatever node packages (this node's figures; Lambda may reject it,
-//                   and then compiles the bundle as without one)
+// V8 also rejects a cache from another V8 version (and other CPU features): the cache is written
+// by a node of the runtime's major version (nodejs22.x: node 22; packaging/runtime-node.cjs:
+// SANBOOT_RUNTIME_NODE, the node packaging runs when it is that one, or the pinned build that
+// `node packaging/runtime-node.cjs` installs). The loader uses it only where V8's tag for cached
+// data is the writer's. SANBOOT_V8_CODE_CACHE:
+//   auto (default)  a cache when a node of the runtime's major is at hand; otherwise the plain
+//                   bundle, as before, and a warning
+//   on              a cache whatever node that is (this node's when none of the runtime's is
+//                   at hand: its figures; Lambda compiles the bundle as without one)
 //   off             the plain bundle
 // Only `serverless package` and `serverless deploy` write caches; `serverless offline` (npm start)
 // runs the plain bundles.
@@ -22,6 +25,7 @@ const { copyFile, rename, rm } = require("node:fs/promises");
 const { join } = require("node:path");
 const { promisify } = require("node:util");
 const { functionNodeSettings, runtimeNodeMajor } = require("./lambda-node.cjs");
+const { runtimeNode } = require("./runtime-node.cjs");
 
 const run = promisify(execFile);
 const LOADER = join(__dirname, "v8-cache-loader.cjs");
@@ -37,15 +41,15 @@ function functionsOf(service, entry) {
 
 /**
  * Put the loader in place of the handler file `out` (its bundle moved beside it) and write the
- * cache by loading it with these node arguments and NODE_OPTIONS. Throws when the handler does
- * not load; the plain bundle is then put back.
+ * cache by loading it in `node` (default: this one) with these node arguments and NODE_OPTIONS.
+ * Throws when the handler does not load; the plain bundle is then put back.
  */
-async function installCodeCache(out, { args, nodeOptions, env = {} }) {
+async function installCodeCache(out, { args, nodeOptions, env = {}, node = process.execPath }) {
   const bundle = out.replace(/\.(c?js)$/, ".bundle.$1");
   await rename(out, bundle);
   await copyFile(LOADER, out);
   try {
-    await run(process.execPath, [...args, WRITER, out], {
+    await run(node, [...args, WRITER, out], {
       env: { PATH: process.env.PATH ?? "", ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
       timeout: 60_000,
     });
@@ -90,13 +94,20 @@ function v8CodeCache(serverless) {
           const settings = functionNodeSettings(service, name);
           const major = runtimeNodeMajor(settings.runtime);
           if (major === null) continue;
-          if (mode === "auto" && Number(process.versions.node.split(".")[0]) !== major) {
-            warn(`packaging runs node ${process.version}, the functions run ${settings.runtime}: no code cache (V8 would reject this node's); package with node ${major} for one, or set SANBOOT_V8_CODE_CACHE=on to measure this node's`);
+          let node;
+          try {
+            node = runtimeNode(major) ?? (mode === "on" ? process.execPath : null);
+          } catch (err) {
+            warnings.push({ text: `v8-code-cache: ${err.message}; packaged without a cache` });
+            continue;
+          }
+          if (!node) {
+            warn(`packaging runs node ${process.version}, the functions run ${settings.runtime} and no node ${major} is at hand: no code cache (V8 would reject this node's); \`node packaging/runtime-node.cjs\` installs one (or name one with SANBOOT_RUNTIME_NODE), SANBOOT_V8_CODE_CACHE=on measures this node's`);
             continue;
           }
           const env = { AWS_REGION: String(service.provider?.region ?? "us-east-1"), AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySize) };
           try {
-            await installCodeCache(join(root, output), { ...settings, env });
+            await installCodeCache(join(root, output), { ...settings, env, node });
           } catch (err) {
             warnings.push({ text: `v8-code-cache: ${err.message}; packaged without a cache` });
           }

@@ -23,7 +23,7 @@ import {
   resultRequest,
   resultResponse,
 } from "../relay/protocol";
-import { nodePageSchema, nodeViewSchema, requestPageSchema, requestViewSchema } from "../service/views";
+import { nodePageSchema, nodeViewSchema, requestPageSchema, requestViewSchema } from "../service/view-schemas";
 import { bootFromVolume, enrollNode, idempotencyKey, updateNode } from "./schemas";
 import { OPERATIONS, openApiDocumentSchema, type Operation } from "./operations";
 

@@ -18,8 +18,7 @@ import {
   resultResponse,
   whoamiResponse,
 } from "../relay/protocol";
-import { nodePageSchema, nodeViewSchema, requestPageSchema, requestViewSchema } from "../service/views";
-import { siteDetailSchema, sitePageSchema, siteViewSchema } from "../service/site-views";
+import { nodePageSchema, nodeViewSchema, requestPageSchema, requestViewSchema, siteDetailSchema, sitePageSchema, siteViewSchema } from "../service/view-schemas";
 import { bootFromVolume, createSite, enrollNode, listQuery, listRequestsQuery, siteName, updateNode, updateSite, uuid } from "./schemas";
 
 export type Method = "GET" | "POST" | "PATCH" | "DELETE";

@@ -3,7 +3,7 @@
  * names it, as is every wrong type.
  */
 import { z } from "zod";
-import { bmcTarget, initiatorNetwork } from "../relay/protocol";
+import { bmcTarget, initiatorNetwork } from "../relay/common";
 import { REQUEST_STATES } from "../workflow";
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (at most 63)");

@@ -10,22 +10,12 @@
  * its own configuration.
  */
 import { z } from "zod";
+import { bmcTarget, initiatorNetwork, SEQUENCE_STEPS } from "./common";
 
-export const bmcTarget = z.strictObject({
-  /** auto: chosen from the BMC's ServiceRoot / Manager (generic Redfish, Dell iDRAC, HPE iLO) */
-  driver: z.enum(["auto", "redfish", "idrac", "ilo", "xcc"]).default("auto"),
-  /** base URL of the BMC, e.g. https://10.0.0.5:443 */
-  address: z.string().url(),
-  /** ComputerSystem id under /redfish/v1/Systems */
-  system_id: z.string().min(1),
-  credentials_ref: z.string().min(1),
-  tls: z
-    .strictObject({
-      verify: z.boolean().default(true),
-    })
-    .default({ verify: true }),
-});
-export type BmcTarget = z.infer<typeof bmcTarget>;
+// the BMC a command is for, an initiator's network and the steps of a boot sequence live in
+// ./common (the API's schemas and the status view use them without the rest of the protocol: each
+// function builds only the schemas it reaches)
+export { bmcTarget, initiatorNetwork, SEQUENCE_STEPS, type BmcTarget, type InitiatorNetwork, type SequenceStep } from "./common";
 
 export const iscsiTargetSpec = z.strictObject({
   name: z.string().min(1),
@@ -34,18 +24,6 @@ export const iscsiTargetSpec = z.strictObject({
   lun: z.number().int().min(0),
 });
 export type IscsiTargetSpec = z.infer<typeof iscsiTargetSpec>;
-
-export const initiatorNetwork = z.discriminatedUnion("mode", [
-  z.strictObject({ mode: z.literal("dhcp") }),
-  z.strictObject({
-    mode: z.literal("static"),
-    address: z.string().min(1),
-    netmask: z.string().min(1),
-    gateway: z.string().min(1).optional(),
-    vlan_id: z.number().int().min(0).max(4094).optional(),
-  }),
-]);
-export type InitiatorNetwork = z.infer<typeof initiatorNetwork>;
 
 export const iscsiBootSpec = z.strictObject({
   /** which NIC function: by MAC address, or the first iSCSI-capable function when absent */
@@ -143,10 +121,6 @@ const awaitPowerOn = z.strictObject({
   evidence: bmcEvidence.optional(),
   deadline_at: deadlineAt,
 });
-
-/** The forward steps a boot sequence may carry, in the workflow's order. */
-export const SEQUENCE_STEPS = ["configure_firmware", "power_on", "await_boot"] as const;
-export type SequenceStep = (typeof SEQUENCE_STEPS)[number];
 
 /**
  * The rest of a boot in one command (relays that announce the `boot_sequence` capability): the

@@ -2,48 +2,11 @@
  * What the sites API shows: a site (its relay tokens as hashes only, its sealing key, its node
  * count) and, for one site, its relays' health and its command queue.
  */
-import { z } from "zod";
 import type { CommandRecord, RelaySeenRecord } from "../store/records";
 import type { KnownSite } from "./sites";
+import type { SiteDetail, SiteView } from "./view-schemas";
 
-const time = z.iso.datetime();
-
-export const siteViewSchema = z.strictObject({
-  site: z.string(),
-  source: z.enum(["table", "environment"]).describe("table: managed through this API; environment: from SANBOOT_RELAY_TOKENS / SANBOOT_SITE_KEYS"),
-  description: z.string().nullable(),
-  relay_tokens: z.array(z.strictObject({ sha256: z.string(), added_at: time.nullable() })).describe("the tokens the site's relays may use, as SHA-256; the tokens themselves are never stored"),
-  sealing_public_key: z.string().nullable(),
-  node_count: z.number().int().min(0).nullable().describe("nodes enrolled at the site; null for a site from the environment (not counted)"),
-  version: z.number().int().min(1).nullable(),
-  created_at: time.nullable(),
-  updated_at: time.nullable(),
-});
-export type SiteView = z.infer<typeof siteViewSchema>;
-
-export const relayViewSchema = z.strictObject({
-  relay_id: z.string(),
-  version: z.string().nullable(),
-  concurrency: z.number().int().nullable(),
-  first_seen_at: time,
-  last_seen_at: time.describe("its last lease or heartbeat call, as recorded (at most ~30 s behind)"),
-  online: z.boolean().describe("heard from within SANBOOT_RELAY_OFFLINE_SECONDS"),
-});
-
-export const siteDetailSchema = siteViewSchema.extend({
-  relays: z.array(relayViewSchema),
-  relay_status: z.enum(["online", "offline", "never_seen"]),
-  commands: z.strictObject({
-    queued: z.number().int().min(0),
-    in_flight: z.number().int().min(0).describe("leased to a relay and not reported yet"),
-    oldest_queued_age_seconds: z.number().min(0).nullable(),
-    /** the counts stop at this many commands */
-    counted_up_to: z.number().int(),
-  }),
-});
-export type SiteDetail = z.infer<typeof siteDetailSchema>;
-
-export const sitePageSchema = z.strictObject({ sites: z.array(siteViewSchema), next_cursor: z.string().nullable() });
+export type { SiteDetail, SiteView } from "./view-schemas";
 
 export function siteView(s: KnownSite): SiteView {
   const r = s.record;

@@ -33,7 +33,14 @@ function answer(event) { return { ok: true, event, sum: table.reduce((s, f) => s
 module.exports.handler = async (event) => ({ ...answer.call(module.exports, event), path: (await Promise.resolve().then(() => require("node:path"))).basename("/a/b.txt") });
 module.exports.loadedAs = this === module.exports;
 `;
+const { runtimeNode } = require("../../packaging/runtime-node.cjs") as { runtimeNode(major: number): string | null };
 const ARGS = lambdaNodeArgs(256);
+
+/** the JSON header of a cache file (packaging/v8-cache-write.cjs) */
+function readHeader(file: string): Record<string, unknown> {
+  const cache = readFileSync(file);
+  return JSON.parse(cache.toString("utf8", 8, 8 + cache.readUInt32LE(4)));
+}
 
 let dir: string;
 beforeAll(() => {
@@ -113,6 +120,12 @@ describe("the code-cache loader", () => {
     size.writeUInt32LE(other.length);
     writeFileSync(file, Buffer.concat([cache.subarray(0, 4), size, other, cache.subarray(8 + length)]));
     expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "other-v8" });
+    // another node build of the same V8 version (its "-node.N" differs): V8 judges the cache
+    const sibling = Buffer.from(JSON.stringify({ ...header, v8: `${process.versions.v8.replace(/-.*$/, "")}-node.999` }));
+    size.writeUInt32LE(sibling.length);
+    writeFileSync(file, Buffer.concat([cache.subarray(0, 4), size, sibling, cache.subarray(8 + length)]));
+    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "accepted" });
+    size.writeUInt32LE(other.length);
     writeFileSync(file, "not a cache");
     expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "unreadable" });
     writeFileSync(file, Buffer.concat([Buffer.from("SBV8"), size, Buffer.from("{")]));
@@ -186,26 +199,56 @@ describe("the code-cache plugin", () => {
     }
   }
 
-  it("by default, writes a cache only when the node packaging runs is the runtime's major version", async () => {
+  it("by default, writes a cache only when a node of the runtime's major version is at hand, with that node", async () => {
     const errors: unknown[] = [];
     const warn = console.warn;
     console.warn = (...a: unknown[]) => void errors.push(a.join(" "));
     try {
-      const { files } = await packageWith("auto", "package", undefined);
-      if (sameMajor) expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
-      else {
+      const writer = runtimeNode(22);
+      const { files, handler } = await packageWith("auto", "package", undefined);
+      if (writer) {
+        expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
+        const { stdout } = await run(writer, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`]);
+        expect(stdout.trim()).toBe("42 accepted");
+      } else {
+        expect(sameMajor).toBe(false);
         expect(files).toEqual(["h.js"]);
-        expect(errors.join("\n")).toMatch(/packaging runs node v\d+.*the functions run nodejs22\.x: no code cache/);
+        expect(errors.join("\n")).toMatch(/packaging runs node v\d+.*the functions run nodejs22\.x and no node 22 is at hand: no code cache/);
       }
     } finally {
       console.warn = warn;
     }
   }, 60_000);
 
-  it("with SANBOOT_V8_CODE_CACHE=on, writes one whatever node packages, which that node takes", async () => {
+  it("writes the cache with the node SANBOOT_RUNTIME_NODE names, and refuses one of another major", async () => {
+    const before = process.env.SANBOOT_RUNTIME_NODE;
+    try {
+      const writer = runtimeNode(22);
+      if (!sameMajor) {
+        process.env.SANBOOT_RUNTIME_NODE = process.execPath;
+        const { files, warnings } = await packageWith("named-other", "package", undefined);
+        expect(files).toEqual(["h.js"]);
+        expect(warnings.join("\n")).toMatch(new RegExp(`SANBOOT_RUNTIME_NODE=.* is node ${process.versions.node.split(".")[0]}; the functions run node 22; packaged without a cache`));
+      }
+      if (!writer) return; // no node 22 here: `node packaging/runtime-node.cjs` installs one (CI does)
+      process.env.SANBOOT_RUNTIME_NODE = writer;
+      const { files, handler } = await packageWith("named", "package", undefined);
+      expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
+      const header = readHeader(handler.replace(/\.js$/, ".bundle.cache"));
+      expect(header.node).toMatch(/^v22\./);
+      const answer = async (node: string) => (await run(node, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`])).stdout.trim();
+      expect(await answer(writer)).toBe("42 accepted");
+      if (!sameMajor) expect(await answer(process.execPath)).toBe("42 other-v8");
+    } finally {
+      if (before === undefined) delete process.env.SANBOOT_RUNTIME_NODE;
+      else process.env.SANBOOT_RUNTIME_NODE = before;
+    }
+  }, 120_000);
+
+  it("with SANBOOT_V8_CODE_CACHE=on, writes one whatever node packages (the runtime's node's when at hand, else this one's), which that node takes", async () => {
     const { files, handler } = await packageWith("on", "package", "on");
     expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
-    const { stdout } = await run(process.execPath, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`]);
+    const { stdout } = await run(runtimeNode(22) ?? process.execPath, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`]);
     expect(stdout.trim()).toBe("42 accepted");
   }, 60_000);
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Deps } from "../../lib/deps";
-import { withSequenceProgress } from "../../lib/service/steps/relay-step";
+import { withSequenceProgress } from "../../lib/service/steps/sequence-view";
 import type { BootRequestRecord, CommandRecord } from "../../lib/store/records";
 
 const T0 = Date.parse("2026-12-02T10:00:00.000Z");

@@ -6,7 +6,8 @@
  */
 import type { Deps } from "../../deps";
 import { SanbootError } from "../../errors";
-import { SEQUENCE_STEPS, type CommandBody, type SequenceStep, type SequenceStepBody } from "../../relay/protocol";
+import { SEQUENCE_STEPS, type SequenceStep } from "../../relay/common";
+import type { CommandBody, SequenceStepBody } from "../../relay/protocol";
 import type { BmcEvidence } from "../../bmc/claims";
 import type { BootRequestRecord, NodeRecord } from "../../store/records";
 import type { StepName } from "../../workflow";

@@ -10,14 +10,15 @@ import type { KeyObject } from "node:crypto";
 import type { Deps } from "../../deps";
 import { SanbootError, type ErrorCode } from "../../errors";
 import { sealCommand } from "../../relay/command-secrets";
-import { bmcEvidence, SEQUENCE_STEPS, type CommandBody, type SequenceProgress, type SequenceStep } from "../../relay/protocol";
+import { bmcEvidence, SEQUENCE_STEPS, type CommandBody, type SequenceStep } from "../../relay/protocol";
 import { mergeEvidence, NO_EVIDENCE, type BmcEvidence } from "../../bmc/claims";
 import type { SanChange } from "../../bmc/driver";
 import { parseSitePublicKey } from "../../relay/site-seal";
 import { queuedCommand, type BootRequestRecord, type CommandRecord } from "../../store/records";
-import { STEP_POLICY, isTerminal, succeedInTurn, type StepName } from "../../workflow";
+import { STEP_POLICY, type StepName } from "../../workflow";
 import type { StepOutcome } from "./step";
 import { findSite } from "../sites";
+import { isSequenceStep, stepsDone } from "./sequence-view";
 
 export const commandIdFor = (req: BootRequestRecord, step: StepName): string => `${req.request_id}.${step}.${req.attempts + 1}`;
 
@@ -59,8 +60,6 @@ function commandCovering(req: BootRequestRecord, step: StepName): string | null 
   const began = /\.([a-z_]+)\.\d+$/.exec(req.command_id)?.[1];
   return began && isSequenceStep(began) && SEQUENCE_STEPS.indexOf(began) < SEQUENCE_STEPS.indexOf(step) ? req.command_id : null;
 }
-
-export const isSequenceStep = (s: string): s is SequenceStep => (SEQUENCE_STEPS as readonly string[]).includes(s);
 
 /** When a command carrying `steps` from `now` is out of time: their budgets one after another. */
 export function commandDeadline(steps: readonly StepName[], now: Date): string {
@@ -173,22 +172,6 @@ export async function viaRelay(deps: Deps, req: BootRequestRecord, step: StepNam
   }
 }
 
-/** The sequence's finished steps from `step` on, in the sequence's order, each once. */
-function stepsDone(cmd: CommandRecord, step: StepName): SequenceProgress {
-  if (!isSequenceStep(step)) return [];
-  const from = SEQUENCE_STEPS.indexOf(step);
-  const carried = cmd.body.type === "boot_sequence" ? cmd.body.steps.map((s) => s.step) : [];
-  const reported = new Map((cmd.progress ?? []).map((p) => [p.step, p]));
-  const out: SequenceProgress = [];
-  for (const s of carried) {
-    if (SEQUENCE_STEPS.indexOf(s) < from) continue;
-    const p = reported.get(s);
-    if (!p) break; // the steps finish in order: one not reported ends the list
-    out.push(p);
-  }
-  return out;
-}
-
 function evidenceOf(result: Record<string, unknown> | undefined): BmcEvidence | undefined {
   const parsed = bmcEvidence.safeParse(result?.evidence);
   return parsed.success ? parsed.data : undefined;
@@ -199,25 +182,4 @@ function changesOf(result: Record<string, unknown> | undefined, step: StepName, 
   return list
     .filter((c): c is SanChange => !!c && typeof c === "object" && typeof (c as SanChange).kind === "string" && typeof (c as SanChange).uri === "string")
     .map((c) => ({ kind: c.kind, uri: c.uri, action: String(c.action ?? ""), step, at }));
-}
-
-/**
- * The request as a caller should see it while a boot sequence runs: the steps its relay reported
- * finished (its heartbeats carry them) count as done, as the step's commit will record them when
- * the command ends. The record itself is not written; one read of the command.
- */
-export async function withSequenceProgress(deps: Deps, req: BootRequestRecord): Promise<BootRequestRecord> {
-  if (!req.boot_sequence || !req.command_id || req.step === null || !isSequenceStep(req.step) || isTerminal(req.state)) return req;
-  const cmd = await deps.store.getCommand(req.command_id);
-  if (!cmd || cmd.body.type !== "boot_sequence" || cmd.request_id !== req.request_id) return req;
-  const done = stepsDone(cmd, req.step);
-  if (done.length === 0) return req;
-  // the last step done ends the sequence: that the request is active is its commit's to say
-  const left = cmd.body.steps.filter((s) => SEQUENCE_STEPS.indexOf(s.step) >= SEQUENCE_STEPS.indexOf(req.step as SequenceStep)).length;
-  const shown = done.length < left ? done : done.slice(0, -1);
-  try {
-    return succeedInTurn(req, shown, deps.clock.now()).state;
-  } catch {
-    return req;
-  }
 }
