@@ -41,7 +41,7 @@ export interface OpenApiDocument {
 }
 
 /** Named schemas, each once under components/schemas; anything not named here is inlined. */
-const named = (io: "input" | "output", entries: Array<[z.ZodType, string]>) => {
+const named = (io: "input" | "output", entries: Array<[z.core.$ZodType, string]>) => {
   const registry = z.registry<{ id: string }>();
   for (const [schema, id] of entries) registry.add(schema, { id });
   return { io, registry };
@@ -99,7 +99,7 @@ function plain(s: JsonSchema): JsonSchema {
   return rest;
 }
 
-const inline = (schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema => plain(z.toJSONSchema(schema, { io, unrepresentable: "throw" }) as JsonSchema);
+const inline = (schema: z.core.$ZodType, io: "input" | "output" = "input"): JsonSchema => plain(z.toJSONSchema(schema, { io, unrepresentable: "throw" }) as JsonSchema);
 
 const STATUS_TEXT: Record<number, string> = {
   400: "bad input (details name each field)",
@@ -143,9 +143,8 @@ function errorResponses(op: Operation): Record<string, JsonSchema> {
 function parameters(op: Operation): JsonSchema[] {
   const params: JsonSchema[] = [];
   for (const [name, schema] of Object.entries(op.pathParams ?? {})) params.push({ name, in: "path", required: true, schema: inline(schema) });
-  for (const [name, schema] of Object.entries(op.query?.shape ?? {})) {
-    const s = schema as z.ZodType;
-    params.push({ name, in: "query", required: !s.safeParse(undefined).success, schema: inline(s) });
+  for (const [name, s] of Object.entries(op.query?._zod.def.shape ?? {})) {
+    params.push({ name, in: "query", required: !z.safeParse(s, undefined).success, schema: inline(s) });
   }
   if (op.idempotencyKey) {
     params.push({
@@ -160,7 +159,7 @@ function parameters(op: Operation): JsonSchema[] {
 }
 
 function operationObject(op: Operation, ids: { input: z.core.$ZodRegistry<{ id: string }>; output: z.core.$ZodRegistry<{ id: string }> }): JsonSchema {
-  const idOf = (reg: z.core.$ZodRegistry<{ id: string }>, s: z.ZodType) => ref(reg.get(s)!.id);
+  const idOf = (reg: z.core.$ZodRegistry<{ id: string }>, s: z.core.$ZodType) => ref(reg.get(s)!.id);
   const { answer } = op;
   const params = parameters(op);
   return {

@@ -27,7 +27,7 @@ export type Tag = "nodes" | "boot-requests" | "sites" | "relay" | "meta";
 export interface ResponseHeader {
   description: string;
   required: boolean;
-  schema: z.ZodType;
+  schema: z.core.$ZodType;
 }
 
 export interface Operation {
@@ -40,12 +40,13 @@ export interface Operation {
   description?: string;
   /** caller: the bearer token of a project; relay: a site's relay token; none: anyone */
   auth: "caller" | "relay" | "none";
-  pathParams?: Record<string, z.ZodType>;
-  query?: z.ZodObject;
+  // core types: the request schemas are zod/mini's (lib/api/schemas.ts, lib/relay/protocol.ts)
+  pathParams?: Record<string, z.core.$ZodType>;
+  query?: z.core.$ZodObject;
   /** the handler honours an Idempotency-Key header */
   idempotencyKey?: boolean;
-  body?: z.ZodType;
-  answer: { status: number; description: string; body?: z.ZodType; headers?: Record<string, ResponseHeader> };
+  body?: z.core.$ZodType;
+  answer: { status: number; description: string; body?: z.core.$ZodType; headers?: Record<string, ResponseHeader> };
   /**
    * 4xx codes the route answers beyond those that follow from the rest of its entry (a bad
    * token, a bad body, a bad parameter, a reader's change); 5xx come from lib/http/error-map.ts.

@@ -46,8 +46,9 @@ interface Ctx {
  * zod issues → ValidationError naming each field. `where` names the input when the issue is
  * about the value as a whole: "body", "query", or the path parameter / header it came from.
  */
-export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
-  const res = schema.safeParse(value);
+export function parseInput<T extends z.core.$ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
+  // z.safeParse, not schema.safeParse: the schemas may be zod/mini's (lib/api/schemas.ts)
+  const res = z.safeParse(schema, value);
   if (res.success) return res.data;
   const details: ErrorDetail[] = res.error.issues.map((i) => {
     const keys = i.code === "unrecognized_keys" ? (i as { keys: string[] }).keys : [];
