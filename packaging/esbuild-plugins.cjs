@@ -10,6 +10,7 @@
 const { readFileSync } = require("node:fs");
 const { readFile } = require("node:fs/promises");
 const { dirname, join } = require("node:path");
+const { openApiAtBuild, openApiAtBuildShape } = require("./openapi-at-build.cjs");
 const { v8CodeCache } = require("./v8-code-cache.cjs");
 
 const englishOnlyZodLocales = {
@@ -65,7 +66,9 @@ function treeShakableSchemas(source) {
 
 // The plugins that decide from what an entry reaches (zod-json-schema-where-used,
 // aws-sdk-declared-errors-only) share one quick build of it per build: no output, unminified,
-// tree-shaken as the real one. Made by the first that asks, dropped when the build ends.
+// tree-shaken as the real one (where the build replaces the openapi document's module, replaced
+// as there, without building the document: packaging/openapi-at-build.cjs). Made by the first
+// that asks, dropped when the build ends.
 const scans = new WeakMap();
 function scanOf(build) {
   const o = build.initialOptions;
@@ -88,7 +91,7 @@ function scanOf(build) {
           external: o.external,
           outdir: o.outdir ?? "out",
           logLevel: "silent",
-          plugins: [englishOnlyZodLocales, lambdaCredentials],
+          plugins: [englishOnlyZodLocales, lambdaCredentials, ...(o.plugins?.includes(openApiAtBuild) ? [openApiAtBuildShape] : [])],
         })
         .then((r) => r.metafile),
     );
@@ -302,6 +305,30 @@ const zodJsonSchemaWhereUsed = {
   },
 };
 
+// @middy/core imports pipeline (node:stream/promises) and ReadableStream (node:stream/web) at its
+// top for a handler that streams its answer (streamifyResponse), which no sanboot function does.
+// node:stream/web loads ten of Node's internal modules beyond node:stream (which a bundle loads
+// anyway), and no other module of the function bundles loads it: ~1 ms of a cold start (node 22).
+// For middy's imports only, each is a module that loads the real one where it is used: pipeline
+// when called, ReadableStream when a value is checked to be one (`x instanceof ReadableStream`,
+// the only use middy makes of it). These are all the names middy imports from the two; one more
+// (a later middy) fails the build (esbuild: no matching export).
+const LAZY_STREAMS = {
+  "stream/promises": 'export const pipeline = (...streams) => require("node:stream/promises").pipeline(...streams);\n',
+  "stream/web": 'export const ReadableStream = { [Symbol.hasInstance]: (value) => value instanceof require("node:stream/web").ReadableStream };\n',
+};
+
+const middyLazyStreams = {
+  name: "middy-lazy-streams",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?stream\/(web|promises)$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]@middy[\\/]core[\\/]/.test(args.importer)) return undefined;
+      return { path: args.path.replace(/^node:/, ""), namespace: "middy-lazy-streams" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "middy-lazy-streams" }, (args) => ({ contents: LAZY_STREAMS[args.path], loader: "js" }));
+  },
+};
+
 /** the JavaScript a build wrote (or, with write: false, holds) */
 function outputTexts(build, result) {
   if (result.outputFiles) return result.outputFiles.filter((f) => /\.(c|m)?js$/.test(f.path)).map((f) => f.text);
@@ -313,7 +340,7 @@ function outputTexts(build, result) {
 // serverless-esbuild calls this with the serverless instance (what the code-cache plugin needs to
 // know: the command, each function's runtime, memory and NODE_OPTIONS); the code cache comes last,
 // once the bundle is final.
-const functionPlugins = (serverless) => [englishOnlyZodLocales, lambdaCredentials, awsSdkDeclaredErrorsOnly, awsSdkTreeShakableSchemas, noEventStreams, zodJsonSchemaWhereUsed, v8CodeCache(serverless)];
+const functionPlugins = (serverless) => [englishOnlyZodLocales, lambdaCredentials, openApiAtBuild, middyLazyStreams, awsSdkDeclaredErrorsOnly, awsSdkTreeShakableSchemas, noEventStreams, zodJsonSchemaWhereUsed, v8CodeCache(serverless)];
 
 module.exports = functionPlugins;
 module.exports.englishOnlyZodLocales = englishOnlyZodLocales;
@@ -321,6 +348,8 @@ module.exports.awsSdkTreeShakableSchemas = awsSdkTreeShakableSchemas;
 module.exports.awsSdkDeclaredErrorsOnly = awsSdkDeclaredErrorsOnly;
 module.exports.noEventStreams = noEventStreams;
 module.exports.zodJsonSchemaWhereUsed = zodJsonSchemaWhereUsed;
+module.exports.openApiAtBuild = openApiAtBuild;
+module.exports.middyLazyStreams = middyLazyStreams;
 module.exports.treeShakableSchemas = treeShakableSchemas;
 module.exports.eventStreamShapes = eventStreamShapes;
 module.exports.sentCommands = sentCommands;

@@ -9,8 +9,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import * as esbuild from "esbuild";
+import type { BuildOptions, Metafile, Plugin } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOpenApiDocument } from "../../lib/api/openapi";
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, "..", "..");
@@ -19,12 +21,13 @@ const plugins = require("../../packaging/esbuild-plugins.cjs") as ((serverless: 
   treeShakableSchemas(source: string): string;
   eventStreamShapes(source: string): string[];
 };
+const { openApiDocumentAtBuild } = require("../../packaging/openapi-at-build.cjs") as { openApiDocumentAtBuild(esbuild: unknown, root: string): Promise<unknown> };
 const { lambdaNodeArgs } = require("../../packaging/lambda-node.cjs") as { lambdaNodeArgs(memorySize: number): string[] };
 
 const { esbuildOptions } = require("../../packaging/esbuild-options.cjs") as { esbuildOptions(root: string): BuildOptions };
 // serverless.yml's custom.esbuild, as serverless-esbuild hands it to esbuild
 const options: BuildOptions = { ...esbuildOptions(ROOT), logLevel: "silent" };
-const ADDED = new Set(["aws-sdk-declared-errors-only", "aws-sdk-tree-shakable-schemas", "no-event-streams", "zod-json-schema-where-used"]);
+const ADDED = new Set(["openapi-at-build", "middy-lazy-streams", "aws-sdk-declared-errors-only", "aws-sdk-tree-shakable-schemas", "no-event-streams", "zod-json-schema-where-used"]);
 
 let dir: string;
 beforeAll(() => {
@@ -32,12 +35,16 @@ beforeAll(() => {
 });
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-/** the entry bundled with the function plugins (no code cache: no serverless), written to dir/<name>.js */
-async function bundle(entry: string, name: string, only?: (p: Plugin) => boolean): Promise<string> {
+/** the entry bundled with the function plugins (no code cache: no serverless), written to dir/<name>.js; its text and metafile */
+async function built(entry: string, name: string, only?: (p: Plugin) => boolean): Promise<{ text: string; metafile: Metafile }> {
   const outfile = join(dir, `${name}.js`);
-  await build({ ...options, entryPoints: [entry], outfile, plugins: plugins(null).filter(only ?? (() => true)) });
-  return readFileSync(outfile, "utf8");
+  const { metafile } = await esbuild.build({ ...options, entryPoints: [entry], outfile, metafile: true, plugins: plugins(null).filter(only ?? (() => true)) });
+  return { text: readFileSync(outfile, "utf8"), metafile: metafile! };
 }
+const bundle = async (entry: string, name: string, only?: (p: Plugin) => boolean) => (await built(entry, name, only)).text;
+
+/** the inputs a bundle keeps code of */
+const keptInputs = (metafile: Metafile) => Object.values(metafile.outputs).flatMap((o) => Object.entries(o.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([input]) => input));
 
 // what a function needs to build its dependencies outside AWS, and nothing that reaches out
 const ENV = {
@@ -107,18 +114,83 @@ describe("the attach function's bundle", () => {
 });
 
 describe("the openapi function's bundle", () => {
-  it("keeps zod's JSON Schema generator, which it calls, and answers with the document", async () => {
-    const text = await bundle("functions/openapi.ts", "openapi");
-    expect(text).toContain('"draft-2020-12"');
+  const ZOD = /^node_modules[\\/]zod[\\/]/;
+  let metafile: Metafile;
+  let inputs: string[];
+  beforeAll(async () => {
+    ({ metafile } = await built("functions/openapi.ts", "openapi"));
+    inputs = keptInputs(metafile);
+  }, 120_000);
+
+  it("is built with the document the sources build", async () => {
+    expect(await openApiDocumentAtBuild(esbuild, ROOT)).toEqual(buildOpenApiDocument());
+  }, 60_000);
+
+  it("answers GET with that document", async () => {
     const event = { version: "2.0", rawPath: "/v1/openapi.json", requestContext: { http: { method: "GET", path: "/v1/openapi.json" } }, headers: {}, body: null, isBase64Encoded: false };
     const answer = (await inNode(
       `require(${JSON.stringify(join(dir, "openapi.js"))}).handler(${JSON.stringify(event)}, { awsRequestId: "r1" }).then((r) => console.log(JSON.stringify(r)))`,
     )) as { statusCode: number; body: string };
     expect(answer.statusCode).toBe(200);
-    const doc = JSON.parse(answer.body);
-    expect(doc.openapi).toMatch(/^3\.1/);
-    expect(Object.keys(doc.components?.schemas ?? {}).length).toBeGreaterThan(5);
+    expect(JSON.parse(answer.body)).toEqual(buildOpenApiDocument());
+  }, 60_000);
+
+  it("carries none of the schemas the document is built from, nor zod's JSON Schema generator", () => {
+    expect(inputs.filter((input) => /^lib[\\/](api|relay|service)[\\/]/.test(input))).toEqual([]);
+    expect(inputs.filter((input) => ZOD.test(input) && /to-json-schema/.test(input))).toEqual([]);
+  });
+
+  // zod is still there for the handler's shell: lib/deps.ts parses the configuration with it, lib/http/api-handler.ts the input
+  it("carries no zod but what the shell of every API handler carries", async () => {
+    const zodOf = (m: Metafile) => Object.fromEntries(Object.values(m.outputs).flatMap((o) => Object.entries(o.inputs).filter(([input, i]) => ZOD.test(input) && i.bytesInOutput > 0).map(([input, i]) => [input, i.bytesInOutput])));
+    const shell = (await built("test/packaging/fixtures/api-shell.ts", "api-shell")).metafile;
+    expect(zodOf(metafile)).toEqual(zodOf(shell));
+  }, 60_000);
+
+  it("is the only one given the document in place of its module", async () => {
+    const elsewhere = keptInputs((await built("test/packaging/fixtures/openapi-elsewhere.ts", "openapi-elsewhere")).metafile);
+    expect(elsewhere).toContain("lib/api/openapi.ts");
+    expect(elsewhere.filter((input) => input.startsWith("openapi-at-build"))).toEqual([]);
+  }, 60_000);
+});
+
+describe("@middy/core's stream imports, lazy", () => {
+  const file = (name: string) => join(dir, `${name}.js`);
+  beforeAll(async () => {
+    await bundle("test/packaging/fixtures/middy-handlers.ts", "middy");
+    await bundle("test/packaging/fixtures/middy-handlers.ts", "middy-eager", (p) => p.name !== "middy-lazy-streams");
   }, 120_000);
+
+  const loadsStreamWeb = (code: string) => inNode(`${code}; console.log(JSON.stringify(process.moduleLoadList.includes("NativeModule stream/web")))`);
+
+  it("leaves node:stream/web unloaded when the bundle loads, as a bare node has it", async () => {
+    expect(await loadsStreamWeb("")).toBe(false);
+    expect(await loadsStreamWeb(`require(${JSON.stringify(file("middy-eager"))})`)).toBe(true);
+    expect(await loadsStreamWeb(`require(${JSON.stringify(file("middy"))})`)).toBe(false);
+  }, 60_000);
+
+  it("still runs a middy handler", async () => {
+    expect(await inNode(`require(${JSON.stringify(file("middy"))}).handler({ n: 21 }, {}).then((r) => console.log(JSON.stringify(r)))`)).toEqual({ doubled: 42 });
+  }, 60_000);
+
+  // a streamed answer is piped when it is a ReadableStream (middy's `instanceof`), refused when it is not
+  const streamed = (name: string, body: string) =>
+    inNode(
+      [
+        "globalThis.awslambda = { streamifyResponse: (handler) => handler, HttpResponseStream: { from: (stream) => stream } };",
+        `const { streaming } = require(${JSON.stringify(file(name))});`,
+        'let out = ""; const sink = new (require("node:stream").Writable)({ write(chunk, _, done) { out += chunk; done(); } });',
+        `streaming(() => ${body})({}, sink, {}).then(() => ({ streamed: out }), (err) => ({ refused: err.message })).then((r) => console.log(JSON.stringify(r)));`,
+      ].join("\n"),
+    );
+
+  it.each([
+    ["a real ReadableStream", 'new ReadableStream({ start(c) { c.enqueue("hello"); c.close(); } })', { streamed: "hello" }],
+    ["a plain object", '({ hello: "world" })', { refused: "handler response not a ReadableStream" }],
+  ])("takes %s for what the real class says it is", async (_what, body, answer) => {
+    expect(await streamed("middy-eager", body)).toEqual(answer);
+    expect(await streamed("middy", body)).toEqual(answer);
+  }, 60_000);
 });
 
 describe("the Lambda client without event streams", () => {

@@ -19,6 +19,9 @@ const ROOT = join(__dirname, "..", "..");
 const { functionNodeSettings } = require("../../packaging/lambda-node.cjs") as {
   functionNodeSettings(service: unknown, name: string): { args: string[]; nodeOptions: string; memorySize: number };
 };
+// the node that wrote the caches (SANBOOT_V8_CODE_CACHE=on: the runtime's when at hand, else this one)
+const { runtimeNode } = require("../../packaging/runtime-node.cjs") as { runtimeNode(major: number): string | null };
+const writer = runtimeNode(22) ?? process.execPath;
 
 let out: string;
 let unzipped: string;
@@ -90,7 +93,7 @@ describe("serverless package, with code caches", () => {
       const handler = join(unzipped, name, `${service.functions[name]!.handler.replace(/\.[^.]+$/, "")}.js`);
       const code = `const m = require(${JSON.stringify(handler)}); console.log(typeof m.handler, globalThis[Symbol.for("sanboot.v8-code-cache")].cache)`;
       const env = { PATH: process.env.PATH ?? "", AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
-      const { stdout } = await run(process.execPath, [...args, "-e", code], { env, timeout: 30_000 });
+      const { stdout } = await run(writer, [...args, "-e", code], { env, timeout: 30_000 });
       expect(stdout.trim(), name).toBe("function accepted");
     }
   }, 120_000);
