@@ -72,6 +72,8 @@ export interface LocalStack {
   project: string;
   /** start another relay agent for the lab site (a second relay, or one that replaces a dead one) */
   startRelay(opts?: { relayId?: string; driver?: RedfishDriver; heartbeatSeconds?: number; siteKey?: KeyObject | null; capabilities?: readonly string[] }): RelayAgent;
+  /** stop every relay agent this stack started (the lab relay and any other): nobody leases until one starts again */
+  stopRelays(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -175,6 +177,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     relayToken,
     project,
     startRelay,
+    stopRelays: async () => {
+      await Promise.all(relays.splice(0).map((r) => r.stop()));
+    },
     close: async () => {
       clearTimeout(sweeping);
       sweeping = undefined;

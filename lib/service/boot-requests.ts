@@ -1,5 +1,6 @@
 /** Boot-from-volume requests: accept, undeploy, show, list. */
 import type { BootFromVolumeInput } from "../api/schemas";
+import { mergeEvidence } from "../bmc/claims";
 import type { Deps } from "../deps";
 import { ConflictError, SanbootError } from "../errors";
 import type { Caller } from "../http/api-handler";
@@ -84,8 +85,17 @@ export async function requestUndeploy(deps: Deps, caller: Caller, nodeId: string
       if (err instanceof TransitionRejected) throw new ConflictError("NODE_BUSY", `the request is ${req.state}; wait for it to end`);
       throw err;
     }
+    // The command the request waits on is withdrawn first, then read: what it stored before each
+    // of its writes (a relay writes nothing past a checkpoint the service refused) is the undo's
+    // to know, or a configure the relay is running leaves its settings behind.
+    let evidence = req.bmc_evidence;
+    if (req.command_id) {
+      await deps.store.cancelCommand(req.command_id, deps.clock.now().toISOString());
+      evidence = mergeEvidence(evidence, (await deps.store.getCommand(req.command_id))?.checkpoint);
+    }
     try {
-      const undeploying = await commitTransition(deps, req, result, { command_id: null });
+      const patch = { command_id: null, ...(evidence !== req.bmc_evidence ? { bmc_evidence: evidence } : {}) };
+      const undeploying = await commitTransition(deps, req, result, patch, req.command_id ? { finishedCommand: req.command_id } : {});
       deps.metrics.count("UndeployStarted", 1);
       return undeploying;
     } catch (err) {

@@ -217,19 +217,62 @@ describe("failures roll back everything", () => {
     void mac;
   });
 
-  it("undeploy while the firmware is being configured withdraws the command and leaves nothing behind", async () => {
+  it("undeploy while the configure command waits for a relay withdraws the command and leaves nothing behind", async () => {
     const volumeId = await bootableVolume();
     const { nodeId, systemId, found } = await enrollLabNode(stack, api);
-    stack.service.dispatcher.drop = (fn) => fn === "firmware"; // hold at attached
-    const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
-    await api.waitFor(r.body.request_id, ["attached"]);
-    stack.service.dispatcher.drop = () => false;
-    const u = await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
-    expect(u.status).toBe(202);
-    const end = await api.waitFor(r.body.request_id, ["detached", "failed"], 30_000);
-    expect(end.state).toBe("detached");
-    await expectNothingLeft(volumeId, systemId, found);
+    await stack.stopRelays(); // nobody leases: the command stays queued
+    try {
+      const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+      await api.waitFor(r.body.request_id, ["attached"]);
+      expect((await stack.service.deps.store.getCommand(`${r.body.request_id}.configure_firmware.1`))?.status).toBe("queued");
+      const u = await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+      expect(u.status).toBe(202);
+      stack.startRelay({ relayId: "relay-1" });
+      const end = await api.waitFor(r.body.request_id, ["detached", "failed"], 30_000);
+      expect(end.state).toBe("detached");
+      expect((await stack.service.deps.store.getCommand(`${r.body.request_id}.configure_firmware.1`))?.status).toBe("cancelled");
+      expect(sanPatches(systemId)).toHaveLength(0);
+      await expectNothingLeft(volumeId, systemId, found);
+    } finally {
+      await stack.stopRelays();
+      stack.startRelay({ relayId: "relay-1" });
+    }
   });
+
+  it("undeploy while the relay runs the configure undoes the write it made before the undeploy", async () => {
+    const volumeId = await bootableVolume();
+    const { nodeId, systemId, found } = await enrollLabNode(stack, api);
+    await stack.stopRelays();
+    // the relay has claimed and written the NIC, and holds before the override
+    let reached!: () => void;
+    const atOverride = new Promise<void>((r) => (reached = r));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const held = new RedfishDriver({ pollIntervalMs: 25 });
+    const setOverride = held.setSanBootOverride.bind(held);
+    held.setSanBootOverride = async (...args) => {
+      reached();
+      await gate;
+      return setOverride(...args);
+    };
+    const relay = stack.startRelay({ relayId: "relay-held", driver: held, heartbeatSeconds: 1 });
+    try {
+      const r = await api.post(`/v1/nodes/${nodeId}/boot-from-volume`, { volume_id: volumeId });
+      await atOverride;
+      expect(sanPatches(systemId)).toHaveLength(1);
+      const u = await api.delete(`/v1/nodes/${nodeId}/boot-from-volume`);
+      expect(u.status).toBe(202);
+      open(); // the override's claim is refused now (the command was withdrawn): nothing more is written
+      const end = await api.waitFor(r.body.request_id, ["detached", "failed"], 30_000);
+      expect(end.state).toBe("detached");
+      await expectNothingLeft(volumeId, systemId, found);
+      expect(stack.bmc.system(systemId).resets.filter((x) => x.resetType !== "ForceOff")).toHaveLength(0);
+    } finally {
+      open();
+      await relay.stop();
+      stack.startRelay({ relayId: "relay-1" });
+    }
+  }, 60_000);
 });
 
 describe("node locks that nothing holds any more", () => {
