@@ -36,7 +36,8 @@ export interface RunOptions {
   /**
    * Run the step that follows in this invocation when it is this function's too and due now
    * (prepare_connector → attach_volume; a firmware step whose command ended → the next one's
-   * command), instead of chaining another invocation. Default true.
+   * command), or one this function may run for another (runsAsGuest: attach_volume →
+   * configure_firmware), instead of chaining another invocation. Default true.
    */
   continueHere?: boolean;
 }
@@ -50,11 +51,11 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string, o
     let req = await deps.store.getRequest(requestId);
     let ctx: StepContext = opts.finished ? { finished: opts.finished } : {};
     for (let here = 0; req && here < MAX_STEPS_HERE; here++) {
-      const next = await runOnce(deps, fn, req, ctx, opts.continueHere !== false, log);
+      const next = await runOnce(deps, fn, req, ctx, opts.continueHere !== false, here > 0, log);
       if (next === "skipped") return here === 0 ? "skipped" : "done";
       if (next === "done") return "done";
-      req = next;
-      ctx = {};
+      req = next.req;
+      ctx = next.inHand ? { inHand: next.inHand } : {};
     }
     return req ? "done" : "skipped";
   } catch (err) {
@@ -65,11 +66,31 @@ export async function runStep(deps: Deps, fn: StepFunction, requestId: string, o
 }
 
 /**
- * One step of one request. Answers the request as committed when the step that follows is to
- * run here next (then its record needs no reading again), else whether it ran.
+ * Another function's step that `fn` runs when its own step's commit leaves that step due now.
+ * attach holds everything configure_firmware's run needs (the table, the relay doorbell, events,
+ * the firmware retry queue: serverless.yml) but kms:Decrypt, so it runs it only with the target's
+ * secret in hand (the one attach_volume just had from Cinder) or no secret to open: the firmware
+ * function is not invoked for it (issue 11). Run later (a retry, the sweeper), it is firmware's.
  */
-async function runOnce(deps: Deps, fn: StepFunction, req: BootRequestRecord, ctx: StepContext, continueHere: boolean, log: Deps["log"]): Promise<RunResult | BootRequestRecord> {
-  if (isTerminal(req.state) || req.step === null || STEP_POLICY[req.step].fn !== fn) return "skipped";
+function runsAsGuest(fn: StepFunction, step: StepName, req: BootRequestRecord, inHand: ReadonlyMap<string, string> | undefined): boolean {
+  if (fn !== "attach" || step !== "configure_firmware" || !req.target) return false;
+  const sealed = req.target.driver_volume_type === "iscsi" ? req.target.auth_password_sealed : null;
+  return !sealed || inHand?.has(sealed) === true;
+}
+
+/** The step that runs next in this invocation: the request as committed, and what its step handed on. */
+interface Continuation {
+  req: BootRequestRecord;
+  inHand?: ReadonlyMap<string, string>;
+}
+
+/**
+ * One step of one request. Answers the request as committed when the step that follows is to
+ * run here next (then its record needs no reading again), else whether it ran. `continued`: the
+ * step was chosen to run here by the one before it in this invocation (its own, or a guest's).
+ */
+async function runOnce(deps: Deps, fn: StepFunction, req: BootRequestRecord, ctx: StepContext, continueHere: boolean, continued: boolean, log: Deps["log"]): Promise<RunResult | Continuation> {
+  if (isTerminal(req.state) || req.step === null || (!continued && STEP_POLICY[req.step].fn !== fn)) return "skipped";
   const now = deps.clock.now();
   if (req.running_until && Date.parse(req.running_until) > now.getTime()) return "skipped";
   // the node cannot change while the request holds it: the snapshot taken by the lock will do
@@ -104,7 +125,10 @@ async function runOnce(deps: Deps, fn: StepFunction, req: BootRequestRecord, ctx
   // this run's work (a relay step's run queues or reads its command: the relay's time is BmcLatency)
   deps.metrics.duration("StepDuration", deps.clock.now().getTime() - began, { Step: req.step });
   const result = transitions(claimed, outcome, deps.clock.now());
-  const here = continueHere ? result.commands.find((c): c is Extract<WorkflowCommand, { type: "run_step" }> => c.type === "run_step" && c.fn === fn && !c.delay_ms) : undefined;
+  const after = { ...claimed, ...outcome.patch };
+  const here = continueHere
+    ? result.commands.find((c): c is Extract<WorkflowCommand, { type: "run_step" }> => c.type === "run_step" && !c.delay_ms && (c.fn === fn || runsAsGuest(fn, c.step, after, outcome.inHand)))
+    : undefined;
   let committed: BootRequestRecord;
   try {
     committed = await commitTransition(deps, claimed, here ? { ...result, commands: result.commands.filter((c) => c !== here) } : result, { ...outcome.patch, running_until: null }, { finishedCommand: outcome.finishedCommand });
@@ -120,7 +144,7 @@ async function runOnce(deps: Deps, fn: StepFunction, req: BootRequestRecord, ctx
     }
     throw err;
   }
-  return here ? committed : "done";
+  return here ? { req: committed, ...(outcome.inHand ? { inHand: outcome.inHand } : {}) } : "done";
 }
 
 /**

@@ -180,7 +180,7 @@ describe("serverless package", () => {
     expect(resources.OpenapiLambdaFunction!.Properties.Role).toEqual({ "Fn::GetAtt": ["OpenapiRole", "Arn"] });
   });
 
-  it("gives each step function a retry queue it consumes, and lets only that function send to it (and the relay function, which runs firmware steps on a result)", () => {
+  it("gives each step function a retry queue it consumes, and lets only that function send to it (and the functions that run firmware steps too: relay on a result, attach after attach_volume)", () => {
     const queues = ofType("AWS::SQS::Queue").map(([k]) => k).sort();
     expect(queues).toEqual(["AttachRetryQueue", "FirmwareRetryQueue"]);
     const mappings = ofType("AWS::Lambda::EventSourceMapping").map(([, r]) => r.Properties);
@@ -200,7 +200,7 @@ describe("serverless package", () => {
       );
     const retrySenders = senders.filter(([, res]) => JSON.stringify(res).includes("RetryQueue"));
     expect(retrySenders).toEqual([
-      ["AttachRole", { "Fn::GetAtt": ["AttachRetryQueue", "Arn"] }],
+      ["AttachRole", [{ "Fn::GetAtt": ["AttachRetryQueue", "Arn"] }, { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }]],
       ["FirmwareRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
       ["RelayRole", { "Fn::GetAtt": ["FirmwareRetryQueue", "Arn"] }],
     ]);
@@ -210,6 +210,7 @@ describe("serverless package", () => {
     for (const [, res] of ringers) expect(JSON.stringify(res)).toMatch(/:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:sanboot-[a-z]+-relay-\*"/);
     expect(resources.RelayLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
     expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_ATTACH_RETRY_QUEUE_URL).toEqual({ Ref: "AttachRetryQueue" });
+    expect(resources.AttachLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
     expect(resources.FirmwareLambdaFunction!.Properties.Environment.Variables.SANBOOT_FIRMWARE_RETRY_QUEUE_URL).toEqual({ Ref: "FirmwareRetryQueue" });
   });
 
@@ -218,6 +219,15 @@ describe("serverless package", () => {
     expect(cap).toBe(8);
     const mapping = ofType("AWS::Lambda::EventSourceMapping").find(([, r]) => JSON.stringify(r.Properties.FunctionName).includes("AttachLambdaFunction"))!;
     expect(mapping[1].Properties.ScalingConfig).toEqual({ MaximumConcurrency: cap });
+  });
+
+  it("lets only the functions that open stored target secrets decrypt with the stack's key (attach, which talks to Cinder, seals only)", () => {
+    const decrypting = Object.entries(resources)
+      .filter(([, r]) => r.Type === "AWS::IAM::Role")
+      .filter(([, r]) => (r.Properties.Policies ?? []).some((p: any) => p.PolicyDocument.Statement.some((st: any) => [st.Action].flat().includes("kms:Decrypt"))))
+      .map(([name]) => name)
+      .sort();
+    expect(decrypting).toEqual(["FirmwareRole", "RelayRole"]);
   });
 
   it("gives the read-only status function no write on the table", () => {

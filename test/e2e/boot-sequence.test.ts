@@ -97,6 +97,52 @@ describe("a boot's relay work as one command", () => {
     expect(bmcState(stack.bmc.system(systemId))).toEqual(bmcState(found));
   });
 
+  it("is queued by attach with the CHAP secret Cinder just gave it: the firmware function is not invoked on the way forward", async () => {
+    const invoked: string[] = [];
+    stack.service.dispatcher.drop = (fn) => (invoked.push(fn), false);
+    try {
+      const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+      const { requestId } = await boot(nodeId);
+      expect((await api.waitFor(requestId, ["active", "failed"])).state).toBe("active");
+      expect(invoked).toEqual(["attach"]);
+      const rec = (await stack.service.deps.store.getRequest(requestId))!;
+      expect(rec.target?.driver_volume_type === "iscsi" && rec.target.auth_method).toBe("CHAP");
+      // the BMC was programmed with the secret (the one Cinder gave), never stored in the clear
+      const secret = stack.bmc.system(systemId).functions.find((f) => f.mac.toLowerCase() === mac)!.iSCSIBoot.CHAPSecret as string;
+      expect(secret.length).toBeGreaterThan(8);
+      expect(JSON.stringify(rec)).not.toContain(secret);
+      expect(JSON.stringify(await stack.service.deps.store.getCommand(`${requestId}.configure_firmware.1`))).not.toContain(secret);
+    } finally {
+      stack.service.dispatcher.drop = () => false;
+    }
+  });
+
+  it("a configure tried again later is the firmware function's, which opens the stored secret", async () => {
+    class ConfigureFailsOnce extends RedfishDriver {
+      failures = 1;
+      override async configureIscsiBoot(...args: Parameters<RedfishDriver["configureIscsiBoot"]>) {
+        if (this.failures-- > 0) throw new SanbootError("BMC_UNREACHABLE", "the BMC did not answer", { retryable: true });
+        return super.configureIscsiBoot(...args);
+      }
+    }
+    await relayWith(new ConfigureFailsOnce({ pollIntervalMs: 25 }));
+    const invoked: string[] = [];
+    stack.service.dispatcher.drop = (fn) => (invoked.push(fn), false);
+    try {
+      const { nodeId, systemId, mac } = await enrollLabNode(stack, api);
+      const { requestId } = await boot(nodeId);
+      expect((await api.waitFor(requestId, ["active", "failed"], 30_000)).state).toBe("active");
+      expect(invoked).toEqual(["attach", "firmware"]);
+      expect((await commandsOf(requestId)).map((c) => [c.command_id, c.status])).toEqual([
+        [`${requestId}.configure_firmware.1`, "failed"],
+        [`${requestId}.configure_firmware.2`, "succeeded"],
+      ]);
+      expect((stack.bmc.system(systemId).functions.find((f) => f.mac.toLowerCase() === mac)!.iSCSIBoot.CHAPSecret as string).length).toBeGreaterThan(8);
+    } finally {
+      stack.service.dispatcher.drop = () => false;
+    }
+  }, 60_000);
+
   it("while the relay waits for the boot, a caller sees the steps it reported done; the record is written once, at the end", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -23,7 +23,8 @@ describe("secrets at rest under KMS", () => {
     expect(JSON.stringify(stored)).not.toContain(secret);
     const cmd = await stack.service.deps.store.getCommand(`${r.body.request_id}.configure_firmware.1`);
     expect(JSON.stringify(cmd)).not.toContain(secret);
-    // seal at attach, open to build the command, seal it in the command, open at lease
-    expect(stack.kms!.requests() - kmsBefore).toBe(4);
+    // seal at attach, seal it in the command (built in the same invocation with the secret attach
+    // had in hand: attach may not decrypt), open at lease
+    expect(stack.kms!.requests() - kmsBefore).toBe(3);
   });
 });

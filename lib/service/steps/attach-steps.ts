@@ -101,7 +101,12 @@ export const attachVolume: StepImpl = async (deps, req) => {
     const recheckAt = new Date(deps.clock.now().getTime() + err.recheckAfterMs).toISOString();
     return { event: { type: "step_waiting", step: "attach_volume", recheck_at: recheckAt, poll: true }, patch: { error: toErrorRecord(err) } };
   }
-  return done("attach_volume", { attachment_id: attachment.attachment_id, target: await targetRecord(attachment.connection, req.multipath, deps.secrets) });
+  const target = await targetRecord(attachment.connection, req.multipath, deps.secrets);
+  const outcome = done("attach_volume", { attachment_id: attachment.attachment_id, target });
+  // the CHAP secret Cinder just gave, for configure_firmware's command should it run here next
+  const c = attachment.connection;
+  const sealed = target.driver_volume_type === "iscsi" ? target.auth_password_sealed : null;
+  return sealed && c.driver_volume_type === "iscsi" && c.auth_password ? { ...outcome, inHand: new Map([[sealed, c.auth_password]]) } : outcome;
 };
 
 export const detachVolume: StepImpl = async (deps, req) => {

@@ -12,7 +12,7 @@ import type { BmcEvidence } from "../../bmc/claims";
 import type { BootRequestRecord, NodeRecord } from "../../store/records";
 import type { StepName } from "../../workflow";
 import type { StepImpl } from "./step";
-import { viaRelay } from "./relay-step";
+import { viaRelay, type StepContext } from "./relay-step";
 
 export { commandIdFor } from "./relay-step";
 
@@ -23,7 +23,7 @@ function portalParts(portal: string): { address: string; port: number } {
 }
 
 /** The configure body: the NIC function's iSCSI boot settings, or the HBA's FC boot targets. */
-async function configureBody(req: BootRequestRecord, node: NodeRecord, deps: Deps): Promise<SequenceStepBody> {
+async function configureBody(req: BootRequestRecord, node: NodeRecord, deps: Deps, ctx?: StepContext): Promise<SequenceStepBody> {
   const t = req.target;
   if (!t) throw new SanbootError("INTERNAL", "configure_firmware ran without a Cinder target");
   if (t.driver_volume_type === "fibre_channel") {
@@ -38,7 +38,8 @@ async function configureBody(req: BootRequestRecord, node: NodeRecord, deps: Dep
       },
     };
   }
-  const secret = t.auth_password_sealed ? await deps.secrets.open(t.auth_password_sealed) : null;
+  const sealed = t.auth_password_sealed;
+  const secret = sealed ? (ctx?.inHand?.get(sealed) ?? (await deps.secrets.open(sealed))) : null;
   return {
     type: "configure_san_boot",
     bmc: node.bmc,
@@ -62,7 +63,7 @@ function sanTargetsOf(req: BootRequestRecord): string[] {
 }
 
 /** Each forward step's body at the relay, as a command of its own or as a step of a boot sequence. */
-const BODIES: Record<SequenceStep, (req: BootRequestRecord, node: NodeRecord, deps: Deps) => SequenceStepBody | Promise<SequenceStepBody>> = {
+const BODIES: Record<SequenceStep, (req: BootRequestRecord, node: NodeRecord, deps: Deps, ctx?: StepContext) => SequenceStepBody | Promise<SequenceStepBody>> = {
   configure_firmware: configureBody,
   power_on: (req, node) => ({
     type: "power_on",
@@ -88,10 +89,10 @@ function keptOf(result: Record<string, unknown>, step: StepName): Partial<BootRe
  * through await_boot in one command (one lease, one result, the evidence shared); else the
  * step's own command.
  */
-export async function forwardBody(step: SequenceStep, req: BootRequestRecord, node: NodeRecord, deps: Deps, evidence: BmcEvidence): Promise<CommandBody> {
-  if (!req.boot_sequence) return { ...(await BODIES[step](req, node, deps)), evidence } as CommandBody;
+export async function forwardBody(step: SequenceStep, req: BootRequestRecord, node: NodeRecord, deps: Deps, evidence: BmcEvidence, ctx?: StepContext): Promise<CommandBody> {
+  if (!req.boot_sequence) return { ...(await BODIES[step](req, node, deps, ctx)), evidence } as CommandBody;
   const steps = SEQUENCE_STEPS.slice(SEQUENCE_STEPS.indexOf(step));
-  return { type: "boot_sequence", bmc: node.bmc, steps: await Promise.all(steps.map(async (s) => ({ step: s, body: await BODIES[s](req, node, deps) }))), evidence };
+  return { type: "boot_sequence", bmc: node.bmc, steps: await Promise.all(steps.map(async (s) => ({ step: s, body: await BODIES[s](req, node, deps, ctx) }))), evidence };
 }
 
 const forward =
@@ -102,7 +103,7 @@ const forward =
       req,
       step,
       {
-        body: (evidence) => forwardBody(step, req, node, deps, evidence),
+        body: (evidence) => forwardBody(step, req, node, deps, evidence, ctx),
         ...(req.boot_sequence ? { steps: SEQUENCE_STEPS.slice(SEQUENCE_STEPS.indexOf(step)) } : {}),
         onSuccess: keptOf,
       },

@@ -47,6 +47,11 @@ export interface RelayWork {
 /** What the run already knows: the command the relay just reported (its result call runs the step). */
 export interface StepContext {
   finished?: CommandRecord;
+  /**
+   * Target secrets the step before sealed in this very invocation, by their sealed form (held in
+   * memory for the step that runs next here, never stored or logged): opened without the key.
+   */
+  inHand?: ReadonlyMap<string, string>;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface StepOutcome {
    * each with when it ended: recorded one after another, then `event` for the step after them.
    */
   progressed?: Array<{ step: StepName; at: string }>;
+  /** secrets this run sealed, by their sealed form, for a step that runs next in this invocation (StepContext.inHand) */
+  inHand?: ReadonlyMap<string, string>;
 }
 
 /**
