@@ -117,6 +117,7 @@ async function main(): Promise<number> {
       powerDelayMs: 0,
       cinderCreateDelayMs: 0,
       relayConcurrency: params.relayConcurrency,
+      relayWaitSeconds: params.relayWaitS,
       env: { SANBOOT_LOG_LEVEL: "warn" },
       overrides: { log: createLogger("warn", { service: "sanboot" }, collect("service")) },
       log: collect("relay"),

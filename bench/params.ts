@@ -9,8 +9,12 @@
  *   --cinder-project P BENCH_CINDER_PROJECT  volumes are found or created there once and reused,
  *                                         and Cinder's floor is measured in the same run
  *   --relay-concurrency N  BENCH_RELAY_CONCURRENCY  commands the relay holds at once (default 64)
+ *   --relay-wait-s N  BENCH_RELAY_WAIT_S  the relay's long-poll per lease call (default 20, the
+ *                                         relay's own: each lease that comes back empty is an
+ *                                         invocation, so a shorter wait inflates the count)
  *   --poll-ms N       BENCH_POLL_MS       pause between the caller's status sweeps (default 500)
- *   --sweep-ms N      BENCH_SWEEP_MS      the sweeper's schedule; 0 = never (default 5000)
+ *   --sweep-ms N      BENCH_SWEEP_MS      the sweeper's schedule; 0 = never (default 60000,
+ *                                         serverless.yml's rate(1 minute): each run is an invocation)
  *   --timeout-s N     BENCH_TIMEOUT_S     give up waiting for a phase after this (default 300)
  *   --no-undeploy     BENCH_UNDEPLOY=0    skip the undeploy phase
  *   --json            BENCH_JSON=1        also print one machine-readable result line
@@ -24,6 +28,7 @@ export interface BenchParams {
   requests: number;
   nodes: number;
   relayConcurrency: number;
+  relayWaitS: number;
   pollMs: number;
   sweepMs: number;
   timeoutS: number;
@@ -51,6 +56,7 @@ export function readParams(argv: string[], env: NodeJS.ProcessEnv): BenchParams 
       requests: { type: "string" },
       nodes: { type: "string" },
       "relay-concurrency": { type: "string" },
+      "relay-wait-s": { type: "string" },
       "poll-ms": { type: "string" },
       "sweep-ms": { type: "string" },
       "timeout-s": { type: "string" },
@@ -70,8 +76,9 @@ export function readParams(argv: string[], env: NodeJS.ProcessEnv): BenchParams 
     requests,
     nodes: nodesGiven ?? requests,
     relayConcurrency: positive("--relay-concurrency", values["relay-concurrency"] ?? env.BENCH_RELAY_CONCURRENCY, 64),
+    relayWaitS: Math.min(25, positive("--relay-wait-s", values["relay-wait-s"] ?? env.BENCH_RELAY_WAIT_S, 20, 0)),
     pollMs: positive("--poll-ms", values["poll-ms"] ?? env.BENCH_POLL_MS, short ? 100 : 500, 10),
-    sweepMs: positive("--sweep-ms", values["sweep-ms"] ?? env.BENCH_SWEEP_MS, 5000, 0),
+    sweepMs: positive("--sweep-ms", values["sweep-ms"] ?? env.BENCH_SWEEP_MS, 60_000, 0),
     timeoutS: positive("--timeout-s", values["timeout-s"] ?? env.BENCH_TIMEOUT_S, short ? 60 : 300),
     undeploy: values["no-undeploy"] ? false : (flag(env.BENCH_UNDEPLOY) ?? true),
     json: values.json ?? flag(env.BENCH_JSON) ?? false,

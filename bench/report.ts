@@ -224,6 +224,6 @@ export function headerLines(p: BenchParams, m: ReturnType<typeof machine>): stri
       ? `sanboot boot throughput — local stack against a real Cinder at ${p.realCinder.url} (project ${p.realCinder.project}, through a recording proxy), zero-latency BMC emulator`
       : "sanboot boot throughput — local stack, zero-latency emulators (powerDelayMs 0, cinderCreateDelayMs 0)",
     `machine      ${m.cores} cores (${m.cpu}), node ${m.node}, ${m.platform}, load average ${m.loadAverage1m.toFixed(2)} at start`,
-    `parameters   requests ${p.requests}, nodes ${p.nodes}, relay concurrency ${p.relayConcurrency}, poll ${p.pollMs} ms, sweeper every ${p.sweepMs || "never"}${p.sweepMs ? " ms" : ""}, undeploy ${p.undeploy ? "yes" : "no"}${p.short ? ", short (CI)" : ""}`,
+    `parameters   requests ${p.requests}, nodes ${p.nodes}, relay concurrency ${p.relayConcurrency}, relay long-poll ${p.relayWaitS} s, poll ${p.pollMs} ms, sweeper every ${p.sweepMs || "never"}${p.sweepMs ? " ms" : ""}, undeploy ${p.undeploy ? "yes" : "no"}${p.short ? ", short (CI)" : ""}`,
   ];
 }
