@@ -7,6 +7,11 @@ import { callerAuthProblems, cinderConfigProblems } from "./cinder/cinder-settin
 // zod/mini rather than zod: the same schemas, built 2-3x faster when the module loads, and every
 // function loads this one (issue 11, cold start)
 
+// zod's classic API sets its English messages when it loads; zod/mini sets none, and the function
+// bundles carry no classic API: without this, every message zod words itself (a wrong type, a bad
+// URL, out of range) reads "Invalid input", in the API's answers too. Set at load, as classic does.
+z.config(z.locales.en());
+
 const jsonOf = <T extends z.ZodMiniType>(schema: T) =>
   z.pipe(
     z.pipe(

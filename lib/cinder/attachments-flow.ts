@@ -18,7 +18,7 @@
  *   transient failure leaves our attachment for the next attempt to finish, or for the
  *   workflow's rollback detach, which finds it by instance uuid.
  */
-import { z } from "zod";
+import { z } from "zod/mini";
 import { SanbootError } from "../errors";
 import { AttachInProgress, type Attachment, type AttachRequest, type Connection, type Connector } from "./block-storage";
 import type { Microversion } from "./cinder-transport";
@@ -37,14 +37,16 @@ import {
 export const ATTACHMENTS_WITH_COMPLETE = "3.44";
 const ATTACH_MODE = "3.54";
 
+// zod/mini rather than zod, as every schema a function loads: no function bundle then carries
+// zod's classic API at all (issue 11, cold start)
 const wireAttachmentSummary = z.object({
   id: z.string(),
   status: z.string(),
-  instance: z.string().nullable(),
+  instance: z.nullable(z.string()),
   volume_id: z.string(),
 });
-const wireAttachment = wireAttachmentSummary.extend({
-  connection_info: z.record(z.string(), z.unknown()).nullable().optional(),
+const wireAttachment = z.extend(wireAttachmentSummary, {
+  connection_info: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
 });
 type WireAttachment = z.infer<typeof wireAttachment>;
 type WireAttachmentSummary = z.infer<typeof wireAttachmentSummary>;

@@ -3,7 +3,7 @@
  * them, the connector as we send it, connection_info → the port's Connection (iSCSI or Fibre
  * Channel), and Cinder's refusals reworded in the port's terms. Pure.
  */
-import { z } from "zod";
+import { z } from "zod/mini";
 import { SanbootError } from "../errors";
 import type { AttachRequest, Connection, Connector, FcConnection, IscsiConnection, SanProtocol } from "./block-storage";
 import { CinderHttpError, type CinderCall, type CinderReply } from "./cinder-transport";
@@ -21,19 +21,19 @@ export interface CinderCalls {
 
 export const MISSING_CONNECTOR_INFO = "Connector doesn't have required information";
 
+// zod/mini rather than zod, as every schema a function loads: no function bundle then carries
+// zod's classic API at all (issue 11, cold start)
 export const wireVolume = z.looseObject({
   id: z.string(),
   status: z.string(),
   size: z.number(),
   bootable: z.union([z.string(), z.boolean()]),
-  multiattach: z.boolean().optional(),
-  volume_type: z.string().nullable().optional(),
-  "os-vol-tenant-attr:tenant_id": z.string().nullable().optional(),
+  multiattach: z.optional(z.boolean()),
+  volume_type: z.optional(z.nullable(z.string())),
+  "os-vol-tenant-attr:tenant_id": z.optional(z.nullable(z.string())),
   /** "host@backend#pool"; admin-only, null until the scheduler placed the volume */
-  "os-vol-host-attr:host": z.string().nullable().optional(),
-  attachments: z
-    .array(z.looseObject({ server_id: z.string().nullable().optional(), attachment_id: z.string().nullable().optional() }))
-    .optional(),
+  "os-vol-host-attr:host": z.optional(z.nullable(z.string())),
+  attachments: z.optional(z.array(z.looseObject({ server_id: z.optional(z.nullable(z.string())), attachment_id: z.optional(z.nullable(z.string())) }))),
 });
 export type WireVolume = z.infer<typeof wireVolume>;
 
@@ -190,7 +190,7 @@ export function normaliseWwn(v: unknown): string | null {
 }
 
 /** A Cinder answer we cannot read: retryable, it is most likely a proxy's page, not Cinder's. */
-export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+export function parse<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new SanbootError("CINDER_UNAVAILABLE", `Cinder answered an unreadable ${what}: ${result.error.issues[0]?.message ?? "bad shape"}`, {

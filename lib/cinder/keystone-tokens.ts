@@ -8,7 +8,7 @@
  * Keystone sends back is scrubbed of the secrets we sent before it is quoted.
  */
 import { failureOf, httpCall } from "../http/http-call";
-import { z } from "zod";
+import { z } from "zod/mini";
 import { SanbootError } from "../errors";
 import { catalogSchema, type ServiceCatalog } from "./service-catalog";
 
@@ -41,13 +41,15 @@ export interface IssuedToken {
   lifetimeMs: number;
 }
 
+// zod/mini rather than zod, as every schema a function loads: no function bundle then carries
+// zod's classic API at all (issue 11, cold start)
 const tokenBody = z.object({
   token: z.looseObject({
     expires_at: z.string(),
-    issued_at: z.string().optional(),
-    project: z.looseObject({ id: z.string() }).optional(),
-    roles: z.array(z.looseObject({ name: z.string() })).optional(),
-    catalog: catalogSchema.optional(),
+    issued_at: z.optional(z.string()),
+    project: z.optional(z.looseObject({ id: z.string() })),
+    roles: z.optional(z.array(z.looseObject({ name: z.string() }))),
+    catalog: z.optional(catalogSchema),
   }),
 });
 

@@ -5,23 +5,25 @@
  * clouds, `volumev3`; many clouds list both for the same URL. We take `block-storage` first,
  * then `volumev3`, each filtered by the chosen interface and, when one is configured, region.
  */
-import { z } from "zod";
+import { z } from "zod/mini";
 import { SanbootError } from "../errors";
 
 export const BLOCK_STORAGE_TYPES = ["block-storage", "volumev3"] as const;
 
 export type EndpointInterface = "public" | "internal" | "admin";
 
+// zod/mini rather than zod, as every schema a function loads: no function bundle then carries
+// zod's classic API at all (issue 11, cold start)
 export const catalogSchema = z.array(
   z.looseObject({
     type: z.string(),
-    name: z.string().optional(),
+    name: z.optional(z.string()),
     endpoints: z.array(
       z.looseObject({
         interface: z.string(),
         url: z.string(),
-        region: z.string().nullable().optional(),
-        region_id: z.string().nullable().optional(),
+        region: z.optional(z.nullable(z.string())),
+        region_id: z.optional(z.nullable(z.string())),
       }),
     ),
   }),

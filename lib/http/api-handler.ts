@@ -6,7 +6,7 @@
  */
 import middy from "@middy/core";
 import type { Context as LambdaContext } from "aws-lambda";
-import { z } from "zod";
+import { z } from "zod/mini";
 import { getDeps, type Deps } from "../deps";
 import { SanbootError, ValidationError, asSanbootError, type ErrorDetail } from "../errors";
 import type { HttpApiEvent, HttpApiResult } from "./api-event";

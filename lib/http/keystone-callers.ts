@@ -8,14 +8,16 @@ import { issueToken, keystoneTime, scrub, tokensUrl, type KeystoneCredentials } 
 import type { Clock } from "../clock";
 import { SanbootError } from "../errors";
 import { sha256Hex } from "../ids";
-import { z } from "zod";
+import { z } from "zod/mini";
 import { roleOf, type Caller, type CallerAuth } from "./callers";
 
+// zod/mini rather than zod, as every schema a function loads: no function bundle then carries
+// zod's classic API at all (issue 11, cold start)
 const validated = z.object({
   token: z.object({
     expires_at: z.string(),
-    project: z.object({ id: z.string() }).optional(),
-    roles: z.array(z.object({ name: z.string() })).optional(),
+    project: z.optional(z.object({ id: z.string() })),
+    roles: z.optional(z.array(z.object({ name: z.string() }))),
   }),
 });
 

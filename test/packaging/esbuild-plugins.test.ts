@@ -113,6 +113,19 @@ describe("the attach function's bundle", () => {
   }, 60_000);
 });
 
+describe("zod's messages in a function bundle", () => {
+  it("are English, as under classic zod, though a bundle carries zod/mini only (lib/config.ts sets the locale)", async () => {
+    const { text, metafile } = await built("test/packaging/fixtures/zod-messages.ts", "zod-messages");
+    expect(keptInputs(metafile).filter((i) => /zod[\\/]v4[\\/]classic[\\/]/.test(i))).toEqual([]);
+    expect(text.length).toBeGreaterThan(0);
+    const said = (await inNode(`console.log(JSON.stringify(require(${JSON.stringify(join(dir, "zod-messages.js"))}).messages()))`)) as string[];
+    expect(said.slice(0, 2)).toEqual(["volume_id: Invalid input: expected string, received number", 'protocol: Invalid option: expected one of "iscsi"|"fibre_channel"|"auto"']);
+    expect(said[2]).toMatch(/SANBOOT_STAGE: Invalid option: expected one of "local"\|"aws"/);
+    expect(said[2]).toMatch(/SANBOOT_CINDER_URL: Invalid URL/);
+    expect(said.join("\n")).not.toMatch(/: Invalid input$/m);
+  }, 60_000);
+});
+
 describe("the openapi function's bundle", () => {
   const ZOD = /^node_modules[\\/]zod[\\/]/;
   let metafile: Metafile;
