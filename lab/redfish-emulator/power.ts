@@ -110,10 +110,18 @@ function startPowerOn(sys: SystemState): void {
 function startPowerOff(sys: SystemState): void {
   sys.power = "PoweringOff";
   stopMachine(sys);
-  sequence(sys, [[sys.timing.powerDelayMs, () => {
+  const off = () => {
     sys.power = "Off";
     progress(sys, "None");
-  }]]);
+  };
+  // no delay: off by the time the reset is answered (a timer of 0 ms left PoweringOff for the next
+  // read or not, as the event loop had it: a zero-latency run's request counts were a coin toss)
+  if (sys.timing.powerDelayMs === 0) {
+    sequence(sys, []);
+    off();
+    return;
+  }
+  sequence(sys, [[sys.timing.powerDelayMs, off]]);
 }
 
 /** End of POST: staged settings apply, the firmware boots what the override (or its order) says. */
