@@ -16,6 +16,10 @@ import { bmcTarget, initiatorNetwork, SEQUENCE_STEPS } from "./common";
 // ./common (the API's schemas and the status view use them without the rest of the protocol: each
 // function builds only the schemas it reaches)
 export { bmcTarget, initiatorNetwork, SEQUENCE_STEPS, type BmcTarget, type InitiatorNetwork, type SequenceStep } from "./common";
+// the evidence of BMC writes lives in ./evidence: the step that reads a command's end parses it
+// without the rest of the protocol
+import { bmcEvidence, jsonValue } from "./evidence";
+export { bmcEvidence, claim, jsonValue } from "./evidence";
 
 // zod/mini rather than zod: the same schemas, built 2-3x faster when the module loads (issue 11)
 
@@ -65,34 +69,6 @@ export const fcBootSpec = z.strictObject({
     .check(z.minLength(1), z.maxLength(8)),
 });
 export type FcBootSpecWire = z.infer<typeof fcBootSpec>;
-
-/** Any JSON value; one instance, so the OpenAPI document can name this recursive schema once. */
-export const jsonValue = z.json();
-
-/** A claim (lib/bmc/claims.ts): what sanboot wrote at one place on a BMC, and what was there before. */
-export const claim = z.strictObject({
-  kind: z.enum(["nic_iscsi", "nic_fc", "hpe_bios_iscsi", "dell_bios_iscsi", "bios_attributes", "boot_override"]),
-  uri: z.string().check(z.minLength(1)),
-  wrote: z.record(z.string(), jsonValue),
-  before: z.record(z.string(), jsonValue),
-  secrets: z.array(z.string()),
-  identity: z.array(z.string()),
-  jobs: z.optional(z.array(z.string())),
-  since: z.optional(z.strictObject({ time: z.optional(z.string()), etag: z.optional(z.string()) })),
-});
-
-const powerState = z.enum(["On", "Off", "PoweringOn", "PoweringOff"]);
-const bootMarks = z.strictObject({
-  last_reset_time: z.optional(z.string()),
-  boot_progress: z.optional(z.string()),
-  boot_progress_time: z.optional(z.string()),
-});
-
-/** The evidence of a request's BMC writes: recorded before each write, the grounds of every undo. */
-export const bmcEvidence = z.strictObject({
-  claims: z._default(z.array(claim), []),
-  power: z.optional(z.strictObject({ before: powerState, reset_at: z.optional(z.string()), marks: z.optional(bootMarks) })),
-});
 
 /**
  * When the command's time is up (the workflow step's deadline): every wait at the relay ends by
