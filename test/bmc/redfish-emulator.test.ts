@@ -150,7 +150,28 @@ describe("power and POST", () => {
     expect(emu.system(id)).toMatchObject({ PowerState: "PoweringOn", BootProgress: { LastState: "PrimaryProcessorInitializationStarted" } });
     await waitFor(id, (s) => s.BootProgress.LastState === "OSRunning");
     expect((await call("POST", resetUri(id), { ResetType: "ForceOff" })).status).toBe(204);
+    expect(emu.system(id).PowerState).toBe("PoweringOff");
     expect((await waitFor(id, (s) => s.PowerState === "Off")).BootProgress.LastState).toBe("None");
+  });
+
+  it("with no power or POST delay, is booted (and off) by the time the reset is answered", async () => {
+    const zero = await startRedfishEmulator({ port: 0, powerDelayMs: 0, systems: [{ id: "z-1" }] });
+    const zeroAgent = new Agent({ connect: { ca: zero.caPem } });
+    try {
+      const reset = async (ResetType: string) =>
+        (await request(`${zero.url}${resetUri("z-1")}`, { method: "POST", dispatcher: zeroAgent, headers: { authorization: AUTH, "content-type": "application/json" }, body: JSON.stringify({ ResetType }) })).body.text();
+      const before = zero.system("z-1").BootProgress.LastStateTime;
+      await reset("On");
+      const on = zero.system("z-1");
+      expect(on).toMatchObject({ PowerState: "On", BootProgress: { LastState: "OSRunning" } });
+      expect(on.BootProgress.LastStateTime >= before).toBe(true);
+      expect(on.boots).toHaveLength(1);
+      await reset("ForceOff");
+      expect(zero.system("z-1")).toMatchObject({ PowerState: "Off", BootProgress: { LastState: "None" } });
+    } finally {
+      await zeroAgent.close();
+      await zero.close();
+    }
   });
 
   it("reaches PowerState On at SystemHardwareInitializationComplete, with POST still ahead", async () => {
