@@ -283,7 +283,8 @@ function checkLoads(a: Artifact, launch: Launch): void {
     `const m = require(${JSON.stringify(a.handlerPath)}); if (typeof m.handler !== "function") { console.error("exports no handler function"); process.exit(3); }` +
     ` process.stdout.write(String(globalThis[Symbol.for("sanboot.v8-code-cache")]?.cache ?? "none"));`;
   try {
-    a.cacheState = timeNode(code, launch).stdout.trim();
+    // the last line: a loader that did not use its cache says so first (packaging/v8-cache-loader.cjs)
+    a.cacheState = timeNode(code, launch).stdout.trim().split("\n").at(-1) ?? "";
   } catch (err) {
     const hint = /Cannot find module/.test(String(err)) ? " (a module left out of the bundle? see --node-path)" : "";
     throw new Error(`${a.name} does not load${hint}: ${(err as Error).message}`);

@@ -61,6 +61,35 @@ if (writing || (bytes && state.cache === "none")) {
 } else {
   module.exports = require(bundle);
 }
+if (!writing) reportUnused();
+
+/**
+ * A cache that was packaged but not used is said once, at the cold start that paid for it
+ * (one JSON line as lib/log.ts writes them, level warn): V8 takes a cache only from a node whose
+ * V8 build matches the writer's (observed: releases of one line share it, as 22.23.0 to 22.23.5
+ * do, while 22.22.0 and 22.22.2 do not), so the fix is to package with the node the runtime runs
+ * (SANBOOT_RUNTIME_NODE_VERSION, packaging/runtime-node.cjs).
+ */
+function reportUnused() {
+  if (state.cache === "none" || state.cache === "accepted") return;
+  if (process.env.SANBOOT_LOG_LEVEL === "error") return;
+  const writer = state.header?.node ?? null;
+  process.stdout.write(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: "warn",
+      msg: "V8 code cache not used: this cold start compiled the bundle",
+      service: "sanboot",
+      cache: state.cache,
+      cache_written_by: writer,
+      node: process.version,
+      v8: process.versions.v8,
+      ...(state.cache === "other-v8" || state.cache === "rejected"
+        ? { hint: `package with SANBOOT_RUNTIME_NODE_VERSION=${process.versions.node} to write caches this node takes` }
+        : {}),
+    }) + "\n",
+  );
+}
 
 /** 12.4.254.21 of 12.4.254.21-node.33: the version V8 hashes into its cache (the embedder's suffix is not in it) */
 function v8Version(v) {

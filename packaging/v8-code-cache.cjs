@@ -102,7 +102,7 @@ function v8CodeCache(serverless) {
             continue;
           }
           if (!node) {
-            warn(`packaging runs node ${process.version}, the functions run ${settings.runtime} and no node ${major} is at hand: no code cache (V8 would reject this node's); \`node packaging/runtime-node.cjs\` installs one (or name one with SANBOOT_RUNTIME_NODE), SANBOOT_V8_CODE_CACHE=on measures this node's`);
+            warn(`packaging runs node ${process.version}, the functions run ${settings.runtime} and no node ${major} is at hand: no code cache (V8 would reject this node's); \`node packaging/runtime-node.cjs\` installs one (SANBOOT_RUNTIME_NODE_VERSION picks the release; SANBOOT_RUNTIME_NODE names a binary), SANBOOT_V8_CODE_CACHE=on measures this node's`);
             continue;
           }
           const env = { AWS_REGION: String(service.provider?.region ?? "us-east-1"), AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySize) };

@@ -33,7 +33,11 @@ function answer(event) { return { ok: true, event, sum: table.reduce((s, f) => s
 module.exports.handler = async (event) => ({ ...answer.call(module.exports, event), path: (await Promise.resolve().then(() => require("node:path"))).basename("/a/b.txt") });
 module.exports.loadedAs = this === module.exports;
 `;
-const { runtimeNode } = require("../../packaging/runtime-node.cjs") as { runtimeNode(major: number): string | null };
+const { runtimeNode, runtimeNodeVersion, RUNTIME_NODE_VERSION } = require("../../packaging/runtime-node.cjs") as {
+  runtimeNode(major: number): string | null;
+  runtimeNodeVersion(): string;
+  RUNTIME_NODE_VERSION: string;
+};
 const ARGS = lambdaNodeArgs(256);
 
 /** the JSON header of a cache file (packaging/v8-cache-write.cjs) */
@@ -57,12 +61,26 @@ async function packaged(name: string, bundle = BUNDLE): Promise<string> {
   return out;
 }
 
+interface Loaded {
+  answer: Record<string, unknown>;
+  cache: string;
+  loadedAs: boolean;
+  /** the line the loader wrote when it did not use the cache, when it wrote one */
+  warned?: Record<string, unknown>;
+}
+
 /** require the handler in a node started with these arguments, call it; what it answered and what the loader did */
-async function load(handler: string, args = ARGS, env: Record<string, string> = {}): Promise<{ answer: Record<string, unknown>; cache: string; loadedAs: boolean }> {
+async function load(handler: string, args = ARGS, env: Record<string, string> = {}): Promise<Loaded> {
   const code = `const m = require(${JSON.stringify(handler)}); m.handler({ n: 1 }).then((answer) => console.log(JSON.stringify({ answer, loadedAs: m.loadedAs, cache: globalThis[Symbol.for("sanboot.v8-code-cache")]?.cache ?? "no loader" })))`;
   const { stdout } = await run(process.execPath, [...args, "-e", code], { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 });
-  return JSON.parse(stdout.trim());
+  const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const result = lines.pop() as unknown as Loaded;
+  expect(lines.length).toBeLessThanOrEqual(1);
+  return lines[0] ? { ...result, warned: lines[0] } : result;
 }
+
+/** the last line a handler's -e script printed (a loader's warning may come before it) */
+const lastLine = (stdout: string) => stdout.trim().split("\n").at(-1);
 
 const ANSWER = { ok: true, event: { n: 1 }, sum: 19900, file: "h.bundle.js", self: true, path: "b.txt" };
 
@@ -93,7 +111,18 @@ describe("the code-cache loader", () => {
 
   it("compiles the bundle as without a cache when V8 rejects it (node started with other V8 flags)", async () => {
     const out = await packaged("rejected");
-    expect(await load(out, ["--stack-trace-limit=7"])).toEqual({ answer: ANSWER, cache: "rejected", loadedAs: true });
+    const rejected = await load(out, ["--stack-trace-limit=7"]);
+    expect(rejected).toMatchObject({ answer: ANSWER, cache: "rejected", loadedAs: true });
+    // said once, at that cold start, with what to package with
+    expect(rejected.warned).toMatchObject({
+      level: "warn",
+      msg: expect.stringMatching(/code cache not used/),
+      cache: "rejected",
+      cache_written_by: process.version,
+      node: process.version,
+      hint: `package with SANBOOT_RUNTIME_NODE_VERSION=${process.versions.node} to write caches this node takes`,
+    });
+    expect(await load(out, ["--stack-trace-limit=7"], { SANBOOT_LOG_LEVEL: "error" })).toEqual({ answer: ANSWER, cache: "rejected", loadedAs: true });
     expect(await load(out, ARGS, { NODE_OPTIONS: "--stack-trace-limit=20" })).toMatchObject({ answer: ANSWER, cache: "rejected" });
     // a heap size in NODE_OPTIONS changes nothing: the bootstrap's own on the command line wins
     expect(await load(out, ARGS, { NODE_OPTIONS: "--max-old-space-size=100 --max-semi-space-size=64" })).toMatchObject({ answer: ANSWER, cache: "accepted" });
@@ -104,7 +133,7 @@ describe("the code-cache loader", () => {
     const changed = BUNDLE.replace("ok: true", "ok: !!1 ");
     expect(changed.length).toBe(BUNDLE.length);
     writeFileSync(out.replace(/\.js$/, ".bundle.js"), changed);
-    expect(await load(out)).toEqual({ answer: { ...ANSWER, ok: true }, cache: "stale", loadedAs: true });
+    expect(await load(out)).toMatchObject({ answer: { ...ANSWER, ok: true }, cache: "stale", loadedAs: true, warned: { cache: "stale" } });
     writeFileSync(out.replace(/\.js$/, ".bundle.js"), BUNDLE.replace("ok: true", "ok: 1==2"));
     expect((await load(out)).answer.ok).toBe(false);
   }, 60_000);
@@ -119,7 +148,7 @@ describe("the code-cache loader", () => {
     const size = Buffer.alloc(4);
     size.writeUInt32LE(other.length);
     writeFileSync(file, Buffer.concat([cache.subarray(0, 4), size, other, cache.subarray(8 + length)]));
-    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "other-v8" });
+    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "other-v8", warned: { cache: "other-v8", cache_written_by: process.version, hint: expect.stringContaining("SANBOOT_RUNTIME_NODE_VERSION") } });
     // another node build of the same V8 version (its "-node.N" differs): V8 judges the cache
     const sibling = Buffer.from(JSON.stringify({ ...header, v8: `${process.versions.v8.replace(/-.*$/, "")}-node.999` }));
     size.writeUInt32LE(sibling.length);
@@ -168,6 +197,38 @@ describe("how Lambda starts node (packaging/lambda-node.cjs)", () => {
   });
 });
 
+describe("the node that writes the caches (packaging/runtime-node.cjs)", () => {
+  /** runtimeNode(major) with SANBOOT_RUNTIME_NODE_VERSION set to `version` (and no SANBOOT_RUNTIME_NODE) */
+  function withVersion<T>(version: string | undefined, f: () => T): T {
+    const saved = { v: process.env.SANBOOT_RUNTIME_NODE_VERSION, n: process.env.SANBOOT_RUNTIME_NODE };
+    delete process.env.SANBOOT_RUNTIME_NODE;
+    if (version === undefined) delete process.env.SANBOOT_RUNTIME_NODE_VERSION;
+    else process.env.SANBOOT_RUNTIME_NODE_VERSION = version;
+    try {
+      return f();
+    } finally {
+      for (const [key, value] of [["SANBOOT_RUNTIME_NODE_VERSION", saved.v], ["SANBOOT_RUNTIME_NODE", saved.n]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  }
+  const major = Number(process.versions.node.split(".")[0]);
+
+  it("packages with the pinned release unless SANBOOT_RUNTIME_NODE_VERSION names the one the runtime runs", () => {
+    expect(withVersion(undefined, runtimeNodeVersion)).toBe(RUNTIME_NODE_VERSION);
+    expect(withVersion("v22.22.0", runtimeNodeVersion)).toBe("22.22.0");
+    // this node, when it is the release named
+    expect(withVersion(process.versions.node, () => runtimeNode(major))).toBe(process.execPath);
+  });
+
+  it("refuses a release it cannot package with, saying what to do", () => {
+    expect(() => withVersion("22.x", runtimeNodeVersion)).toThrow(/SANBOOT_RUNTIME_NODE_VERSION must be a node release such as 22\.22\.0, not "22\.x"/);
+    expect(() => withVersion(`${major}.0.999`, () => runtimeNode(major))).toThrow(new RegExp(`SANBOOT_RUNTIME_NODE_VERSION=${major}\\.0\\.999 is not installed: .node packaging/runtime-node\\.cjs. installs it`));
+    expect(() => withVersion(`${major + 1}.1.0`, () => runtimeNode(major))).toThrow(new RegExp(`is node ${major + 1}; the functions run node ${major}`));
+  });
+});
+
 describe("the code-cache plugin", () => {
   const service = { provider: { runtime: "nodejs22.x", memorySize: 256, region: "us-east-1" }, functions: { h: { handler: "functions/h.handler" } } };
   const sameMajor = process.versions.node.startsWith("22.");
@@ -209,7 +270,7 @@ describe("the code-cache plugin", () => {
       if (writer) {
         expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
         const { stdout } = await run(writer, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`]);
-        expect(stdout.trim()).toBe("42 accepted");
+        expect(lastLine(stdout)).toBe("42 accepted");
       } else {
         expect(sameMajor).toBe(false);
         expect(files).toEqual(["h.js"]);
@@ -236,7 +297,7 @@ describe("the code-cache plugin", () => {
       expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
       const header = readHeader(handler.replace(/\.js$/, ".bundle.cache"));
       expect(header.node).toMatch(/^v22\./);
-      const answer = async (node: string) => (await run(node, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`])).stdout.trim();
+      const answer = async (node: string) => lastLine((await run(node, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`])).stdout);
       expect(await answer(writer)).toBe("42 accepted");
       if (!sameMajor) expect(await answer(process.execPath)).toBe("42 other-v8");
     } finally {
@@ -249,7 +310,7 @@ describe("the code-cache plugin", () => {
     const { files, handler } = await packageWith("on", "package", "on");
     expect(files).toEqual(["h.js", "h.bundle.js", "h.bundle.cache"]);
     const { stdout } = await run(runtimeNode(22) ?? process.execPath, [...ARGS, "-e", `require(${JSON.stringify(handler)}).handler().then((v) => console.log(v, globalThis[Symbol.for("sanboot.v8-code-cache")].cache))`]);
-    expect(stdout.trim()).toBe("42 accepted");
+    expect(lastLine(stdout)).toBe("42 accepted");
   }, 60_000);
 
   it("writes none with SANBOOT_V8_CODE_CACHE=off, nor under serverless offline", async () => {
