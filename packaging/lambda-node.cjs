@@ -21,9 +21,18 @@ function runtimeNodeMajor(runtime) {
   return m ? Number(m[1]) : null;
 }
 
+/** Lambda's architecture (x86_64 when none is given, as Lambda's default) as node names it: x64, arm64 */
+function nodeArch(architecture) {
+  const a = architecture ?? "x86_64";
+  if (a === "x86_64") return "x64";
+  if (a === "arm64") return "arm64";
+  throw new Error(`a Lambda architecture is x86_64 or arm64, not "${a}"`);
+}
+
 /**
- * A function's runtime, memory, NODE_OPTIONS and node arguments, from a service as serverless
- * holds it (serverless.service while packaging, `service` in .serverless/serverless-state.json).
+ * A function's runtime, memory, NODE_OPTIONS, node arguments and architecture (node's name for
+ * it: arm64, x64), from a service as serverless holds it (serverless.service while packaging,
+ * `service` in .serverless/serverless-state.json).
  */
 function functionNodeSettings(service, name) {
   const fn = service.functions?.[name] ?? {};
@@ -32,7 +41,8 @@ function functionNodeSettings(service, name) {
   const env = { ...(provider.environment ?? {}), ...(fn.environment ?? {}) };
   const nodeOptions = typeof env.NODE_OPTIONS === "string" ? env.NODE_OPTIONS : "";
   const runtime = fn.runtime ?? provider.runtime ?? null;
-  return { runtime, memorySize, nodeOptions, args: lambdaNodeArgs(memorySize) };
+  const arch = nodeArch(fn.architecture ?? provider.architecture);
+  return { runtime, memorySize, nodeOptions, args: lambdaNodeArgs(memorySize), arch };
 }
 
-module.exports = { lambdaNodeArgs, runtimeNodeMajor, functionNodeSettings };
+module.exports = { lambdaNodeArgs, runtimeNodeMajor, functionNodeSettings, nodeArch };

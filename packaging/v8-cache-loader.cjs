@@ -7,11 +7,11 @@
 //
 // A cache that cannot be used is left alone and the bundle is required as Node requires any
 // module: none there, one that another V8 version wrote, one written for other contents of the
-// bundle (its sha256 differs), or one V8 rejects after all (other V8 flags or CPU features, or
-// another build of the same V8 version: the bundle is then run from that compile, as without a
-// cache). What happened is at
+// bundle (its sha256 differs), or one V8 rejects after all (other V8 flags, or another node build
+// of the same V8 version whose read-only heap snapshot differs: the bundle is then run from that
+// compile, as without a cache). What happened is at
 // globalThis[Symbol.for("sanboot.v8-code-cache")].cache: accepted, rejected, none, unreadable,
-// other-v8 or stale (bench/cold-start.ts reports it).
+// other-arch, other-v8 or stale (bench/cold-start.ts reports it).
 //
 // A bundle must hold no import(): one in code V8 took from a cache finds no loader for it (Node
 // keeps the callback that serves a vm.Script's import() per process; serverless.yml's esbuild
@@ -38,8 +38,11 @@ let bytes = null;
 if (found?.header) {
   state.header = found.header;
   // V8 checks its own version (major.minor.build.patch, not the embedder's "-node.N"), its flags
-  // and the CPU's features; a cache from another V8 is not worth reading, the rest V8 judges
-  if (v8Version(found.header.v8) !== v8Version(process.versions.v8)) state.cache = "other-v8";
+  // and its read-only snapshot's checksum (which differs between some builds of one version); a
+  // cache from another V8 is not worth reading, the rest V8 judges
+  // nor one another architecture's node wrote: V8 rejects it ("flags mismatch")
+  if (typeof found.header.arch === "string" && found.header.arch !== process.arch) state.cache = "other-arch";
+  else if (v8Version(found.header.v8) !== v8Version(process.versions.v8)) state.cache = "other-v8";
   else {
     bytes = readFileSync(bundle);
     if (found.header.sha256 !== createHash("sha256").update(bytes).digest("hex")) state.cache = "stale";
@@ -84,9 +87,11 @@ function reportUnused() {
       cache_written_by: writer,
       node: process.version,
       v8: process.versions.v8,
-      ...(state.cache === "other-v8" || state.cache === "rejected"
-        ? { hint: `package with SANBOOT_RUNTIME_NODE_VERSION=${process.versions.node} to write caches this node takes` }
-        : {}),
+      ...(state.cache === "other-arch"
+        ? { cache_written_on: state.header.arch, arch: process.arch, hint: `package for ${process.arch === "x64" ? "x86_64" : process.arch}: the caches are written by that architecture's node` }
+        : state.cache === "other-v8" || state.cache === "rejected"
+          ? { hint: `package with SANBOOT_RUNTIME_NODE_VERSION=${process.versions.node} to write caches this node takes` }
+          : {}),
     }) + "\n",
   );
 }

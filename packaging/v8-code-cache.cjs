@@ -8,10 +8,10 @@
 // alone (serverless-esbuild zips what is in the build folder; another function's files, named
 // after its handler, are left out of each zip).
 //
-// V8 also rejects a cache from another V8 version (and other CPU features): the cache is written
-// by a node of the runtime's major version (nodejs22.x: node 22; packaging/runtime-node.cjs:
-// SANBOOT_RUNTIME_NODE, the node packaging runs when it is that one, or the pinned build that
-// `node packaging/runtime-node.cjs` installs). The loader uses it only where V8's tag for cached
+// V8 also rejects a cache from another V8 version or build (its read-only snapshot): the cache is
+// written by a node of the runtime's major version (nodejs22.x: node 22; packaging/runtime-node.cjs:
+// SANBOOT_RUNTIME_NODE, SANBOOT_RUNTIME_NODE_VERSION or the pinned release, which
+// `node packaging/runtime-node.cjs` installs, else the node packaging runs when it is that one). The loader uses it only where V8's tag for cached
 // data is the writer's. SANBOOT_V8_CODE_CACHE:
 //   auto (default)  a cache when a node of the runtime's major is at hand; otherwise the plain
 //                   bundle, as before, and a warning
@@ -25,7 +25,7 @@ const { copyFile, rename, rm } = require("node:fs/promises");
 const { join } = require("node:path");
 const { promisify } = require("node:util");
 const { functionNodeSettings, runtimeNodeMajor } = require("./lambda-node.cjs");
-const { runtimeNode } = require("./runtime-node.cjs");
+const { nodeLauncher, runtimeNode } = require("./runtime-node.cjs");
 
 const run = promisify(execFile);
 const LOADER = join(__dirname, "v8-cache-loader.cjs");
@@ -49,9 +49,11 @@ async function installCodeCache(out, { args, nodeOptions, env = {}, node = proce
   await rename(out, bundle);
   await copyFile(LOADER, out);
   try {
-    await run(node, [...args, WRITER, out], {
+    // a node of another architecture runs under qemu-user (packaging/runtime-node.cjs)
+    const launch = nodeLauncher(node);
+    await run(launch.command, [...launch.args, ...args, WRITER, out], {
       env: { PATH: process.env.PATH ?? "", ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
-      timeout: 60_000,
+      timeout: launch.emulated ? 300_000 : 60_000,
     });
   } catch (err) {
     await rm(bundle.replace(/\.c?js$/, ".cache"), { force: true });
@@ -96,13 +98,13 @@ function v8CodeCache(serverless) {
           if (major === null) continue;
           let node;
           try {
-            node = runtimeNode(major) ?? (mode === "on" ? process.execPath : null);
+            node = runtimeNode(major, settings.arch) ?? (mode === "on" ? process.execPath : null);
           } catch (err) {
             warnings.push({ text: `v8-code-cache: ${err.message}; packaged without a cache` });
             continue;
           }
           if (!node) {
-            warn(`packaging runs node ${process.version}, the functions run ${settings.runtime} and no node ${major} is at hand: no code cache (V8 would reject this node's); \`node packaging/runtime-node.cjs\` installs one (SANBOOT_RUNTIME_NODE_VERSION picks the release; SANBOOT_RUNTIME_NODE names a binary), SANBOOT_V8_CODE_CACHE=on measures this node's`);
+            warn(`packaging runs node ${process.version} (${process.arch}), the functions run ${settings.runtime} on ${settings.arch} and no node ${major} for ${settings.arch} is at hand: no code cache (V8 would reject this node's); \`node packaging/runtime-node.cjs\` installs one (SANBOOT_RUNTIME_NODE_VERSION picks the release; SANBOOT_RUNTIME_NODE names a binary), SANBOOT_V8_CODE_CACHE=on measures this node's`);
             continue;
           }
           const env = { AWS_REGION: String(service.provider?.region ?? "us-east-1"), AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySize) };

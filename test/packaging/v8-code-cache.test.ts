@@ -17,9 +17,10 @@ const { installCodeCache, functionsOf, v8CodeCache } = require("../../packaging/
   functionsOf(service: unknown, entry: string): string[];
   v8CodeCache(serverless: unknown): Plugin;
 };
-const { lambdaNodeArgs, functionNodeSettings, runtimeNodeMajor } = require("../../packaging/lambda-node.cjs") as {
+const { lambdaNodeArgs, functionNodeSettings, runtimeNodeMajor, nodeArch } = require("../../packaging/lambda-node.cjs") as {
   lambdaNodeArgs(memorySize: number): string[];
-  functionNodeSettings(service: unknown, name: string): { runtime: string | null; memorySize: number; nodeOptions: string; args: string[] };
+  functionNodeSettings(service: unknown, name: string): { runtime: string | null; memorySize: number; nodeOptions: string; args: string[]; arch: string };
+  nodeArch(architecture: string | undefined): string;
   runtimeNodeMajor(runtime: string | null): number | null;
 };
 
@@ -154,6 +155,11 @@ describe("the code-cache loader", () => {
     size.writeUInt32LE(sibling.length);
     writeFileSync(file, Buffer.concat([cache.subarray(0, 4), size, sibling, cache.subarray(8 + length)]));
     expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "accepted" });
+    // another architecture's node wrote it (V8 would reject it: its flags differ)
+    const elsewhere = Buffer.from(JSON.stringify({ ...header, arch: process.arch === "arm64" ? "x64" : "arm64" }));
+    size.writeUInt32LE(elsewhere.length);
+    writeFileSync(file, Buffer.concat([cache.subarray(0, 4), size, elsewhere, cache.subarray(8 + length)]));
+    expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "other-arch", warned: { cache: "other-arch", arch: process.arch, hint: expect.stringMatching(/^package for (x86_64|arm64): /) } });
     size.writeUInt32LE(other.length);
     writeFileSync(file, "not a cache");
     expect(await load(out)).toMatchObject({ answer: ANSWER, cache: "unreadable" });
@@ -188,8 +194,13 @@ describe("how Lambda starts node (packaging/lambda-node.cjs)", () => {
       provider: { runtime: "nodejs22.x", memorySize: 256, environment: { NODE_OPTIONS: "--stack-trace-limit=20", X: "1" } },
       functions: { a: { handler: "functions/a.handler" }, b: { handler: "functions/b.handler", memorySize: 512, environment: { NODE_OPTIONS: "" } } },
     };
-    expect(functionNodeSettings(service, "a")).toEqual({ runtime: "nodejs22.x", memorySize: 256, nodeOptions: "--stack-trace-limit=20", args: lambdaNodeArgs(256) });
+    expect(functionNodeSettings(service, "a")).toEqual({ runtime: "nodejs22.x", memorySize: 256, nodeOptions: "--stack-trace-limit=20", args: lambdaNodeArgs(256), arch: "x64" });
     expect(functionNodeSettings(service, "b")).toMatchObject({ memorySize: 512, nodeOptions: "" });
+    // the architecture, node's name for Lambda's: x86_64 when none is given, the function's over the provider's
+    const graviton = { provider: { ...service.provider, architecture: "arm64" }, functions: { ...service.functions, c: { handler: "functions/c.handler", architecture: "x86_64" } } };
+    expect(functionNodeSettings(graviton, "a").arch).toBe("arm64");
+    expect(functionNodeSettings(graviton, "c").arch).toBe("x64");
+    expect(() => nodeArch("aarch64")).toThrow(/a Lambda architecture is x86_64 or arm64, not "aarch64"/);
     expect(runtimeNodeMajor("nodejs22.x")).toBe(22);
     expect(runtimeNodeMajor("python3.12")).toBeNull();
     expect(functionsOf(service, "functions/b.ts")).toEqual(["b"]);
@@ -224,7 +235,7 @@ describe("the node that writes the caches (packaging/runtime-node.cjs)", () => {
 
   it("refuses a release it cannot package with, saying what to do", () => {
     expect(() => withVersion("22.x", runtimeNodeVersion)).toThrow(/SANBOOT_RUNTIME_NODE_VERSION must be a node release such as 22\.22\.0, not "22\.x"/);
-    expect(() => withVersion(`${major}.0.999`, () => runtimeNode(major))).toThrow(new RegExp(`SANBOOT_RUNTIME_NODE_VERSION=${major}\\.0\\.999 is not installed: .node packaging/runtime-node\\.cjs. installs it`));
+    expect(() => withVersion(`${major}.0.999`, () => runtimeNode(major))).toThrow(new RegExp(`SANBOOT_RUNTIME_NODE_VERSION=${major}\\.0\\.999 is not installed for ${process.arch}: .node packaging/runtime-node\\.cjs ${process.arch}. installs it`));
     expect(() => withVersion(`${major + 1}.1.0`, () => runtimeNode(major))).toThrow(new RegExp(`is node ${major + 1}; the functions run node ${major}`));
   });
 });
@@ -274,7 +285,7 @@ describe("the code-cache plugin", () => {
       } else {
         expect(sameMajor).toBe(false);
         expect(files).toEqual(["h.js"]);
-        expect(errors.join("\n")).toMatch(/packaging runs node v\d+.*the functions run nodejs22\.x and no node 22 is at hand: no code cache/);
+        expect(errors.join("\n")).toMatch(/packaging runs node v\d+ \(\w+\), the functions run nodejs22\.x on x64 and no node 22 for x64 is at hand: no code cache/);
       }
     } finally {
       console.warn = warn;
