@@ -286,6 +286,7 @@ function timeNode(code: string, launch: Launch): { ms: number; stdout: string } 
   const t0 = process.hrtime.bigint();
   const r = spawnSync(launch.node, [...launch.args, "-e", code], { env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw new Error(`${launch.node} does not start: ${r.error.message}`);
   if (r.status !== 0) {
     const stderr = r.stderr.toString();
     const why = /^\w*Error\b.*$/m.exec(stderr)?.[0] ?? stderr.trim().split("\n").slice(0, 4).join(" | ");
@@ -402,7 +403,12 @@ function main(): void {
         a.cacheState = `not loaded: no node for ${a.node.arch} (node packaging/runtime-node.cjs ${a.node.arch})`;
         continue;
       }
-      checkLoads(a, launchFor(a.node, { ...opts, node: foreignNode }));
+      try {
+        checkLoads(a, launchFor(a.node, { ...opts, node: foreignNode }));
+      } catch (err) {
+        // no qemu-user here, say: the timed ones still are
+        a.cacheState = `not loaded: ${(err as Error).message}`;
+      }
     }
     if (artifacts.length === 0) {
       reportElsewhere(elsewhere, nodeFor);
