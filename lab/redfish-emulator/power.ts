@@ -10,7 +10,7 @@ import { bootRecord } from "./boot-options";
 import { bootMachine, stopMachine } from "./machine";
 import type { SystemState } from "./model";
 import { msg, type ExtendedInfo } from "./redfish-errors";
-import { applyAtPost } from "./settings";
+import { applyAtPost, hasStagedSettings } from "./settings";
 
 export type ResetOutcome = { ok: true } | { ok: false; status: number; messages: ExtendedInfo[] };
 
@@ -105,10 +105,12 @@ function startPowerOn(sys: SystemState): void {
     [postDelayMs - half, () => endOfPost(sys)],
     ...(sys.machine ? [] : ([[Math.max(1, half), () => progress(sys, "OSRunning")]] as Array<[number, () => void]>)),
   ];
-  // no delay and no machine: booted by the time the reset is answered, as ForceOff is off (chained
-  // 0-1 ms timers had the first read after the reset land before OSRunning or after it, as the
-  // event loop had it: a zero-latency run's read counts varied with the load)
-  if (powerDelayMs === 0 && postDelayMs === 0 && !sys.machine) {
+  // no delay, no machine and nothing staged: booted by the time the reset is answered, as ForceOff
+  // is off (chained 0-1 ms timers had the first read after the reset land before OSRunning or
+  // after it, as the event loop had it: a zero-latency run's read counts varied with the load).
+  // Settings staged for this POST still apply on its timers, after PowerState On: a BMC never
+  // applies them the instant power turns On.
+  if (powerDelayMs === 0 && postDelayMs === 0 && !sys.machine && !hasStagedSettings(sys)) {
     sequence(sys, []);
     for (const [, step] of steps) step();
     return;

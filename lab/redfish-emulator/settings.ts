@@ -90,6 +90,16 @@ export function applyFunction(fn: FunctionState, fail: boolean): boolean {
 }
 
 /** POST: BIOS attributes first (they gate HPE's attempts), then every settings object, then jobs. */
+/** Whether anything waits for the next POST to apply: staged settings, a scheduled Dell job. */
+export function hasStagedSettings(sys: SystemState): boolean {
+  return (
+    Boolean(sys.bios?.pending && sys.bios.settings) ||
+    Boolean(sys.hpe?.pending) ||
+    allFunctions(sys).some((fn) => fn.pending !== null && fn.pending !== undefined) ||
+    sys.jobs.some((job) => job.kind === "dell-job" && job.state === "Scheduled")
+  );
+}
+
 export function applyAtPost(sys: SystemState): void {
   const fail = sys.faults.settingsFailOnReset;
   let any = applyBios(sys, fail);

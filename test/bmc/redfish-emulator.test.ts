@@ -155,11 +155,20 @@ describe("power and POST", () => {
   });
 
   it("with no power or POST delay, is booted (and off) by the time the reset is answered", async () => {
-    const zero = await startRedfishEmulator({ port: 0, powerDelayMs: 0, systems: [{ id: "z-1" }] });
+    const zero = await startRedfishEmulator({ port: 0, powerDelayMs: 0, systems: [{ id: "z-1" }, { id: "z-2", flavour: "generic-settings" }] });
     const zeroAgent = new Agent({ connect: { ca: zero.caPem } });
     try {
-      const reset = async (ResetType: string) =>
-        (await request(`${zero.url}${resetUri("z-1")}`, { method: "POST", dispatcher: zeroAgent, headers: { authorization: AUTH, "content-type": "application/json" }, body: JSON.stringify({ ResetType }) })).body.text();
+      const send = async (method: string, path: string, body: unknown) =>
+        (await request(`${zero.url}${path}`, { method: method as "POST", dispatcher: zeroAgent, headers: { authorization: AUTH, "content-type": "application/json" }, body: JSON.stringify(body) })).statusCode;
+      const reset = (ResetType: string, id = "z-1") => send("POST", resetUri(id), { ResetType });
+      // settings staged for the POST still apply after PowerState On, never at the reset
+      const staged = zero.system("z-2").functions.find((f) => f.capabilities.includes("iSCSI") && !f.foreign)!;
+      expect(await send("PATCH", `${staged.uri}/Settings`, { BootMode: "iSCSI", "@Redfish.SettingsApplyTime": { ApplyTime: "OnReset" } })).toBe(202);
+      await reset("On", "z-2");
+      expect(zero.system("z-2").functions.find((f) => f.id === staged.id)).toMatchObject({ bootMode: "Disabled", pending: { bootMode: "iSCSI" } });
+      expect(zero.system("z-2").boots).toHaveLength(0);
+      for (let i = 0; i < 100 && zero.system("z-2").functions.find((f) => f.id === staged.id)!.pending !== null; i++) await sleep(5);
+      expect(zero.system("z-2").functions.find((f) => f.id === staged.id)!.bootMode).toBe("iSCSI");
       const before = zero.system("z-1").BootProgress.LastStateTime;
       await reset("On");
       const on = zero.system("z-1");
