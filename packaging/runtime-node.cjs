@@ -22,7 +22,7 @@
 // measured here, a cache one writes is taken by some others only (22.23.0-22.23.5 share theirs;
 // 22.19.0-22.22.0 theirs; 22.22.2 its own; 22.11.0 its own).
 const { execFileSync } = require("node:child_process");
-const { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } = require("node:fs");
+const { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync } = require("node:fs");
 const { delimiter, join, resolve } = require("node:path");
 
 const ROOT = resolve(__dirname, "..");
@@ -145,9 +145,9 @@ function installRuntimeNode(arch = process.arch) {
 
 /** the architectures (node's names) serverless.yml's functions run on; `${env:NAME, 'default'}` is read as serverless would */
 function serviceArchitectures(root = ROOT) {
-  const { parse } = require("yaml");
+  const { serverlessConfig } = require("./esbuild-options.cjs");
   const { nodeArch } = require("./lambda-node.cjs");
-  const sls = parse(readFileSync(join(root, "serverless.yml"), "utf8"));
+  const sls = serverlessConfig(root);
   const resolveEnv = (v) => {
     const m = typeof v === "string" ? /^\$\{env:(\w+),\s*'([^']*)'\}$/.exec(v) : null;
     return m ? process.env[m[1]] || m[2] : v;

@@ -34,8 +34,9 @@ function answer(event) { return { ok: true, event, sum: table.reduce((s, f) => s
 module.exports.handler = async (event) => ({ ...answer.call(module.exports, event), path: (await Promise.resolve().then(() => require("node:path"))).basename("/a/b.txt") });
 module.exports.loadedAs = this === module.exports;
 `;
-const { runtimeNode, runtimeNodeVersion, RUNTIME_NODE_VERSION } = require("../../packaging/runtime-node.cjs") as {
+const { runtimeNode, runtimeNodeVersion, RUNTIME_NODE_VERSION, serviceArchitectures } = require("../../packaging/runtime-node.cjs") as {
   runtimeNode(major: number): string | null;
+  serviceArchitectures(): string[];
   runtimeNodeVersion(): string;
   RUNTIME_NODE_VERSION: string;
 };
@@ -231,6 +232,21 @@ describe("the node that writes the caches (packaging/runtime-node.cjs)", () => {
     expect(withVersion("v22.22.0", runtimeNodeVersion)).toBe("22.22.0");
     // this node, when it is the release named
     expect(withVersion(process.versions.node, () => runtimeNode(major))).toBe(process.execPath);
+  });
+
+  it("installs for the architecture serverless.yml gives the functions: Graviton unless SANBOOT_LAMBDA_ARCHITECTURE says otherwise", () => {
+    const before = process.env.SANBOOT_LAMBDA_ARCHITECTURE;
+    try {
+      delete process.env.SANBOOT_LAMBDA_ARCHITECTURE;
+      expect(serviceArchitectures()).toEqual(["arm64"]);
+      process.env.SANBOOT_LAMBDA_ARCHITECTURE = "x86_64";
+      expect(serviceArchitectures()).toEqual(["x64"]);
+      process.env.SANBOOT_LAMBDA_ARCHITECTURE = "amd64";
+      expect(() => serviceArchitectures()).toThrow(/x86_64 or arm64, not "amd64"/);
+    } finally {
+      if (before === undefined) delete process.env.SANBOOT_LAMBDA_ARCHITECTURE;
+      else process.env.SANBOOT_LAMBDA_ARCHITECTURE = before;
+    }
   });
 
   it("refuses a release it cannot package with, saying what to do", () => {
